@@ -1,0 +1,85 @@
+"""The answer side: a leg's status changes and the escalation ladder."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from schemas._base import Contract, Event, LocalizedText
+from schemas.routing import RECIPIENT_ID_PATTERN
+
+
+class LegStatus(StrEnum):
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_RESIDENT = "waiting_for_resident"
+    RESOLVED = "resolved"
+    NO_ACTION = "no_action"
+    NOT_OURS = "not_ours"
+    FORWARDED = "forwarded"
+    REOPENED = "reopened"
+
+
+class ActorKind(StrEnum):
+    AUTHORITY = "authority"
+    RESIDENT = "resident"
+    SYSTEM = "system"
+
+
+class Actor(Contract):
+    kind: ActorKind
+    actor_id: str = Field(max_length=128, description="recipient id, reporter key or service")
+
+
+class LegStatusChanged(Event):
+    """A recipient (or the resident, or the system) moved one leg to a new status.
+
+    Authority systems publish this on the status topic; the notifier validates the transition.
+    """
+
+    ce_type = "nl.buursignaal.leg.status-changed.v1"
+
+    report_id: UUID
+    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
+    status: LegStatus
+    actor: Actor
+    occurred_at: AwareDatetime
+    explanation: str | None = Field(
+        default=None, max_length=4000, description="plain language; required to close a leg"
+    )
+    forwarded_to: str | None = Field(default=None, pattern=RECIPIENT_ID_PATTERN)
+
+    def ce_subject(self) -> str:
+        return f"{self.report_id}/{self.recipient_id}"
+
+
+class EscalationStep(StrEnum):
+    REMINDER = "reminder"  # 1x the deadline: the handling body
+    COMMISSIONING_AUTHORITY = "commissioning_authority"  # 2x: province or municipality
+    NATIONAL_TABLE = "national_table"  # 3x: the national table's feed
+
+
+class DeadlineKind(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+class EscalationRaised(Event):
+    """One rung of the ladder fired for one leg; fired rungs are never withdrawn."""
+
+    ce_type = "nl.buursignaal.leg.escalated.v1"
+
+    report_id: UUID
+    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
+    step: EscalationStep
+    deadline_kind: DeadlineKind
+    deadline_at: AwareDatetime
+    fired_at: AwareDatetime
+    notify: list[str] = Field(description="recipient ids told about this step")
+    reason: LocalizedText
+
+    def ce_subject(self) -> str:
+        return f"{self.report_id}/{self.recipient_id}/{self.step.value}"

@@ -1,0 +1,146 @@
+"""Where a report goes, to whom, in which role, and why (the router's output)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from schemas._base import Contract, Event, LocalizedText
+from schemas.report import Report
+
+RECIPIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+
+
+class RecipientKind(StrEnum):
+    MUNICIPALITY = "municipality"  # gemeente
+    PROVINCE = "province"  # provincie
+    OMGEVINGSDIENST = "omgevingsdienst"
+    WATER_BOARD = "water_board"  # waterschap
+    RIJKSWATERSTAAT = "rijkswaterstaat"
+    GGD = "ggd"
+    SAFETY_REGION = "safety_region"  # veiligheidsregio
+    STATE_SUPERVISION_OF_MINES = "sodm"  # Staatstoezicht op de Mijnen
+    MINISTRY = "ministry"
+
+
+class Role(StrEnum):
+    COMPETENT_AUTHORITY = "competent_authority"  # bevoegd gezag
+    EXECUTING_BODY = "executing_body"  # uitvoerende dienst
+    ADVISOR = "advisor"
+    INFORMED = "informed"
+
+
+class Recipient(Contract):
+    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
+    name: str
+    kind: RecipientKind
+    role: Role
+    rule_id: str
+    reason: LocalizedText
+
+
+class Place(Contract):
+    municipality_code: str | None = Field(default=None, pattern=r"^GM\d{4}$")
+    municipality_name: str | None = None
+    province_code: str | None = Field(default=None, pattern=r"^PV\d{2}$")
+    safety_region_code: str | None = Field(default=None, pattern=r"^VR\d{2}$")
+    ggd_region_code: str | None = None
+    water_board_code: str | None = None
+    border_candidates: list[str] = Field(
+        default_factory=list, description="other municipalities within 250 m of the point"
+    )
+
+
+class FacilityCandidate(Contract):
+    facility_id: str
+    name: str
+    distance_m: float = Field(ge=0)
+    bearing_deg: float = Field(ge=0, lt=360, description="from the facility to the reporter")
+    downwind: bool | None = Field(default=None, description="None when no wind was known")
+    score: float = Field(ge=0, le=1)
+
+
+class Wind(Contract):
+    direction_deg: float | None = Field(
+        default=None, ge=0, le=360, description="where the wind comes FROM; None when calm"
+    )
+    speed_ms: float = Field(ge=0)
+    station_id: str
+    hour_ending: AwareDatetime
+
+
+class Referral(Contract):
+    """Out of scope (traffic, aviation, neighbours): who the resident should contact instead."""
+
+    reason: LocalizedText
+    contact: str
+
+
+class RoutingDecided(Event):
+    """The complete, auditable decision for one routing round of one report."""
+
+    ce_type = "nl.buursignaal.routing.decided.v1"
+
+    report_id: UUID
+    round: int = Field(ge=1, description="1 for the first routing, +1 per re-routing")
+    decided_at: AwareDatetime
+    place: Place
+    recipients: list[Recipient]
+    excluded_recipients: list[str] = Field(
+        default_factory=list, description="recipients that answered 'not ours'"
+    )
+    candidate_facilities: list[FacilityCandidate] = Field(default_factory=list)
+    wind: Wind | None = None
+    registry_version: str
+    confidence: Literal["high", "low"]
+    call_112: bool = False
+    referral: Referral | None = None
+
+    def ce_subject(self) -> str:
+        return str(self.report_id)
+
+
+class ReportDelivered(Event):
+    """One report delivered to one recipient, on that recipient's own topic."""
+
+    ce_type = "nl.buursignaal.report.delivered.v1"
+
+    report_id: UUID
+    round: int = Field(ge=1)
+    recipient: Recipient
+    report: Report
+    place: Place
+    candidate_facilities: list[FacilityCandidate] = Field(default_factory=list)
+    acute: bool = False
+
+    def ce_subject(self) -> str:
+        return str(self.report_id)
+
+
+class ReportUnroutable(Event):
+    """No recipient can be found (for example a point outside the Netherlands)."""
+
+    ce_type = "nl.buursignaal.report.unroutable.v1"
+
+    report_id: UUID
+    reason: LocalizedText
+    detail: str = ""
+
+    def ce_subject(self) -> str:
+        return str(self.report_id)
+
+
+class TriageRequested(Event):
+    """A human must decide: recipients kept refusing, or the rules cannot decide."""
+
+    ce_type = "nl.buursignaal.routing.triage-requested.v1"
+
+    report_id: UUID
+    reason: LocalizedText
+    refused_by: list[str] = Field(default_factory=list)
+
+    def ce_subject(self) -> str:
+        return str(self.report_id)

@@ -1,0 +1,202 @@
+"""The topic registry: every Kafka topic, who writes it, who reads it, and where bad events go.
+
+Topics are created from this registry (``services.runtime.topics.ensure_topics``) with explicit
+partitions and retention; the broker never creates a topic by accident.  Each recipient has a
+delivery topic of its own, named from its recipient id by ``delivery_topic``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from schemas._base import Event
+from schemas.leg import EscalationRaised, LegStatusChanged
+from schemas.pattern import DigestPublished, PatternDetected
+from schemas.report import ReportReceived
+from schemas.routing import (
+    RECIPIENT_ID_PATTERN,
+    ReportDelivered,
+    ReportUnroutable,
+    RoutingDecided,
+    TriageRequested,
+)
+
+PREFIX = "buursignaal"
+DEAD_LETTER_RETENTION = timedelta(days=30)
+_VERSIONED = re.compile(r"^[a-z0-9.-]+\.v\d+$")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    event: type[Event] | None
+    key: str
+    partitions: int
+    retention: timedelta | None
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    dead_letter: str | None = None
+    description: str = ""
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _VERSIONED.match(self.name):
+            raise ValueError(f"topic {self.name!r} must end with a version suffix like '.v1'")
+        if self.partitions < 1:
+            raise ValueError(f"topic {self.name!r} needs at least one partition")
+
+    @property
+    def retention_ms(self) -> int:
+        return -1 if self.retention is None else int(self.retention.total_seconds() * 1000)
+
+    def topic_configs(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), **self.configs}
+
+
+def _dead_letter_name(topic: str) -> str:
+    return topic.replace(f"{PREFIX}.", f"{PREFIX}.deadletter.", 1)
+
+
+REPORT_RECEIVED = TopicSpec(
+    name=f"{PREFIX}.report.received.v1",
+    event=ReportReceived,
+    key="report_id",
+    partitions=6,
+    retention=timedelta(days=365),
+    producers=("intake",),
+    consumers=("router", "notifier"),
+    dead_letter=_dead_letter_name(f"{PREFIX}.report.received.v1"),
+    description="Reports accepted by intake (from its outbox).",
+)
+ROUTING_DECIDED = TopicSpec(
+    name=f"{PREFIX}.routing.decided.v1",
+    event=RoutingDecided,
+    key="report_id",
+    partitions=6,
+    retention=None,
+    producers=("router",),
+    consumers=("intake", "notifier"),
+    dead_letter=_dead_letter_name(f"{PREFIX}.routing.decided.v1"),
+    description="Audit trail: every routing decision, complete, kept forever.",
+)
+REPORT_UNROUTABLE = TopicSpec(
+    name=f"{PREFIX}.report.unroutable.v1",
+    event=ReportUnroutable,
+    key="report_id",
+    partitions=1,
+    retention=None,
+    producers=("router",),
+    consumers=("intake",),
+    description="Reports no recipient can take (e.g. a point outside the Netherlands).",
+)
+ROUTING_TRIAGE = TopicSpec(
+    name=f"{PREFIX}.routing.triage.v1",
+    event=TriageRequested,
+    key="report_id",
+    partitions=1,
+    retention=None,
+    producers=("router",),
+    consumers=("triage desk",),
+    description="Reports a human must route: repeated 'not ours' or rules that cannot decide.",
+)
+LEG_STATUS = TopicSpec(
+    name=f"{PREFIX}.leg.status.v1",
+    event=LegStatusChanged,
+    key="report_id",
+    partitions=6,
+    retention=timedelta(days=365),
+    producers=("authority systems", "notifier"),
+    consumers=("notifier", "router", "intake"),
+    dead_letter=_dead_letter_name(f"{PREFIX}.leg.status.v1"),
+    description="Status changes of legs, published by authorities and by the notifier.",
+)
+ESCALATION = TopicSpec(
+    name=f"{PREFIX}.leg.escalated.v1",
+    event=EscalationRaised,
+    key="report_id",
+    partitions=3,
+    retention=None,
+    producers=("notifier",),
+    consumers=("authority systems", "national table"),
+    description="Every rung of the escalation ladder that fired, with its reason.",
+)
+PATTERN_DETECTED = TopicSpec(
+    name=f"{PREFIX}.pattern.detected.v1",
+    event=PatternDetected,
+    key="pattern_id",
+    partitions=1,
+    retention=None,
+    producers=("notifier",),
+    consumers=("national table", "authority systems"),
+    description="Bursts, space-time clusters and recurring problems near facilities.",
+)
+DIGEST_PUBLISHED = TopicSpec(
+    name=f"{PREFIX}.digest.published.v1",
+    event=DigestPublished,
+    key="digest_id",
+    partitions=1,
+    retention=None,
+    producers=("notifier",),
+    consumers=("national table",),
+    description="The national table's periodic digest.",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    REPORT_RECEIVED,
+    ROUTING_DECIDED,
+    REPORT_UNROUTABLE,
+    ROUTING_TRIAGE,
+    LEG_STATUS,
+    ESCALATION,
+    PATTERN_DETECTED,
+    DIGEST_PUBLISHED,
+)
+
+DELIVERY_PARTITIONS = 3
+DELIVERY_RETENTION = timedelta(days=365)
+
+
+def delivery_topic(recipient_id: str) -> TopicSpec:
+    """The recipient's own delivery topic: ``buursignaal.delivery.<recipient_id>.v1``."""
+    if not re.match(RECIPIENT_ID_PATTERN, recipient_id):
+        raise ValueError(f"{recipient_id!r} is not a recipient id ({RECIPIENT_ID_PATTERN})")
+    return TopicSpec(
+        name=f"{PREFIX}.delivery.{recipient_id}.v1",
+        event=ReportDelivered,
+        key="report_id",
+        partitions=DELIVERY_PARTITIONS,
+        retention=DELIVERY_RETENTION,
+        producers=("router",),
+        consumers=(recipient_id, "notifier"),
+        description=f"Reports delivered to {recipient_id}.",
+    )
+
+
+def dead_letter_topics() -> tuple[TopicSpec, ...]:
+    return tuple(
+        TopicSpec(
+            name=spec.dead_letter,
+            event=None,
+            key=spec.key,
+            partitions=1,
+            retention=DEAD_LETTER_RETENTION,
+            producers=spec.consumers,
+            consumers=("operators",),
+            description=f"Events from {spec.name} that could not be processed, with the reason.",
+        )
+        for spec in TOPICS
+        if spec.dead_letter
+    )
+
+
+def all_static_topics() -> tuple[TopicSpec, ...]:
+    return TOPICS + dead_letter_topics()
+
+
+def topic_for_event(event_type: type[Event]) -> TopicSpec:
+    for spec in TOPICS:
+        if spec.event is event_type:
+            return spec
+    raise KeyError(f"no topic carries {event_type.__name__}")

@@ -1,0 +1,1 @@
+"""Buursignaal's deployable services (one sub-package each) and their shared runtime."""

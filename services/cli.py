@@ -1,0 +1,191 @@
+"""``buursignaal``: run the services, the local broker, migrations and contract exports.
+
+Errors that a person can fix end with one sentence on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from services.local import kafka
+from services.local.errors import LocalInfraError
+
+SERVICE_NAMES = ("intake", "router", "notifier")
+
+
+def _broker_config(args: argparse.Namespace) -> kafka.BrokerConfig:
+    defaults = kafka.BrokerConfig()
+    return kafka.BrokerConfig(
+        data_dir=Path(args.data_dir) if args.data_dir else defaults.data_dir,
+        port=args.port,
+        controller_port=args.controller_port,
+    )
+
+
+def _kafka(args: argparse.Namespace) -> int:
+    config = _broker_config(args)
+    if args.action == "up":
+        print(kafka.up(config).describe())
+    elif args.action == "down":
+        was_running = kafka.down(config, wipe=args.wipe)
+        print("Kafka broker stopped." if was_running else "Kafka broker was not running.")
+    elif args.action == "fetch":
+        kafka.fetch_jars(config)
+        print(f"Kafka jars in {config.lib_dir}.")
+    else:
+        status = kafka.status(config)
+        print(status.describe())
+        return 0 if status.running else 3
+    return 0
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from schemas.topics import all_static_topics
+    from services.runtime.broker import ensure_topics
+
+    created = asyncio.run(ensure_topics(args.bootstrap_servers, all_static_topics()))
+    print(f"Created {len(created)} topic(s): {', '.join(created) or 'all existed'}.")
+    return 0
+
+
+def _settings_for(service: str) -> object:
+    if service == "intake":
+        from services.intake.settings import IntakeSettings
+
+        return IntakeSettings()
+    if service == "router":
+        from services.router.settings import RouterSettings
+
+        return RouterSettings()
+    from services.notifier.settings import NotifierSettings
+
+    return NotifierSettings()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from services.runtime.migrations import upgrade
+    from services.runtime.settings import ServiceSettings
+
+    settings = _settings_for(args.service)
+    assert isinstance(settings, ServiceSettings)
+    upgrade(args.service, settings.effective_database_url)
+    print(f"{args.service}: database at head.")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.runtime.migrations import upgrade
+    from services.runtime.settings import ServiceSettings
+
+    settings = _settings_for(args.service)
+    assert isinstance(settings, ServiceSettings)
+    upgrade(args.service, settings.effective_database_url)
+    factory = f"services.{args.service}.app:create_app"
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=args.host or settings.http_host,
+        port=args.port or settings.http_port,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from services.local import stack
+
+    stack.run(_broker_config(args))
+    return 0
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    from schemas.compat import check_exports, write_exports
+    from services.contracts import stale_asyncapi, write_asyncapi
+
+    if args.check:
+        breaking, stale = check_exports()
+        stale += stale_asyncapi()
+        for line in breaking:
+            print(f"incompatible: {line}", file=sys.stderr)
+        for line in stale:
+            print(f"stale: {line}", file=sys.stderr)
+        return 1 if breaking or stale else 0
+    try:
+        written = write_exports()
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    written += write_asyncapi()
+    print(f"Wrote {len(written)} contract files.")
+    return 0
+
+
+def _add_broker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=9092, help="broker port (127.0.0.1)")
+    parser.add_argument("--controller-port", type=int, default=9093, help="KRaft controller port")
+    parser.add_argument("--data-dir", help="broker data directory (default var/kafka)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="buursignaal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    broker = commands.add_parser("kafka", help="the local single-node Kafka broker")
+    broker.add_argument("action", choices=("up", "down", "status", "fetch"))
+    broker.add_argument("--wipe", action="store_true", help="with down: delete the broker's data")
+    _add_broker_options(broker)
+    broker.set_defaults(handler=_kafka)
+
+    topics = commands.add_parser("topics", help="create the registry's topics")
+    topics.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    topics.set_defaults(handler=_topics)
+
+    migrate = commands.add_parser("migrate", help="bring a service's database to the latest schema")
+    migrate.add_argument("service", choices=SERVICE_NAMES)
+    migrate.set_defaults(handler=_migrate)
+
+    serve = commands.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=SERVICE_NAMES)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(handler=_serve)
+
+    stack_parser = commands.add_parser("stack", help="broker + all services on this machine")
+    stack_parser.add_argument("action", choices=("up",))
+    _add_broker_options(stack_parser)
+    stack_parser.set_defaults(handler=_stack)
+
+    contract = commands.add_parser("schemas", help="export JSON Schema and AsyncAPI")
+    contract.add_argument("action", choices=("export",))
+    contract.add_argument("--check", action="store_true", help="fail when an export is stale")
+    contract.set_defaults(handler=_schemas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except LocalInfraError as error:
+        print(f"buursignaal: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        messages = "; ".join(str(e.get("ctx", {}).get("error", e["msg"])) for e in error.errors())
+        print(f"buursignaal: configuration refused: {messages}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The whole local stack on one machine: the broker plus the three services as processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from services.local import kafka
+from services.local.errors import LocalInfraError
+
+SERVICES = (("intake", 8000), ("router", 8001), ("notifier", 8002))
+
+
+@dataclass
+class RunningService:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_services(bootstrap_servers: str) -> list[RunningService]:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
+    running = []
+    for name, port in SERVICES:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", name, "--port", str(port)],
+            env=env,
+            start_new_session=True,
+        )
+        running.append(RunningService(name, port, process))
+    return running
+
+
+def wait_ready(services: list[RunningService], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = {service.name: service for service in services}
+    while pending and time.monotonic() < deadline:
+        for name, service in list(pending.items()):
+            if service.process.poll() is not None:
+                raise LocalInfraError(f"The {name} service exited during start-up: see its log above.")
+            try:
+                if httpx.get(f"{service.url}/ready", timeout=1.0).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.3)
+    if pending:
+        raise LocalInfraError(f"Not ready within {timeout_s:.0f} s: {', '.join(pending)}.")
+
+
+def stop_services(services: list[RunningService]) -> None:
+    for service in services:
+        if service.process.poll() is None:
+            os.killpg(service.process.pid, signal.SIGTERM)
+    for service in services:
+        try:
+            service.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait()
+
+
+def run(config: kafka.BrokerConfig) -> None:
+    """Start broker and services, print where to go, and run until interrupted."""
+    status = kafka.up(config)
+    print(status.describe(), flush=True)
+    services = start_services(config.bootstrap_servers)
+    stop = False
+
+    def _interrupt(_signum: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        wait_ready(services)
+        intake = services[0]
+        print(f"Resident web form: {intake.url}/", flush=True)
+        for service in services:
+            print(f"  {service.name:<9} {service.url}/health  {service.url}/metrics", flush=True)
+        print("Press Ctrl-C to stop the stack.", flush=True)
+        while not stop and all(service.process.poll() is None for service in services):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_services(services)
+        if not status.already_running:
+            kafka.down(config)
+        print("Stack stopped.", flush=True)

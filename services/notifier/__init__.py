@@ -1,0 +1,1 @@
+"""Notifier: legs per recipient, response clocks, resident mail, escalation and patterns."""

@@ -1,0 +1,1 @@
+"""Router: finds the place, the competent authority and every recipient, with reasons."""

@@ -1,0 +1,116 @@
+"""The Kafka broker every service uses, topics from the registry, and a patient connection.
+
+A service started while Kafka is down keeps retrying with exponential backoff and reports
+not-ready; it never crashes in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from schemas.topics import TopicSpec
+from services.runtime.metrics import BROKER_CONNECTED
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+    """A FastStream broker whose producer is idempotent and waits for all replicas."""
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        allow_auto_create_topics=False,
+        linger_ms=2,
+        request_timeout_ms=15_000,
+        graceful_timeout=10.0,
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet, with registry partitions and retention."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        created: list[str] = []
+        for spec in missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.topic_configs())]
+                )
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass  # another instance created it in between
+        return created
+    finally:
+        await admin.close()
+
+
+class BrokerConnection:
+    """Connects a broker in the background with backoff; ``ready`` tells ``/ready``."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        *,
+        bootstrap_servers: str,
+        topics: Iterable[TopicSpec],
+        initial_backoff_s: float = 0.5,
+        max_backoff_s: float = 15.0,
+        after_connect: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.broker = broker
+        self._bootstrap_servers = bootstrap_servers
+        self._topics = tuple(topics)
+        self._initial_backoff_s = initial_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._after_connect = after_connect
+        self.ready = False
+        self.attempts = 0
+        self.last_error: str | None = None
+
+    async def connect(self) -> None:
+        backoff = self._initial_backoff_s
+        while True:
+            self.attempts += 1
+            try:
+                await ensure_topics(self._bootstrap_servers, self._topics)
+                await self.broker.start()
+                if self._after_connect is not None:
+                    await self._after_connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.warning(
+                    "Kafka at %s not reachable (%s); retrying in %.1f s",
+                    self._bootstrap_servers,
+                    self.last_error,
+                    backoff,
+                )
+                try:
+                    await self.broker.stop()
+                except Exception:
+                    log.debug("cleanup after a failed connect failed", exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            self.ready = True
+            self.last_error = None
+            BROKER_CONNECTED.set(1)
+            log.info("connected to Kafka at %s", self._bootstrap_servers)
+            return
+
+    async def close(self) -> None:
+        self.ready = False
+        BROKER_CONNECTED.set(0)
+        await self.broker.stop()

@@ -1,0 +1,32 @@
+"""Prometheus metrics shared by every service, and the ``/metrics`` endpoint.
+
+Each service runs in its own process, so the default registry holds exactly one service's
+metrics; service-specific metrics live in that service's own ``metrics`` module.
+"""
+
+from __future__ import annotations
+
+from fastapi import Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client.registry import REGISTRY
+
+OUTBOX_BACKLOG = Gauge("buursignaal_outbox_backlog", "Outbox rows not yet published.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "buursignaal_outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row."
+)
+OUTBOX_PUBLISHED = Counter(
+    "buursignaal_outbox_published_total", "Outbox rows published to Kafka.", ["topic"]
+)
+RELAY_ERRORS = Counter(
+    "buursignaal_outbox_relay_errors_total", "Relay rounds that failed and will be retried."
+)
+EVENTS_CONSUMED = Counter(
+    "buursignaal_events_consumed_total",
+    "Events taken from Kafka, by consumer and outcome.",
+    ["consumer", "outcome"],
+)
+BROKER_CONNECTED = Gauge("buursignaal_broker_connected", "1 when the Kafka broker is connected.")
+
+
+def metrics_response() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,161 @@
+"""The transactional outbox: events are rows committed with the state change, then relayed.
+
+``enqueue`` adds the row in the caller's transaction.  ``OutboxRelay`` publishes unsent rows in
+id order with the idempotent producer (``acks=all``) and marks them sent afterwards; a crash
+between publishing and marking republishes the same ``ce_id``, which consumers deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID, uuid4
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas._base import Event
+from schemas.cloudevents import headers_for
+from services.runtime.clock import Clock
+from services.runtime.database import SessionFactory
+from services.runtime.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+    RELAY_ERRORS,
+)
+from services.runtime.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class Publish(Protocol):
+    """Send one record; the returned awaitable resolves once the broker acknowledged it."""
+
+    async def __call__(
+        self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
+    ) -> Awaitable[object]: ...
+
+
+def enqueue(
+    session: AsyncSession,
+    event: Event,
+    *,
+    topic: str,
+    key: str,
+    source: str,
+    clock: Clock,
+    event_id: UUID | None = None,
+) -> OutboxMessage:
+    """Add ``event`` to the outbox inside the caller's transaction (the caller commits)."""
+    now = clock.now()
+    headers = headers_for(event, source=source, event_id=event_id or uuid4(), time=now)
+    row = OutboxMessage(
+        event_id=headers["ce_id"],
+        topic=topic,
+        key=key,
+        headers=headers,
+        payload=event.model_dump_json().encode(),
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        publish: Publish,
+        clock: Clock,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.05,
+        on_batch_published: Callable[[Sequence[OutboxMessage]], Awaitable[None]] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._publish = publish
+        self._clock = clock
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._on_batch_published = on_batch_published
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tell the relay that new rows were committed (saves waiting for the next poll)."""
+        self._wakeup.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unsent rows in order; return how many were published."""
+        async with self._sessions() as session:
+            query = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.sent_at).is_(None))
+                .order_by(col(OutboxMessage.id))
+                .limit(self._batch_size)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.exec(query)).all())
+            if not rows:
+                await session.rollback()
+                return 0
+            acknowledgements = [
+                await self._publish(row.topic, row.key.encode(), row.payload, dict(row.headers))
+                for row in rows
+            ]
+            await asyncio.gather(*acknowledgements)
+            if self._on_batch_published is not None:
+                await self._on_batch_published(rows)
+            sent_at = self._clock.now()
+            ids = [row.id for row in rows]
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=sent_at)
+            )
+            await session.commit()
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(row.topic).inc()
+        return len(rows)
+
+    async def measure_backlog(self) -> tuple[int, float]:
+        async with self._sessions() as session:
+            count, oldest = (
+                await session.exec(
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        col(OutboxMessage.sent_at).is_(None)
+                    )
+                )
+            ).one()
+        age = 0.0
+        if oldest is not None:
+            oldest_at: datetime = oldest
+            if oldest_at.tzinfo is None:  # SQLite returns naive UTC
+                oldest_at = oldest_at.replace(tzinfo=self._clock.now().tzinfo)
+            age = max(0.0, (self._clock.now() - oldest_at).total_seconds())
+        OUTBOX_BACKLOG.set(count)
+        OUTBOX_OLDEST_AGE.set(age)
+        return int(count), age
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; errors are counted, logged and retried with backoff."""
+        backoff = self._poll_interval_s
+        while not stop.is_set():
+            try:
+                published = await self.relay_once()
+                backoff = self._poll_interval_s
+            except Exception:
+                RELAY_ERRORS.inc()
+                log.exception("outbox relay round failed; retrying in %.1f s", backoff)
+                published = 0
+                backoff = min(backoff * 2, 10.0)
+            if published:
+                continue
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+            except TimeoutError:
+                pass

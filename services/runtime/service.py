@@ -1,0 +1,187 @@
+"""Wires one service: settings, broker, database, background tasks, and its HTTP surface.
+
+Every service exposes ``/health`` (the process is alive), ``/ready`` (broker connected and
+database reachable; 503 otherwise) and ``/metrics`` (Prometheus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schemas.topics import TopicSpec
+from services.runtime.broker import BrokerConnection
+from services.runtime.clock import Clock
+from services.runtime.database import SessionFactory
+from services.runtime.metrics import metrics_response
+from services.runtime.outbox import OutboxRelay
+from services.runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: ServiceSettings
+    broker: KafkaBroker
+    engine: AsyncEngine
+    sessions: SessionFactory
+    clock: Clock
+    topics: Sequence[TopicSpec]
+    background: list[BackgroundTask] = field(default_factory=list)
+    connection: BrokerConnection = field(init=False)
+    _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.connection = BrokerConnection(
+            self.broker,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            topics=self.topics,
+            initial_backoff_s=self.settings.connect_backoff_initial_s,
+            max_backoff_s=self.settings.connect_backoff_max_s,
+        )
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._tasks.append(asyncio.create_task(self._connect_then_run(), name=f"{self.name}-main"))
+
+    async def _connect_then_run(self) -> None:
+        await self.connection.connect()
+        for task in self.background:
+            self._tasks.append(asyncio.create_task(task(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            if task.get_name() == f"{self.name}-main":
+                task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+        await self.engine.dispose()
+
+    async def database_ok(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            log.warning("database not reachable", exc_info=True)
+            return False
+        return True
+
+    async def readiness(self) -> dict[str, Any]:
+        database = await self.database_ok()
+        return {
+            "service": self.name,
+            "ready": self.connection.ready and database,
+            "checks": {
+                "kafka": "connected" if self.connection.ready else "connecting",
+                "database": "ok" if database else "unreachable",
+            },
+            "kafka_connect_attempts": self.connection.attempts,
+            "kafka_last_error": self.connection.last_error,
+        }
+
+
+def operations_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @router.get("/ready")
+    async def ready() -> JSONResponse:
+        body = await runtime.readiness()
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+    return router
+
+
+def create_http_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    version: str = "1",
+    routers: Iterable[APIRouter] = (),
+    configure: Callable[[FastAPI], None] | None = None,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.include_router(operations_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    app.add_api_route("/metrics", metrics_response, methods=["GET"], tags=["operations"])
+    if configure is not None:
+        configure(app)
+    return app
+
+
+def build_runtime(
+    name: str,
+    settings: ServiceSettings,
+    *,
+    topics: Sequence[TopicSpec],
+    clock: Clock,
+) -> ServiceRuntime:
+    """The plumbing of one service; the service adds its handlers and background tasks."""
+    from services.runtime.broker import make_broker
+    from services.runtime.database import make_engine, session_factory
+
+    engine = make_engine(settings.effective_database_url)
+    return ServiceRuntime(
+        name=name,
+        settings=settings,
+        broker=make_broker(settings.kafka_bootstrap_servers, client_id=f"buursignaal-{name}"),
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=clock,
+        topics=topics,
+    )
+
+
+def add_outbox_relay(runtime: ServiceRuntime) -> OutboxRelay:
+    """Run the outbox relay of this service in the background once the broker is connected."""
+    broker = runtime.broker
+
+    async def publish(
+        topic: str, key: bytes, value: bytes, headers: dict[str, str]
+    ) -> Awaitable[object]:
+        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
+
+    relay = OutboxRelay(
+        runtime.sessions,
+        publish,
+        runtime.clock,
+        batch_size=runtime.settings.outbox_batch_size,
+        poll_interval_s=runtime.settings.outbox_poll_interval_s,
+    )
+    runtime.background.append(relay.run)
+    return relay

@@ -1,0 +1,77 @@
+"""Typed settings from the environment: ``BUURSIGNAAL_*`` plus the standard Kafka variable.
+
+Each service subclasses ``ServiceSettings`` with a prefix of its own
+(``BUURSIGNAAL_INTAKE_``, ...).  Settings shared by every service (environment, broker, secret)
+are read without the service part so one environment serves the whole stack.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class DefaultSecretError(ValueError):
+    """A service outside development was about to run with the published default secret."""
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BUURSIGNAAL_", extra="ignore")
+
+    service_name: str = "buursignaal"
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        validation_alias=AliasChoices("BUURSIGNAAL_ENVIRONMENT", "environment"),
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "BUURSIGNAAL_KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"
+        ),
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
+        validation_alias=AliasChoices("BUURSIGNAAL_SECRET_KEY", "secret_key"),
+        description="keys HMACs (reporter keys, tracking links); never the default in production",
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy async URL; empty means SQLite under var/"
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    connect_backoff_initial_s: float = Field(default=0.5, gt=0)
+    connect_backoff_max_s: float = Field(default=15.0, gt=0)
+    outbox_poll_interval_s: float = Field(default=0.05, gt=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Self:
+        if (
+            self.environment is not Environment.DEVELOPMENT
+            and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
+        ):
+            raise DefaultSecretError(
+                f"{self.service_name} refuses to start in {self.environment.value} with the "
+                "default secret: set BUURSIGNAAL_SECRET_KEY to a long random value."
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = PROJECT_ROOT / "var" / f"{self.service_name}.sqlite"
+        return f"sqlite+aiosqlite:///{path}"
