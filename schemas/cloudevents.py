@@ -36,7 +36,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-class InvalidCloudEvent(ValueError):
+class InvalidCloudEventError(ValueError):
     """Headers or body do not form a valid event of a known type (goes to the dead letters)."""
 
 
@@ -83,25 +83,25 @@ def read_attributes(
         attributes = CloudEventAttributes.model_validate(ce)
     except ValidationError as error:
         fields = ", ".join(f"ce_{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise InvalidCloudEvent(f"invalid CloudEvents headers ({fields})") from error
+        raise InvalidCloudEventError(f"invalid CloudEvents headers ({fields})") from error
     if attributes.specversion != SPECVERSION:
-        raise InvalidCloudEvent(f"unsupported ce_specversion {attributes.specversion!r}")
+        raise InvalidCloudEventError(f"unsupported ce_specversion {attributes.specversion!r}")
     return attributes
 
 
 def decode(
     headers: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]], body: bytes
 ) -> tuple[CloudEventAttributes, Event]:
-    """Validate headers and body together; raise ``InvalidCloudEvent`` with the reason."""
+    """Validate headers and body together; raise ``InvalidCloudEventError`` with the reason."""
     attributes = read_attributes(headers)
     event_type = EVENT_TYPES.get(attributes.type)
     if event_type is None:
-        raise InvalidCloudEvent(f"unknown ce_type {attributes.type!r}")
+        raise InvalidCloudEventError(f"unknown ce_type {attributes.type!r}")
     try:
         event = event_type.model_validate_json(body)
     except ValidationError as error:
         fields = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5]
         )
-        raise InvalidCloudEvent(f"invalid {attributes.type} body ({fields})") from error
+        raise InvalidCloudEventError(f"invalid {attributes.type} body ({fields})") from error
     return attributes, event

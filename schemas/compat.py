@@ -35,10 +35,7 @@ def render(schema: Schema) -> str:
 
 
 def committed_schemas(directory: Path = EXPORT_DIR) -> dict[str, Schema]:
-    return {
-        path.stem: json.loads(path.read_text())
-        for path in sorted(directory.glob("*.json"))
-    }
+    return {path.stem: json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))}
 
 
 def _resolve(schema: Schema, root: Schema) -> Schema:
@@ -75,7 +72,9 @@ def breaking_changes(old: Schema, new: Schema, *, where: str = "") -> list[str]:
     return _compare(old, new, old_root=old, new_root=new, where=where or old.get("title", ""))
 
 
-def _compare(old: Schema, new: Schema, *, old_root: Schema, new_root: Schema, where: str) -> list[str]:
+def _compare(
+    old: Schema, new: Schema, *, old_root: Schema, new_root: Schema, where: str
+) -> list[str]:
     old = _resolve(old, old_root)
     new = _resolve(new, new_root)
     problems: list[str] = []
@@ -97,8 +96,13 @@ def _compare(old: Schema, new: Schema, *, old_root: Schema, new_root: Schema, wh
             problems.append(f"{path}: type changed from {old_sig} to {new_sig}")
             continue
         problems.extend(
-            _compare(_items(old_field, old_root), _items(new_field, new_root),
-                     old_root=old_root, new_root=new_root, where=path)
+            _compare(
+                _items(old_field, old_root),
+                _items(new_field, new_root),
+                old_root=old_root,
+                new_root=new_root,
+                where=path,
+            )
         )
     newly_required = set(new.get("required", [])) - set(old.get("required", []))
     for name in sorted(newly_required):

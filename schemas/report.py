@@ -48,7 +48,7 @@ class LocationSource(StrEnum):
 
 
 class Location(Contract):
-    """Where it was noticed, always in WGS84; ``verified`` is false when an address lookup failed."""
+    """Where it was noticed, in WGS84; ``verified`` is false when an address lookup failed."""
 
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)

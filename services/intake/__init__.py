@@ -1,1 +1,1 @@
-"""Intake: residents report by web form, app API or Open311; stored durably, published via outbox."""
+"""Intake: residents report by web form, app API or Open311; stored, then published via outbox."""

@@ -9,6 +9,7 @@ TCP connect, because the port opens before the controller has elected itself.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -356,14 +357,10 @@ def _stop_pid(pid: int, grace_s: float = 30.0) -> None:
             break
         time.sleep(0.1)
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def _is_zombie(pid: int) -> bool:

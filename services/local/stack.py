@@ -47,7 +47,9 @@ def wait_ready(services: list[RunningService], timeout_s: float = 60.0) -> None:
     while pending and time.monotonic() < deadline:
         for name, service in list(pending.items()):
             if service.process.poll() is not None:
-                raise LocalInfraError(f"The {name} service exited during start-up: see its log above.")
+                raise LocalInfraError(
+                    f"The {name} service exited during start-up: see its log above."
+                )
             try:
                 if httpx.get(f"{service.url}/ready", timeout=1.0).status_code == 200:
                     del pending[name]

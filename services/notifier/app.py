@@ -25,7 +25,9 @@ NAME = "notifier"
 log = logging.getLogger(__name__)
 
 
-async def _note_status(_session: AsyncSession, attributes: CloudEventAttributes, event: Event) -> None:
+async def _note_status(
+    _session: AsyncSession, attributes: CloudEventAttributes, event: Event
+) -> None:
     log.info("leg status %s (%s); legs not wired yet", attributes.subject, event.ce_type)
 
 

@@ -25,7 +25,9 @@ NAME = "router"
 log = logging.getLogger(__name__)
 
 
-async def _note_report(_session: AsyncSession, attributes: CloudEventAttributes, event: Event) -> None:
+async def _note_report(
+    _session: AsyncSession, attributes: CloudEventAttributes, event: Event
+) -> None:
     log.info("report %s received (%s); resolution not wired yet", attributes.subject, event.ce_type)
 
 

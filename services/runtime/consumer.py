@@ -17,11 +17,11 @@ from faststream.kafka.message import KafkaMessage
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
-from schemas.cloudevents import CloudEventAttributes, InvalidCloudEvent, decode
+from schemas.cloudevents import CloudEventAttributes, InvalidCloudEventError, decode
 from schemas.topics import TopicSpec
 from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory
-from services.runtime.errors import UnprocessableEvent
+from services.runtime.errors import UnprocessableEventError
 from services.runtime.idempotency import first_delivery
 from services.runtime.metrics import EVENTS_CONSUMED
 
@@ -69,12 +69,12 @@ class EventConsumer:
         """Process one record; return the outcome (applied, duplicate, dead_lettered)."""
         try:
             attributes, event = decode(record.headers, record.body)
-        except InvalidCloudEvent as error:
+        except InvalidCloudEventError as error:
             return await self._dead_letter(record, str(error))
         for attempt in range(1, self._max_attempts + 1):
             try:
                 outcome = await self._apply_once(attributes, event)
-            except UnprocessableEvent as error:
+            except UnprocessableEventError as error:
                 return await self._dead_letter(record, f"unprocessable: {error}")
             except Exception as error:
                 if attempt == self._max_attempts:
@@ -113,9 +113,7 @@ class EventConsumer:
             "x-original-offset": str(record.offset),
             "x-deadlettered-at": self._clock.now().isoformat(),
         }
-        await self._broker.publish(
-            record.body, self._dead_letter_topic, key=None, headers=headers
-        )
+        await self._broker.publish(record.body, self._dead_letter_topic, key=None, headers=headers)
         log.warning("%s: dead-lettered %s@%s: %s", self.name, record.topic, record.offset, reason)
         EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
         return "dead_lettered"

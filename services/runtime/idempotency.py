@@ -27,5 +27,5 @@ async def first_delivery(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount == 1)
+    claimed = (await session.exec(statement.returning(ProcessedEvent.event_id))).first()
+    return claimed is not None

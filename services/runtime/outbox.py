@@ -8,6 +8,7 @@ between publishing and marking republishes the same ``ce_id``, which consumers d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -113,7 +114,7 @@ class OutboxRelay:
                 await self._on_batch_published(rows)
             sent_at = self._clock.now()
             ids = [row.id for row in rows]
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=sent_at)
             )
             await session.commit()
@@ -155,7 +156,5 @@ class OutboxRelay:
             if published:
                 continue
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
-            except TimeoutError:
-                pass

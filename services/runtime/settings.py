@@ -39,7 +39,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices(
-            "KAFKA_BOOTSTRAP_SERVERS", "BUURSIGNAAL_KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "BUURSIGNAAL_KAFKA_BOOTSTRAP_SERVERS",
+            "kafka_bootstrap_servers",
         ),
     )
     secret_key: SecretStr = Field(

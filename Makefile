@@ -1,0 +1,9 @@
+# The two commands of the README.
+.PHONY: up test
+
+up:  ## set everything up and start broker + intake, router, notifier (Ctrl-C stops)
+	deploy/local/bootstrap.sh
+	.venv/bin/buursignaal stack up
+
+test:  ## lint, types and the whole test suite on the real broker, SQLite and PostgreSQL
+	deploy/local/test.sh

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Buursignaal needs on a fresh Debian machine, idempotently:
+#   Java 17 + Maven (apt), PostgreSQL server (apt), the Python virtualenv (.venv, from PyPI),
+#   and Apache Kafka's broker jars (Maven Central, into deploy/kafka/lib).
+# Set BUURSIGNAAL_SKIP_APT=1 to never call apt-get (then missing packages are an error).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ "${BUURSIGNAAL_WITH_BROWSER:-0}" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "${BUURSIGNAAL_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: missing packages: ${need_apt[*]} (install them and run again)" >&2
+    exit 1
+  fi
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "bootstrap: apt-get install ${need_apt[*]}"
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.buursignaal-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing Python packages"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  touch "$stamp"
+fi
+
+.venv/bin/buursignaal kafka fetch >/dev/null
+echo "bootstrap: ready"

@@ -1,0 +1,92 @@
+"""The contract between Buursignaal's services: events, CloudEvents envelope, topic registry.
+
+Everything a service or an authority system needs to produce or consume events is importable
+from here; the modules behind it are grouped by who owns the fact (report, routing, leg,
+pattern).
+"""
+
+from schemas._base import Contract, Event, LocalizedText
+from schemas.cloudevents import (
+    EVENT_TYPES,
+    CloudEventAttributes,
+    InvalidCloudEventError,
+    decode,
+    headers_for,
+)
+from schemas.leg import (
+    Actor,
+    ActorKind,
+    DeadlineKind,
+    EscalationRaised,
+    EscalationStep,
+    LegStatus,
+    LegStatusChanged,
+)
+from schemas.pattern import CoarsePoint, DetectionMethod, DigestPublished, PatternDetected, Scope
+from schemas.report import (
+    Category,
+    Channel,
+    HealthSymptom,
+    Location,
+    LocationSource,
+    Report,
+    ReportReceived,
+)
+from schemas.routing import (
+    FacilityCandidate,
+    Place,
+    Recipient,
+    RecipientKind,
+    Referral,
+    ReportDelivered,
+    ReportUnroutable,
+    Role,
+    RoutingDecided,
+    TriageRequested,
+    Wind,
+)
+from schemas.topics import TOPICS, TopicSpec, delivery_topic
+
+__all__ = [
+    "EVENT_TYPES",
+    "TOPICS",
+    "Actor",
+    "ActorKind",
+    "Category",
+    "Channel",
+    "CloudEventAttributes",
+    "CoarsePoint",
+    "Contract",
+    "DeadlineKind",
+    "DetectionMethod",
+    "DigestPublished",
+    "EscalationRaised",
+    "EscalationStep",
+    "Event",
+    "FacilityCandidate",
+    "HealthSymptom",
+    "InvalidCloudEventError",
+    "LegStatus",
+    "LegStatusChanged",
+    "LocalizedText",
+    "Location",
+    "LocationSource",
+    "PatternDetected",
+    "Place",
+    "Recipient",
+    "RecipientKind",
+    "Referral",
+    "Report",
+    "ReportDelivered",
+    "ReportReceived",
+    "ReportUnroutable",
+    "Role",
+    "RoutingDecided",
+    "Scope",
+    "TopicSpec",
+    "TriageRequested",
+    "Wind",
+    "decode",
+    "delivery_topic",
+    "headers_for",
+]

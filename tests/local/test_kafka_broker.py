@@ -1,0 +1,162 @@
+"""``buursignaal kafka up|down|status`` on a broker of its own (not the session's broker)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.local import kafka
+from services.local.errors import LocalInfraError
+from services.local.postgres import free_port
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Iterator[kafka.BrokerConfig]:
+    broker = kafka.BrokerConfig(
+        data_dir=tmp_path / "kafka", port=free_port(), controller_port=free_port()
+    )
+    yield broker
+    kafka.down(broker, wipe=True)
+
+
+def java_processes_using(data_dir: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        if str(data_dir).encode() in cmdline and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_up_is_idempotent_and_down_leaves_no_process(config: kafka.BrokerConfig) -> None:
+    first = kafka.up(config)
+    assert first.running
+    assert not first.already_running
+    assert first.startup_seconds is not None
+    assert "Kafka Server started" in config.broker_log.read_text()
+
+    second = kafka.up(config)
+    assert second.already_running
+    assert second.pid == first.pid
+    assert kafka.status(config).running
+
+    assert kafka.down(config)
+    assert not kafka.status(config).running
+    assert java_processes_using(config.data_dir) == []
+    assert not kafka.down(config), "a second down finds nothing to stop"
+
+
+def test_restart_keeps_the_data_directory(config: kafka.BrokerConfig) -> None:
+    kafka.up(config)
+    kafka.down(config)
+    assert (config.log_dirs / "meta.properties").exists()
+    again = kafka.up(config)
+    assert again.running
+    assert not again.already_running
+
+
+def test_cli_up_twice_then_down(config: kafka.BrokerConfig) -> None:
+    args = [
+        "--data-dir",
+        str(config.data_dir),
+        "--port",
+        str(config.port),
+        "--controller-port",
+        str(config.controller_port),
+    ]
+    first = cli("kafka", "up", *args)
+    assert first.returncode == 0, first.stderr
+    assert "started" in first.stdout
+    second = cli("kafka", "up", *args)
+    assert second.returncode == 0, second.stderr
+    assert "already running" in second.stdout
+    assert cli("kafka", "status", *args).returncode == 0
+    down = cli("kafka", "down", *args)
+    assert down.returncode == 0
+    assert "stopped" in down.stdout
+    assert cli("kafka", "status", *args).returncode == 3
+    assert java_processes_using(config.data_dir) == []
+
+
+def test_port_in_use_is_one_clear_sentence(config: kafka.BrokerConfig) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", config.port))
+        squatter.listen()
+        with pytest.raises(LocalInfraError, match=rf"Port {config.port} .* already in use"):
+            kafka.up(config)
+        result = cli(
+            "kafka",
+            "up",
+            "--data-dir",
+            str(config.data_dir),
+            "--port",
+            str(config.port),
+            "--controller-port",
+            str(config.controller_port),
+        )
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, "one sentence, no traceback"
+    assert "already in use" in result.stderr
+
+
+def test_corrupt_data_directory_is_refused(config: kafka.BrokerConfig) -> None:
+    config.log_dirs.mkdir(parents=True)
+    (config.log_dirs / "garbage.log").write_text("not a kafka log")
+    with pytest.raises(LocalInfraError, match="corrupt"):
+        kafka.up(config)
+    (config.log_dirs / "meta.properties").write_text("version=1\nnode.id=7\n")
+    with pytest.raises(LocalInfraError, match="corrupt"):
+        kafka.up(config)
+    assert java_processes_using(config.data_dir) == []
+
+
+def test_missing_java_is_one_clear_sentence(config: kafka.BrokerConfig, tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}
+    result = cli(
+        "kafka",
+        "up",
+        "--data-dir",
+        str(config.data_dir),
+        "--port",
+        str(config.port),
+        "--controller-port",
+        str(config.controller_port),
+        env=env,
+    )
+    assert result.returncode != 0
+    assert "Java is not installed" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_missing_maven_when_jars_are_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "kafka-home"
+    home.mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    config = kafka.BrokerConfig(data_dir=tmp_path / "data", kafka_home=home)
+    with pytest.raises(LocalInfraError, match="Maven is not installed"):
+        kafka.fetch_jars(config)

@@ -1,0 +1,99 @@
+"""Kafka helpers for tests: where the broker is, and reading a topic until something holds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from services.local import kafka
+from services.local.postgres import free_port
+
+Record = ConsumerRecord[bytes, bytes]
+
+
+def docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextmanager
+def kafka_bootstrap(tmp_dir: Path) -> Iterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS when set; else testcontainers with Docker; else the local broker."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    config = kafka.BrokerConfig(
+        data_dir=tmp_dir / "kafka", port=free_port(), controller_port=free_port()
+    )
+    kafka.up(config)
+    try:
+        yield config.bootstrap_servers
+    finally:
+        kafka.down(config, wipe=True)
+
+
+async def consume_until(
+    bootstrap_servers: str,
+    topic: str,
+    condition: Callable[[list[Record]], bool],
+    *,
+    timeout_s: float = 30.0,
+) -> list[Record]:
+    """Read ``topic`` from the beginning until ``condition(records)`` holds or time runs out.
+
+    Raises ``TimeoutError`` with what was seen, so a failing test says why.
+    """
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not condition(records):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"condition not met on {topic} within {timeout_s} s; saw {len(records)} records"
+                )
+            batch = await consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def headers_of(record: Record) -> dict[str, str]:
+    return {key: value.decode() for key, value in record.headers}
+
+
+async def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
