@@ -104,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _stack(args: argparse.Namespace) -> int:
     from services.local import stack
 
-    stack.run(_broker_config(args))
+    stack.run(_broker_config(args), base_port=args.base_port)
     return 0
 
 
@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     stack_parser = commands.add_parser("stack", help="broker + all services on this machine")
     stack_parser.add_argument("action", choices=("up",))
+    stack_parser.add_argument(
+        "--base-port", type=int, default=8000, help="intake's port; router +1, notifier +2"
+    )
     _add_broker_options(stack_parser)
     stack_parser.set_defaults(handler=_stack)
 

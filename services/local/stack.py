@@ -14,7 +14,7 @@ import httpx
 from services.local import kafka
 from services.local.errors import LocalInfraError
 
-SERVICES = (("intake", 8000), ("router", 8001), ("notifier", 8002))
+SERVICES = ("intake", "router", "notifier")
 
 
 @dataclass
@@ -28,10 +28,11 @@ class RunningService:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_services(bootstrap_servers: str) -> list[RunningService]:
+def start_services(bootstrap_servers: str, base_port: int) -> list[RunningService]:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
     running = []
-    for name, port in SERVICES:
+    for offset, name in enumerate(SERVICES):
+        port = base_port + offset
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", name, "--port", str(port)],
             env=env,
@@ -72,11 +73,11 @@ def stop_services(services: list[RunningService]) -> None:
             service.process.wait()
 
 
-def run(config: kafka.BrokerConfig) -> None:
+def run(config: kafka.BrokerConfig, *, base_port: int = 8000) -> None:
     """Start broker and services, print where to go, and run until interrupted."""
     status = kafka.up(config)
     print(status.describe(), flush=True)
-    services = start_services(config.bootstrap_servers)
+    services = start_services(config.bootstrap_servers, base_port)
     stop = False
 
     def _interrupt(_signum: int, _frame: object) -> None:
@@ -84,6 +85,7 @@ def run(config: kafka.BrokerConfig) -> None:
         stop = True
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         wait_ready(services)
         intake = services[0]
@@ -93,8 +95,6 @@ def run(config: kafka.BrokerConfig) -> None:
         print("Press Ctrl-C to stop the stack.", flush=True)
         while not stop and all(service.process.poll() is None for service in services):
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         stop_services(services)
         if not status.already_running:

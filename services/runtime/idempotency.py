@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.runtime.clock import Clock
@@ -27,5 +28,5 @@ async def first_delivery(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
     )
-    claimed = (await session.exec(statement.returning(ProcessedEvent.event_id))).first()
+    claimed = (await session.exec(statement.returning(col(ProcessedEvent.event_id)))).first()
     return claimed is not None

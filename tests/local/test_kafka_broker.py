@@ -153,7 +153,9 @@ def test_missing_java_is_one_clear_sentence(config: kafka.BrokerConfig, tmp_path
     assert result.stderr.strip().count("\n") == 0
 
 
-def test_missing_maven_when_jars_are_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_maven_when_jars_are_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "kafka-home"
     home.mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))

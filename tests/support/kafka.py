@@ -6,15 +6,16 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
+from typing import Any, TypeAlias
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer
 
 from services.local import kafka
 from services.local.postgres import free_port
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
 
 
 def docker_engine_answers() -> bool:

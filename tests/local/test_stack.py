@@ -1,0 +1,78 @@
+"""``buursignaal stack up`` (what ``make up`` runs): the broker and three services, clean stop."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.local.postgres import free_port
+from tests.local.test_kafka_broker import java_processes_using
+
+pytestmark = pytest.mark.kafka
+
+
+def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
+    base_port = free_port()
+    while any(_busy(base_port + i) for i in range(3)):
+        base_port = free_port()
+    env = {
+        **os.environ,
+        "BUURSIGNAAL_INTAKE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}",
+        "BUURSIGNAAL_ROUTER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'router.sqlite'}",
+        "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'notif.sqlite'}",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    data_dir = tmp_path / "kafka"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "services.cli", "stack", "up",
+            "--data-dir", str(data_dir),
+            "--port", str(free_port()),
+            "--controller-port", str(free_port()),
+            "--base-port", str(base_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Resident web form" in line for line in lines):
+            assert time.monotonic() < deadline, f"stack not up: {lines}"
+            assert process.poll() is None, f"stack exited: {lines}"
+            ready, _, _ = select.select([process.stdout], [], [], 1.0)
+            if ready:
+                lines.append(process.stdout.readline())
+        assert f"http://127.0.0.1:{base_port}/" in "".join(lines)
+        for offset, name in enumerate(("intake", "router", "notifier")):
+            ready_response = httpx.get(f"http://127.0.0.1:{base_port + offset}/ready", timeout=5)
+            assert ready_response.status_code == 200
+            assert ready_response.json()["service"] == name
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    for offset in range(3):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{base_port + offset}/health", timeout=2)
+    assert java_processes_using(data_dir) == []
+
+
+def _busy(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+    except httpx.ConnectError:
+        return False
+    except httpx.HTTPError:
+        return True
+    return True

@@ -1,0 +1,67 @@
+"""The subscriber path on FastStream's in-memory broker: fast, and in addition to the real one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faststream.kafka import TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas._base import Event
+from schemas.cloudevents import CloudEventAttributes, headers_for
+from schemas.topics import REPORT_RECEIVED
+from services.runtime.broker import make_broker
+from services.runtime.clock import FixedClock
+from services.runtime.consumer import EventConsumer, subscribe
+from services.runtime.database import make_engine, session_factory
+from services.runtime.errors import UnprocessableEventError
+from services.runtime.migrations import upgrade
+from tests.support.factories import NOW, report_received
+
+
+async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite'}"
+    upgrade("router", url)
+    engine = make_engine(url)
+    broker = make_broker("127.0.0.1:1", client_id="memory")
+    applied: list[Event] = []
+    refuse = report_received(description="refuse me")
+
+    async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if event == refuse:
+            raise UnprocessableEventError("this report cannot be routed")
+        applied.append(event)
+
+    assert REPORT_RECEIVED.dead_letter is not None
+    consumer = EventConsumer(
+        "router",
+        broker=broker,
+        sessions=session_factory(engine),
+        clock=FixedClock(NOW),
+        dead_letter_topic=REPORT_RECEIVED.dead_letter,
+        apply=apply,
+    )
+    subscribe(broker, REPORT_RECEIVED, consumer, group_id="router", description="test")
+    dead: list[dict[str, str]] = []
+
+    @broker.subscriber(REPORT_RECEIVED.dead_letter)
+    async def collect(message: KafkaMessage) -> None:
+        dead.append(dict(message.headers))
+
+    good = report_received()
+    good_headers = headers_for(good, source="/t")
+    async with TestKafkaBroker(broker) as test_broker:
+        for _ in range(2):
+            await test_broker.publish(
+                good.model_dump_json().encode(), REPORT_RECEIVED.name, headers=good_headers
+            )
+        await test_broker.publish(
+            refuse.model_dump_json().encode(),
+            REPORT_RECEIVED.name,
+            headers=headers_for(refuse, source="/t"),
+        )
+    await engine.dispose()
+    assert applied == [good], "the second delivery of the same ce_id is a duplicate"
+    assert len(dead) == 1
+    assert dead[0]["x-deadletter-reason"] == "unprocessable: this report cannot be routed"
