@@ -6,9 +6,9 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeAlias
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer
 
