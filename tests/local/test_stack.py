@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,8 +21,12 @@ pytestmark = pytest.mark.kafka
 
 
 def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
+    broker_port, controller_port = free_port(), free_port()
     base_port = free_port()
-    while any(_busy(base_port + i) for i in range(3)):
+    while any(
+        _busy(port) or port in (broker_port, controller_port)
+        for port in range(base_port, base_port + 3)
+    ):
         base_port = free_port()
     env = {
         **os.environ,
@@ -31,16 +36,17 @@ def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     data_dir = tmp_path / "kafka"
+    stderr_file = tmp_path / "stack.stderr"
     process = subprocess.Popen(
         [
             sys.executable, "-m", "services.cli", "stack", "up",
             "--data-dir", str(data_dir),
-            "--port", str(free_port()),
-            "--controller-port", str(free_port()),
+            "--port", str(broker_port),
+            "--controller-port", str(controller_port),
             "--base-port", str(base_port),
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr_file.open("w"),
         env=env,
         text=True,
     )  # fmt: skip
@@ -50,7 +56,7 @@ def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
         deadline = time.monotonic() + 120
         while not any("Resident web form" in line for line in lines):
             assert time.monotonic() < deadline, f"stack not up: {lines}"
-            assert process.poll() is None, f"stack exited: {lines}"
+            assert process.poll() is None, f"stack exited: {stderr_file.read_text()[-3000:]}"
             ready, _, _ = select.select([process.stdout], [], [], 1.0)
             if ready:
                 lines.append(process.stdout.readline())
@@ -69,10 +75,9 @@ def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
 
 
 def _busy(port: int) -> bool:
-    try:
-        httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-    except httpx.ConnectError:
-        return False
-    except httpx.HTTPError:
-        return True
-    return True
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
