@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from schemas.report import ReportReceived
 from schemas.topics import REPORT_RECEIVED, all_static_topics
 from services.intake.settings import IntakeSettings
 from services.runtime.clock import Clock, SystemClock
@@ -20,17 +19,11 @@ NAME = "intake"
 
 def build_runtime_for(settings: IntakeSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    runtime.broker.publisher(
-        REPORT_RECEIVED.name,
-        title=f"{NAME}:{REPORT_RECEIVED.name}",
-        description=REPORT_RECEIVED.description,
-        schema=ReportReceived,
-    )
+    runtime.declare_publisher(REPORT_RECEIVED)
     add_outbox_relay(runtime)
     return runtime
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or IntakeSettings()
-    runtime = build_runtime_for(settings, clock or SystemClock())
+    runtime = build_runtime_for(settings or IntakeSettings(), clock or SystemClock())
     return create_http_app(runtime, title="Buursignaal intake")

@@ -9,11 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
-from schemas.leg import EscalationRaised
 from schemas.topics import ESCALATION, LEG_STATUS, all_static_topics
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.consumer import EventConsumer, subscribe
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -33,33 +31,16 @@ async def _note_status(
 
 def build_runtime_for(settings: NotifierSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    assert LEG_STATUS.dead_letter is not None
-    consumer = EventConsumer(
-        NAME,
-        broker=runtime.broker,
-        sessions=runtime.sessions,
-        clock=clock,
-        dead_letter_topic=LEG_STATUS.dead_letter,
-        apply=_note_status,
-    )
-    subscribe(
-        runtime.broker,
+    runtime.consume(
         LEG_STATUS,
-        consumer,
-        group_id=NAME,
+        _note_status,
         description="Authorities' answers, validated against the transition table.",
     )
-    runtime.broker.publisher(
-        ESCALATION.name,
-        title=f"{NAME}:{ESCALATION.name}",
-        description=ESCALATION.description,
-        schema=EscalationRaised,
-    )
+    runtime.declare_publisher(ESCALATION)
     add_outbox_relay(runtime)
     return runtime
 
 
 def create_app(settings: NotifierSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or NotifierSettings()
-    runtime = build_runtime_for(settings, clock or SystemClock())
+    runtime = build_runtime_for(settings or NotifierSettings(), clock or SystemClock())
     return create_http_app(runtime, title="Buursignaal notifier")

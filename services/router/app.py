@@ -9,11 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
-from schemas.routing import RoutingDecided
 from schemas.topics import REPORT_RECEIVED, ROUTING_DECIDED, all_static_topics
 from services.router.settings import RouterSettings
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.consumer import EventConsumer, subscribe
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -33,33 +31,14 @@ async def _note_report(
 
 def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    assert REPORT_RECEIVED.dead_letter is not None
-    consumer = EventConsumer(
-        NAME,
-        broker=runtime.broker,
-        sessions=runtime.sessions,
-        clock=clock,
-        dead_letter_topic=REPORT_RECEIVED.dead_letter,
-        apply=_note_report,
+    runtime.consume(
+        REPORT_RECEIVED, _note_report, description="Every accepted report is routed once."
     )
-    subscribe(
-        runtime.broker,
-        REPORT_RECEIVED,
-        consumer,
-        group_id=NAME,
-        description="Every accepted report is routed once.",
-    )
-    runtime.broker.publisher(
-        ROUTING_DECIDED.name,
-        title=f"{NAME}:{ROUTING_DECIDED.name}",
-        description=ROUTING_DECIDED.description,
-        schema=RoutingDecided,
-    )
+    runtime.declare_publisher(ROUTING_DECIDED)
     add_outbox_relay(runtime)
     return runtime
 
 
 def create_app(settings: RouterSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or RouterSettings()
-    runtime = build_runtime_for(settings, clock or SystemClock())
+    runtime = build_runtime_for(settings or RouterSettings(), clock or SystemClock())
     return create_http_app(runtime, title="Buursignaal router")

@@ -1,7 +1,8 @@
-"""Alembic, run from code: each service has its own migration scripts and its own database.
+"""Alembic, run from code: each service has its own database and its own migration scripts.
 
-The runtime tables (outbox, processed_event) are created by each service's first migration
-through ``create_runtime_tables`` so that every service database has the same plumbing.
+One Alembic environment (``services/runtime/alembic``) serves every service. Its base revision
+``runtime_0001`` creates the plumbing every service database has (outbox, processed_event);
+each service's revisions live in ``services/<service>/migrations`` and build on it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ from sqlalchemy.engine import make_url
 from services.runtime.database import sync_url
 
 SERVICES_DIR = Path(__file__).resolve().parents[1]
+ENVIRONMENT_DIR = Path(__file__).resolve().parent / "alembic"
 
 
 def alembic_config(service: str, database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("script_location", str(ENVIRONMENT_DIR))
+    config.set_main_option(
+        "version_locations",
+        f"{ENVIRONMENT_DIR / 'versions'} {SERVICES_DIR / service / 'migrations'}",
+    )
+    config.set_main_option("path_separator", "space")
     config.set_main_option("sqlalchemy.url", sync_url(database_url).replace("%", "%%"))
     return config
 
@@ -47,7 +54,7 @@ def run_env() -> None:
 
 
 def create_runtime_tables() -> None:
-    """Create the outbox and processed_event tables (call from a service's first migration)."""
+    """Create the outbox and processed_event tables (the base revision does this)."""
     from alembic import op
 
     op.create_table(

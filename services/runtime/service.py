@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.topics import TopicSpec
 from services.runtime.broker import BrokerConnection
 from services.runtime.clock import Clock
+from services.runtime.consumer import Apply, EventConsumer, subscribe
 from services.runtime.database import SessionFactory
 from services.runtime.metrics import metrics_response
 from services.runtime.outbox import OutboxRelay
@@ -53,6 +54,30 @@ class ServiceRuntime:
             topics=self.topics,
             initial_backoff_s=self.settings.connect_backoff_initial_s,
             max_backoff_s=self.settings.connect_backoff_max_s,
+        )
+
+    def consume(self, spec: TopicSpec, apply: Apply, *, description: str) -> EventConsumer:
+        """Consume ``spec``'s topic in this service's group, once per event, dead-lettering."""
+        if spec.dead_letter is None:
+            raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
+        consumer = EventConsumer(
+            self.name,
+            broker=self.broker,
+            sessions=self.sessions,
+            clock=self.clock,
+            dead_letter_topic=spec.dead_letter,
+            apply=apply,
+        )
+        subscribe(self.broker, spec, consumer, group_id=self.name, description=description)
+        return consumer
+
+    def declare_publisher(self, spec: TopicSpec) -> None:
+        """Document that this service publishes on ``spec`` (for the AsyncAPI document)."""
+        self.broker.publisher(
+            spec.name,
+            title=f"{self.name}:{spec.name}",
+            description=spec.description,
+            schema=spec.event,
         )
 
     async def start(self) -> None:

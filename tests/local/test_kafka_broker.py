@@ -42,6 +42,17 @@ def java_processes_using(data_dir: Path) -> list[int]:
     return found
 
 
+def broker_args(config: kafka.BrokerConfig) -> list[str]:
+    return [
+        "--data-dir",
+        str(config.data_dir),
+        "--port",
+        str(config.port),
+        "--controller-port",
+        str(config.controller_port),
+    ]
+
+
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
@@ -81,14 +92,7 @@ def test_restart_keeps_the_data_directory(config: kafka.BrokerConfig) -> None:
 
 
 def test_cli_up_twice_then_down(config: kafka.BrokerConfig) -> None:
-    args = [
-        "--data-dir",
-        str(config.data_dir),
-        "--port",
-        str(config.port),
-        "--controller-port",
-        str(config.controller_port),
-    ]
+    args = broker_args(config)
     first = cli("kafka", "up", *args)
     assert first.returncode == 0, first.stderr
     assert "started" in first.stdout
@@ -112,12 +116,7 @@ def test_port_in_use_is_one_clear_sentence(config: kafka.BrokerConfig) -> None:
         result = cli(
             "kafka",
             "up",
-            "--data-dir",
-            str(config.data_dir),
-            "--port",
-            str(config.port),
-            "--controller-port",
-            str(config.controller_port),
+            *broker_args(config),
         )
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0, "one sentence, no traceback"
@@ -140,12 +139,7 @@ def test_missing_java_is_one_clear_sentence(config: kafka.BrokerConfig, tmp_path
     result = cli(
         "kafka",
         "up",
-        "--data-dir",
-        str(config.data_dir),
-        "--port",
-        str(config.port),
-        "--controller-port",
-        str(config.controller_port),
+        *broker_args(config),
         env=env,
     )
     assert result.returncode != 0

@@ -45,6 +45,25 @@ class Pipeline:
 
         return OutboxRelay(self.sessions, publish, self.clock, **kwargs)  # type: ignore[arg-type]
 
+    def recording_consumer(
+        self, broker: KafkaBroker | None = None
+    ) -> tuple[EventConsumer, list[Event]]:
+        """A consumer whose effect is to record the event (the list it returns)."""
+        applied: list[Event] = []
+
+        async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+            applied.append(event)
+
+        consumer = EventConsumer(
+            "test-consumer",
+            broker=broker or self.broker,
+            sessions=self.sessions,
+            clock=self.clock,
+            dead_letter_topic=self.dead_letter.name,
+            apply=apply,
+        )
+        return consumer, applied
+
     async def enqueue(self, event: ReportReceived) -> str:
         async with self.sessions() as session, session.begin():
             row = enqueue(
@@ -132,19 +151,7 @@ async def test_consumer_applies_each_event_once(pipeline: Pipeline) -> None:
     await pipeline.enqueue(report_received())
     await pipeline.relay().relay_once()
     records = await consume_until(pipeline.bootstrap, pipeline.topic.name, lambda r: len(r) >= 1)
-    applied: list[Event] = []
-
-    async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        applied.append(event)
-
-    consumer = EventConsumer(
-        "test-consumer",
-        broker=pipeline.broker,
-        sessions=pipeline.sessions,
-        clock=pipeline.clock,
-        dead_letter_topic=pipeline.dead_letter.name,
-        apply=apply,
-    )
+    consumer, applied = pipeline.recording_consumer()
     assert await consumer.handle(as_incoming(records[0])) == "applied"
     assert await consumer.handle(as_incoming(records[0])) == "duplicate"
     assert len(applied) == 1
@@ -164,19 +171,7 @@ async def test_relay_crash_after_publish_is_deduplicated(pipeline: Pipeline) -> 
 
     records = await consume_until(pipeline.bootstrap, pipeline.topic.name, lambda r: len(r) >= 2)
     assert len({headers_of(r)["ce_id"] for r in records}) == 1, "both copies carry one ce_id"
-    applied: list[Event] = []
-
-    async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        applied.append(event)
-
-    consumer = EventConsumer(
-        "test-consumer",
-        broker=pipeline.broker,
-        sessions=pipeline.sessions,
-        clock=pipeline.clock,
-        dead_letter_topic=pipeline.dead_letter.name,
-        apply=apply,
-    )
+    consumer, applied = pipeline.recording_consumer()
     outcomes = [await consumer.handle(as_incoming(record)) for record in records]
     assert outcomes == ["applied", "duplicate"]
     assert applied == [event]
@@ -199,20 +194,8 @@ async def test_failed_publish_leaves_rows_for_the_next_round(pipeline: Pipeline)
 
 async def test_subscriber_on_the_real_broker_applies_and_dead_letters(pipeline: Pipeline) -> None:
     """The FastStream subscriber path: a good event is applied, a malformed one dead-lettered."""
-    applied: list[Event] = []
-
-    async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        applied.append(event)
-
     consuming_broker = make_broker(pipeline.bootstrap, client_id="test-consumer")
-    consumer = EventConsumer(
-        "test-subscriber",
-        broker=consuming_broker,
-        sessions=pipeline.sessions,
-        clock=pipeline.clock,
-        dead_letter_topic=pipeline.dead_letter.name,
-        apply=apply,
-    )
+    consumer, applied = pipeline.recording_consumer(consuming_broker)
     subscribe(consuming_broker, pipeline.topic, consumer, group_id="test", description="test")
     await consuming_broker.start()
     try:

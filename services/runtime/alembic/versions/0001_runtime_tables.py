@@ -1,12 +1,12 @@
 """The outbox and processed-event tables every service database has.
 
-Revision ID: 0001
+Revision ID: runtime_0001
 Revises:
 """
 
 from services.runtime.migrations import create_runtime_tables, drop_runtime_tables
 
-revision = "0001"
+revision = "runtime_0001"
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,5 +1,0 @@
-"""Alembic environment: shared by every service (see services.runtime.migrations)."""
-
-from services.runtime.migrations import run_env
-
-run_env()
