@@ -51,6 +51,9 @@ class LegStatusChanged(Event):
         default=None, max_length=4000, description="plain language; required to close a leg"
     )
     forwarded_to: str | None = Field(default=None, pattern=RECIPIENT_ID_PATTERN)
+    respond_by: AwareDatetime | None = Field(
+        default=None, description="the leg's current answer deadline, once the notifier set it"
+    )
 
     def ce_subject(self) -> str:
         return f"{self.report_id}/{self.recipient_id}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Buursignaal needs on a fresh Debian machine, idempotently:
-#   Java 17 + Maven (apt), PostgreSQL server (apt), the Python virtualenv (.venv, from PyPI),
+#   Java 17 + Maven (apt), PostgreSQL server (apt), Chromium + chromedriver (apt), the Python virtualenv (.venv, from PyPI),
 #   and Apache Kafka's broker jars (Maven Central, into deploy/kafka/lib).
 # Set BUURSIGNAAL_SKIP_APT=1 to never call apt-get (then missing packages are an error).
 set -euo pipefail
@@ -11,9 +11,9 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
-if [ "${BUURSIGNAAL_WITH_BROWSER:-0}" = 1 ]; then
-  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
-fi
+# headless Chromium and its driver for the accessibility and end-to-end tests of the pages
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "${BUURSIGNAAL_SKIP_APT:-0}" = 1 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: missing packages: ${need_apt[*]} (install them and run again)" >&2

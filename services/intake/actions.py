@@ -1,0 +1,372 @@
+"""The one place where intake changes state, each action in one database transaction.
+
+``accept_report`` commits the report, its contact entry, its photos and its outbox event
+together before the resident sees "received"; the read-model actions apply routing and status
+events for the tracking page; ``erase_expired_contacts`` is the retention job.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas.leg import LegStatusChanged
+from schemas.report import Channel, Location, LocationSource, ReportReceived
+from schemas.routing import ReportUnroutable, RoutingDecided
+from schemas.topics import REPORT_RECEIVED
+from services.intake.location import Geocoder, Netherlands, ResolvedLocation, rd_to_wgs84
+from services.intake.models import (
+    PhotoRecord,
+    RecipientView,
+    ReporterContact,
+    ReportRecord,
+    StatusView,
+)
+from services.intake.photos import CleanPhoto
+from services.intake.privacy import reporter_key, token_digest, tracking_token
+from services.intake.submission import ReportSubmission
+from services.runtime.clock import Clock
+from services.runtime.database import SessionFactory
+from services.runtime.outbox import enqueue
+
+SOURCE = "/buursignaal/intake"
+
+
+class SubmissionRefusedError(Exception):
+    """A valid-looking submission that cannot be accepted; ``code`` keys the message table."""
+
+    def __init__(self, code: str, field: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+class RateLimitedError(Exception):
+    def __init__(self, retry_after_s: int, reason: str) -> None:
+        super().__init__(reason)
+        self.retry_after_s = max(1, retry_after_s)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report: ReportRecord
+    tracking_token: str
+    replayed: bool = False
+
+
+@dataclass
+class Intake:
+    """What the actions need: database, clock, secret, places, and the relay to wake."""
+
+    sessions: SessionFactory
+    clock: Clock
+    secret: str
+    netherlands: Netherlands
+    geocoder: Geocoder
+    device_window: timedelta = timedelta(minutes=2)
+    ip_limit_per_hour: int = 30
+    contact_retention: timedelta = timedelta(days=365)
+    wake_relay: object = None
+
+    async def resolve_location(self, submission: ReportSubmission) -> ResolvedLocation:
+        if submission.lat is not None and submission.lon is not None:
+            point, source = (submission.lat, submission.lon), LocationSource.WGS84
+        elif submission.rd_x is not None and submission.rd_y is not None:
+            point, source = rd_to_wgs84(submission.rd_x, submission.rd_y), LocationSource.RD_NEW
+        else:
+            query = submission.address_query or ""
+            found = await self.geocoder.lookup(query)
+            if found is None:
+                return ResolvedLocation(None, None, LocationSource.ADDRESS, False, query)
+            point, source = found, LocationSource.ADDRESS
+        if not self.netherlands.contains(*point):
+            raise SubmissionRefusedError("outside_netherlands", "location")
+        return ResolvedLocation(point[0], point[1], source, True, submission.address_query)
+
+    async def accept_report(
+        self,
+        submission: ReportSubmission,
+        *,
+        channel: Channel,
+        photos: list[CleanPhoto] = (),  # type: ignore[assignment]
+        ip_address: str | None = None,
+        idempotency_key: str | None = None,
+        client_id: str | None = None,
+    ) -> Accepted:
+        scoped_key = f"{client_id or channel.value}:{idempotency_key}" if idempotency_key else None
+        if scoped_key:
+            replay = await self._replay(scoped_key)
+            if replay is not None:
+                return replay
+        location = await self.resolve_location(submission)
+        now = self.clock.now()
+        key = reporter_key(self.secret, device_id=submission.device_id, email=submission.email)
+        report_id = str(uuid.uuid4())
+        token = tracking_token(self.secret, report_id)
+        async with self.sessions() as session:
+            if submission.linked_report_id is not None:
+                linked = await session.exec(
+                    select(ReportRecord.id).where(
+                        ReportRecord.id == str(submission.linked_report_id)
+                    )
+                )
+                if linked.first() is None:
+                    raise SubmissionRefusedError("linked_report_unknown", "linked_report_id")
+            if submission.device_id or submission.email:
+                await self._check_device_rate(session, key, submission, now)
+            if ip_address:
+                await self._check_ip_rate(session, ip_address, now)
+            record = ReportRecord(
+                id=report_id,
+                tracking_digest=token_digest(token),
+                reporter_key=key,
+                channel=channel.value,
+                category=submission.category.value,
+                subtype=submission.subtype,
+                lat=location.lat,
+                lon=location.lon,
+                location_source=location.source.value,
+                location_verified=location.verified,
+                observed_at=submission.observed_at,
+                received_at=now,
+                duration_minutes=submission.duration_minutes,
+                still_noticeable=submission.still_noticeable,
+                intensity=submission.intensity,
+                description=submission.description,
+                health_symptoms=[s.value for s in submission.health_symptoms],
+                symptoms_other=submission.symptoms_other,
+                suspected_source=submission.suspected_source,
+                suspected_facility_id=submission.suspected_facility_id,
+                photo_count=len(photos),
+                language=submission.language,
+                linked_report_id=str(submission.linked_report_id)
+                if submission.linked_report_id
+                else None,
+                idempotency_key=scoped_key,
+                client_id=client_id,
+            )
+            session.add(record)
+            session.add(
+                ReporterContact(
+                    report_id=report_id,
+                    name=submission.name,
+                    email=submission.email,
+                    phone=submission.phone,
+                    address=location.address,
+                    ip_address=ip_address,
+                    share_with_authority=submission.share_contact,
+                    email_updates=submission.email_updates,
+                    received_at=now,
+                )
+            )
+            for photo in photos:
+                session.add(
+                    PhotoRecord(
+                        id=str(uuid.uuid4()),
+                        report_id=report_id,
+                        content_type=photo.content_type,
+                        data=photo.data,
+                    )
+                )
+            event = received_event(record, submission)
+            enqueue(
+                session,
+                event,
+                topic=REPORT_RECEIVED.name,
+                key=report_id,
+                source=SOURCE,
+                clock=self.clock,
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                if scoped_key:
+                    replay = await self._replay(scoped_key)
+                    if replay is not None:
+                        return replay
+                raise
+        if callable(self.wake_relay):
+            self.wake_relay()
+        return Accepted(record, token)
+
+    async def _replay(self, scoped_key: str) -> Accepted | None:
+        async with self.sessions() as session:
+            found = (
+                await session.exec(
+                    select(ReportRecord).where(ReportRecord.idempotency_key == scoped_key)
+                )
+            ).first()
+        if found is None:
+            return None
+        return Accepted(found, tracking_token(self.secret, found.id), replayed=True)
+
+    async def _check_device_rate(
+        self, session: AsyncSession, key: str, submission: ReportSubmission, now: datetime
+    ) -> None:
+        if self.device_window.total_seconds() <= 0:
+            return
+        last = (
+            await session.exec(
+                select(func.max(ReportRecord.received_at)).where(
+                    ReportRecord.reporter_key == key,
+                    ReportRecord.category == submission.category.value,
+                    col(ReportRecord.received_at) > now - self.device_window,
+                )
+            )
+        ).first()
+        if last is not None:
+            waited = now - _aware(last, now)
+            raise RateLimitedError(
+                math.ceil((self.device_window - waited).total_seconds()),
+                "device_category_window",
+            )
+
+    async def _check_ip_rate(self, session: AsyncSession, ip: str, now: datetime) -> None:
+        if self.ip_limit_per_hour <= 0:
+            return
+        hour_ago = now - timedelta(hours=1)
+        count, oldest = (
+            await session.exec(
+                select(func.count(), func.min(ReporterContact.received_at)).where(
+                    ReporterContact.ip_address == ip,
+                    col(ReporterContact.received_at) > hour_ago,
+                )
+            )
+        ).one()
+        if count >= self.ip_limit_per_hour and oldest is not None:
+            free_at = _aware(oldest, now) + timedelta(hours=1)
+            raise RateLimitedError(math.ceil((free_at - now).total_seconds()), "ip_per_hour")
+
+    async def erase_expired_contacts(self) -> int:
+        """Erase contact details older than the retention; the reports stay intact."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            result = await session.exec(
+                update(ReporterContact)
+                .where(
+                    col(ReporterContact.received_at) < now - self.contact_retention,
+                    col(ReporterContact.erased_at).is_(None),
+                )
+                .values(
+                    name=None, email=None, phone=None, address=None, ip_address=None, erased_at=now
+                )
+            )
+            return int(result.rowcount or 0)
+
+
+def _aware(moment: datetime, reference: datetime) -> datetime:
+    """SQLite hands back naive UTC; make it comparable."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=reference.tzinfo)
+
+
+def received_event(record: ReportRecord, submission: ReportSubmission) -> ReportReceived:
+    """The event for the topic: the report without any personal data."""
+    return ReportReceived(
+        report_id=uuid.UUID(record.id),
+        reporter_key=record.reporter_key,
+        channel=Channel(record.channel),
+        category=submission.category,
+        subtype=record.subtype,
+        location=Location(
+            lat=record.lat,
+            lon=record.lon,
+            source=LocationSource(record.location_source),
+            verified=record.location_verified,
+        ),
+        observed_at=submission.observed_at,
+        received_at=record.received_at,
+        duration_minutes=record.duration_minutes,
+        still_noticeable=record.still_noticeable,
+        intensity=record.intensity,
+        description=record.description,
+        health_symptoms=submission.health_symptoms,
+        symptoms_other=record.symptoms_other,
+        suspected_source=record.suspected_source,
+        suspected_facility_id=record.suspected_facility_id,
+        photo_count=record.photo_count,
+        language=submission.language,
+        linked_report_id=submission.linked_report_id,
+        contact_available=submission.share_contact and bool(submission.email or submission.phone),
+    )
+
+
+async def apply_routing(session: AsyncSession, decision: RoutingDecided) -> None:
+    """Show the resident who got the report and why; recipients no longer routed are withdrawn."""
+    report_id = str(decision.report_id)
+    existing = {
+        row.recipient_id: row
+        for row in (
+            await session.exec(select(RecipientView).where(RecipientView.report_id == report_id))
+        ).all()
+    }
+    current = {recipient.recipient_id for recipient in decision.recipients}
+    for recipient in decision.recipients:
+        row = existing.get(recipient.recipient_id) or RecipientView(
+            report_id=report_id,
+            recipient_id=recipient.recipient_id,
+            name=recipient.name,
+            role=recipient.role.value,
+            reason_nl=recipient.reason.nl,
+            reason_en=recipient.reason.en,
+        )
+        row.role = recipient.role.value
+        row.reason_nl = recipient.reason.nl
+        row.reason_en = recipient.reason.en
+        row.routing_round = decision.round
+        row.withdrawn = False
+        session.add(row)
+    for recipient_id, row in existing.items():
+        if recipient_id not in current and row.routing_round < decision.round:
+            row.withdrawn = True
+            session.add(row)
+    record = (await session.exec(select(ReportRecord).where(ReportRecord.id == report_id))).first()
+    if record is not None and decision.referral is not None:
+        record.status_note_nl = decision.referral.reason.nl
+        record.status_note_en = decision.referral.reason.en
+        session.add(record)
+
+
+async def apply_status(session: AsyncSession, change: LegStatusChanged) -> None:
+    report_id = str(change.report_id)
+    session.add(
+        StatusView(
+            report_id=report_id,
+            recipient_id=change.recipient_id,
+            status=change.status.value,
+            occurred_at=change.occurred_at,
+            explanation=change.explanation,
+        )
+    )
+    row = (
+        await session.exec(
+            select(RecipientView).where(
+                RecipientView.report_id == report_id,
+                RecipientView.recipient_id == change.recipient_id,
+            )
+        )
+    ).first()
+    if row is not None:
+        row.status = change.status.value
+        if change.respond_by is not None:
+            row.deadline_at = change.respond_by
+        session.add(row)
+
+
+async def apply_unroutable(session: AsyncSession, event: ReportUnroutable) -> None:
+    record = (
+        await session.exec(select(ReportRecord).where(ReportRecord.id == str(event.report_id)))
+    ).first()
+    if record is not None:
+        record.status = "unroutable"
+        record.status_note_nl = event.reason.nl
+        record.status_note_en = event.reason.en
+        session.add(record)
