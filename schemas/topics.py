@@ -89,6 +89,7 @@ REPORT_UNROUTABLE = TopicSpec(
     retention=None,
     producers=("router",),
     consumers=("intake",),
+    dead_letter=_dead_letter_name(f"{PREFIX}.report.unroutable.v1"),
     description="Reports no recipient can take (e.g. a point outside the Netherlands).",
 )
 ROUTING_TRIAGE = TopicSpec(

@@ -154,6 +154,14 @@ class Intake:
                 client_id=client_id,
             )
             session.add(record)
+            try:
+                await session.flush()  # the report row first: contact and photos refer to it
+            except IntegrityError:
+                await session.rollback()
+                replay = await self._replay(scoped_key) if scoped_key else None
+                if replay is not None:
+                    return replay  # a concurrent retry with the same Idempotency-Key won
+                raise
             session.add(
                 ReporterContact(
                     report_id=report_id,

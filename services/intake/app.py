@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+import hmac
+import logging
+from datetime import timedelta
+from pathlib import Path
 
-from schemas.topics import REPORT_RECEIVED, all_static_topics
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas._base import Event
+from schemas.cloudevents import CloudEventAttributes
+from schemas.leg import LegStatusChanged
+from schemas.routing import ReportUnroutable, RoutingDecided
+from schemas.topics import (
+    LEG_STATUS,
+    REPORT_RECEIVED,
+    REPORT_UNROUTABLE,
+    ROUTING_DECIDED,
+    all_static_topics,
+)
+from services.intake.actions import Intake, apply_routing, apply_status, apply_unroutable
+from services.intake.api import api_router
+from services.intake.location import Geocoder, Netherlands
+from services.intake.models import ReporterContact, ReportRecord
+from services.intake.open311 import open311_router
+from services.intake.problems import (
+    FieldProblem,
+    language_from,
+    problem,
+    validation_problem,
+)
 from services.intake.settings import IntakeSettings
+from services.intake.web import web_router
 from services.runtime.clock import Clock, SystemClock
+from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -15,15 +51,132 @@ from services.runtime.service import (
 )
 
 NAME = "intake"
+RETENTION_INTERVAL_S = 3600.0
+log = logging.getLogger(__name__)
+
+
+async def _on_routing(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+    if not isinstance(event, RoutingDecided):
+        raise UnprocessableEventError(f"expected a routing decision, got {event.ce_type}")
+    await apply_routing(session, event)
+
+
+async def _on_status(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+    if not isinstance(event, LegStatusChanged):
+        raise UnprocessableEventError(f"expected a leg status change, got {event.ce_type}")
+    await apply_status(session, event)
+
+
+async def _on_unroutable(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+    if not isinstance(event, ReportUnroutable):
+        raise UnprocessableEventError(f"expected an unroutable report, got {event.ce_type}")
+    await apply_unroutable(session, event)
 
 
 def build_runtime_for(settings: IntakeSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     runtime.declare_publisher(REPORT_RECEIVED)
-    add_outbox_relay(runtime)
+    runtime.consume(ROUTING_DECIDED, _on_routing, description="Who got the report, and why.")
+    runtime.consume(LEG_STATUS, _on_status, description="Answers, for the tracking page.")
+    runtime.consume(REPORT_UNROUTABLE, _on_unroutable, description="Reports nobody can take.")
     return runtime
 
 
-def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    runtime = build_runtime_for(settings or IntakeSettings(), clock or SystemClock())
-    return create_http_app(runtime, title="Buursignaal intake")
+def build_intake(
+    settings: IntakeSettings, runtime: ServiceRuntime, geocoder: Geocoder | None = None
+) -> Intake:
+    intake = Intake(
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        secret=settings.secret_key.get_secret_value(),
+        netherlands=Netherlands.from_reference_dir(settings.reference_dir),
+        geocoder=geocoder or Geocoder(settings.pdok_locatieserver_url, settings.pdok_timeout_s),
+        device_window=timedelta(seconds=settings.rate_limit_device_seconds),
+        ip_limit_per_hour=settings.rate_limit_ip_per_hour,
+        contact_retention=timedelta(days=settings.contact_retention_days),
+    )
+    if settings.relay_enabled:
+        intake.wake_relay = add_outbox_relay(runtime).wake
+
+    async def erase_contacts(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                erased = await intake.erase_expired_contacts()
+                if erased:
+                    log.info("erased contact details of %d reports past retention", erased)
+            except Exception:
+                log.exception("contact retention job failed; retrying later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=RETENTION_INTERVAL_S)
+
+    runtime.background.append(erase_contacts)
+    return intake
+
+
+def _problems_for_api(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        language = language_from(request.headers.get("accept-language"))
+        invalid = [
+            FieldProblem(
+                name=".".join(
+                    str(p) for p in item["loc"] if p not in ("query", "path", "header", "body")
+                ),
+                code=item["type"],
+                reason=item["msg"],
+            )
+            for item in error.errors()
+        ]
+        return validation_problem(invalid, language)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/internal/")):
+            return problem(error.status_code, "http-error", str(error.detail))
+        return Response(str(error.detail), status_code=error.status_code, media_type="text/plain")
+
+
+def _internal_routes(app: FastAPI, intake: Intake, token: str) -> None:
+    @app.get("/internal/v1/reports/{report_id}/contact", include_in_schema=False)
+    async def contact_for_mail(report_id: str, request: Request) -> Response:
+        """The e-mail address for one notification, to the notifier only (bearer token)."""
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given, token):
+            return problem(401, "unauthorised", "A valid internal token is required.")
+        async with intake.sessions() as session:
+            row = (
+                await session.exec(
+                    select(ReporterContact, ReportRecord.language)
+                    .join(ReportRecord, ReportRecord.id == ReporterContact.report_id)  # type: ignore[arg-type]
+                    .where(ReporterContact.report_id == report_id)
+                )
+            ).first()
+        if row is None or row[0].email is None or not row[0].email_updates:
+            return problem(404, "no-contact", "No e-mail address that may be used.")
+        contact, language = row
+        return JSONResponse({"email": contact.email, "language": language})
+
+
+def create_app(
+    settings: IntakeSettings | None = None,
+    clock: Clock | None = None,
+    geocoder: Geocoder | None = None,
+) -> FastAPI:
+    settings = settings or IntakeSettings()
+    runtime = build_runtime_for(settings, clock or SystemClock())
+    intake = build_intake(settings, runtime, geocoder)
+    secret = settings.secret_key.get_secret_value()
+
+    def configure(app: FastAPI) -> None:
+        app.state.intake = intake
+        app.state.settings = settings
+        _problems_for_api(app)
+        _internal_routes(app, intake, settings.internal_api_token)
+        app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    return create_http_app(
+        runtime,
+        title="Buursignaal intake",
+        routers=[api_router(settings.public_base_url), open311_router(), web_router(secret)],
+        configure=configure,
+    )

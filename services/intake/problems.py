@@ -48,7 +48,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Enter a date and time, like 2026-05-01T14:30.",
     ),
     "datetime_type": ("Vul een datum en tijd in.", "Enter a date and time."),
-    "datetime_from_date_parsing": ("Vul een datum en tijd in.", "Enter a date and time."),
+    "datetime_from_date_parsing": (
+        "Vul een datum en tijd in, zoals 2026-05-01T14:30.",
+        "Enter a date and time, like 2026-05-01T14:30.",
+    ),
     "uuid_parsing": ("Dit is geen geldig meldingsnummer.", "This is not a valid report id."),
     "uuid_type": ("Dit is geen geldig meldingsnummer.", "This is not a valid report id."),
     "list_type": ("Geef een lijst.", "Give a list."),

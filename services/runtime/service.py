@@ -68,7 +68,8 @@ class ServiceRuntime:
             dead_letter_topic=spec.dead_letter,
             apply=apply,
         )
-        subscribe(self.broker, spec, consumer, group_id=self.name, description=description)
+        group = f"{self.name}.{spec.name}"  # one group per topic: no rebalances across topics
+        subscribe(self.broker, spec, consumer, group_id=group, description=description)
         return consumer
 
     def declare_publisher(self, spec: TopicSpec) -> None:

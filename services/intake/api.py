@@ -1,0 +1,288 @@
+"""The app API under ``/api/v1/``: create a report, read it back by token, find nearby reports."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from schemas.report import Category, Channel
+from services.intake.actions import Intake, RateLimitedError, SubmissionRefusedError
+from services.intake.metrics import ACCEPT_SECONDS, REPORTS_ACCEPTED, REPORTS_REJECTED
+from services.intake.photos import CleanPhoto, PhotoError, clean_photos
+from services.intake.problems import (
+    FieldProblem,
+    Language,
+    field_problems,
+    language_from,
+    message_for,
+    problem,
+    validation_problem,
+)
+from services.intake.submission import ReportSubmission, validate_submission
+from services.intake.tracking import (
+    NearbyReport,
+    Track,
+    nearby_open_reports,
+    report_by_token,
+    track,
+)
+
+
+class ReportCreated(BaseModel):
+    report_id: str
+    number: int
+    tracking_token: str
+    tracking_url: str
+    location_verified: bool
+    replayed: bool
+
+
+class RecipientOut(BaseModel):
+    recipient_id: str
+    name: str
+    role: str
+    reason: str
+    status: str
+    respond_by: datetime | None
+    history: list[dict[str, Any]]
+
+
+class ReportOut(BaseModel):
+    report_id: str
+    number: int
+    category: str
+    subtype: str | None
+    status: str
+    status_note: str | None
+    observed_at: datetime
+    received_at: datetime
+    location_verified: bool
+    recipients: list[RecipientOut]
+
+
+class NearbyOut(BaseModel):
+    report_id: str
+    number: int
+    category: str
+    subtype: str | None
+    observed_at: datetime
+    distance_m: int
+    also_noticed: int
+
+
+def intake_of(request: Request) -> Intake:
+    intake: Intake = request.app.state.intake
+    return intake
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def refused(error: SubmissionRefusedError, language: Language) -> JSONResponse:
+    invalid = [
+        FieldProblem(name=error.field, code=error.code, reason=message_for(error.code, language))
+    ]
+    return validation_problem(invalid, language)
+
+
+def rate_limited(error: RateLimitedError, language: Language) -> JSONResponse:
+    title = (
+        "U heeft dit net al gemeld. Probeer het later opnieuw."
+        if language == "nl"
+        else "You reported this a moment ago. Please try again later."
+    )
+    return problem(
+        429,
+        "rate-limited",
+        title,
+        detail=error.reason,
+        headers={"Retry-After": str(error.retry_after_s)},
+    )
+
+
+def decode_photos(raw: object) -> list[bytes]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise PhotoError("list_type", "photos must be a list")
+    decoded = []
+    for item in raw:
+        data = item.get("data") if isinstance(item, dict) else item
+        if not isinstance(data, str):
+            raise PhotoError("photo_type", "a photo is base64 text")
+        try:
+            decoded.append(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError) as error:
+            raise PhotoError("photo_type", "a photo is not valid base64") from error
+    return decoded
+
+
+def report_out(view: Track, language: Language) -> ReportOut:
+    report = view.report
+    return ReportOut(
+        report_id=report.id,
+        number=report.number or 0,
+        category=report.category,
+        subtype=report.subtype,
+        status=report.status,
+        status_note=report.status_note_en if language == "en" else report.status_note_nl,
+        observed_at=report.observed_at,
+        received_at=report.received_at,
+        location_verified=report.location_verified,
+        recipients=[
+            RecipientOut(
+                recipient_id=r.recipient_id,
+                name=r.name,
+                role=r.role,
+                reason=r.reason_en if language == "en" else r.reason_nl,
+                status=r.status,
+                respond_by=r.deadline_at,
+                history=[
+                    {"status": s.status, "at": s.occurred_at, "explanation": s.explanation}
+                    for s in r.history
+                ],
+            )
+            for r in view.recipients
+        ],
+    )
+
+
+SUBMISSION_SCHEMA = ReportSubmission.model_json_schema()
+SUBMISSION_SCHEMA["properties"]["photos"] = {
+    "type": "array",
+    "maxItems": 5,
+    "items": {"type": "object", "properties": {"data": {"type": "string", "format": "byte"}}},
+}
+
+
+def api_router(public_base_url: str) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+    @router.post(
+        "/reports",
+        status_code=202,
+        response_model=ReportCreated,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": SUBMISSION_SCHEMA}},
+            }
+        },
+        responses={400: {"description": "problem+json"}, 429: {"description": "problem+json"}},
+    )
+    async def create_report(
+        request: Request,
+        accept_language: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> Response:
+        """File a report. 202 once it is durably stored; it then travels on by itself."""
+        intake = intake_of(request)
+        language = language_from(accept_language)
+        try:
+            data = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            REPORTS_REJECTED.labels("app", "json_invalid").inc()
+            invalid = [
+                FieldProblem(
+                    name="body", code="json_invalid", reason=message_for("json_invalid", language)
+                )
+            ]
+            return validation_problem(invalid, language)
+        if not isinstance(data, dict):
+            REPORTS_REJECTED.labels("app", "json_invalid").inc()
+            invalid = [
+                FieldProblem(
+                    name="body", code="dict_type", reason=message_for("dict_type", language)
+                )
+            ]
+            return validation_problem(invalid, language)
+        language = language_from(accept_language, data.get("language"))
+        try:
+            photos: list[CleanPhoto] = clean_photos(decode_photos(data.pop("photos", None)))
+            submission = validate_submission(data, intake.clock.now())
+        except ValidationError as error:
+            REPORTS_REJECTED.labels("app", "invalid").inc()
+            return validation_problem(field_problems(error, language), language)
+        except PhotoError as error:
+            REPORTS_REJECTED.labels("app", error.code).inc()
+            invalid = [
+                FieldProblem(
+                    name="photos", code=error.code, reason=message_for(error.code, language)
+                )
+            ]
+            return validation_problem(invalid, language)
+        try:
+            with ACCEPT_SECONDS.time():
+                accepted = await intake.accept_report(
+                    submission,
+                    channel=Channel.APP,
+                    photos=photos,
+                    ip_address=client_ip(request),
+                    idempotency_key=idempotency_key,
+                )
+        except SubmissionRefusedError as error:
+            REPORTS_REJECTED.labels("app", error.code).inc()
+            return refused(error, language)
+        except RateLimitedError as error:
+            REPORTS_REJECTED.labels("app", "rate_limited").inc()
+            return rate_limited(error, language)
+        if not accepted.replayed:
+            REPORTS_ACCEPTED.labels("app", submission.category.value).inc()
+        report = accepted.report
+        body = ReportCreated(
+            report_id=report.id,
+            number=report.number or 0,
+            tracking_token=accepted.tracking_token,
+            tracking_url=f"{public_base_url}/track/{accepted.tracking_token}",
+            location_verified=report.location_verified,
+            replayed=accepted.replayed,
+        )
+        return JSONResponse(
+            body.model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": f"/api/v1/reports/{report.id}"},
+        )
+
+    @router.get("/reports/nearby", response_model=list[NearbyOut])
+    async def nearby(
+        request: Request,
+        category: Category,
+        lat: Annotated[float, Query(ge=-90, le=90)],
+        lon: Annotated[float, Query(ge=-180, le=180)],
+    ) -> list[NearbyOut]:
+        """Open reports of the same category within about 1 km in the last 24 hours."""
+        intake = intake_of(request)
+        async with intake.sessions() as session:
+            found: list[NearbyReport] = await nearby_open_reports(
+                session, category=category.value, lat=lat, lon=lon, now=intake.clock.now()
+            )
+        return [NearbyOut(**vars(item)) for item in found]
+
+    @router.get("/reports/{report_id}", response_model=ReportOut)
+    async def read_report(
+        request: Request,
+        report_id: str,
+        x_tracking_token: Annotated[str | None, Header()] = None,
+        token: str | None = None,
+        accept_language: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """A report with its recipients, reasons, status history and deadlines."""
+        intake = intake_of(request)
+        language = language_from(accept_language)
+        secret = x_tracking_token or token or ""
+        async with intake.sessions() as session:
+            report = await report_by_token(session, secret) if secret else None
+            if report is None or report.id != report_id:
+                return problem(404, "not-found", "Unknown report or tracking token.")
+            view = await track(session, report)
+        return JSONResponse(report_out(view, language).model_dump(mode="json"))
+
+    return router
