@@ -49,8 +49,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "datetime_type": ("Vul een datum en tijd in.", "Enter a date and time."),
     "datetime_from_date_parsing": (
-        "Vul een datum en tijd in, zoals 2026-05-01T14:30.",
-        "Enter a date and time, like 2026-05-01T14:30.",
+        "Vul een datum en tijd in, zoals 23-11-2026 en 14:30.",
+        "Enter a date and time, like 23-11-2026 and 14:30.",
     ),
     "uuid_parsing": ("Dit is geen geldig meldingsnummer.", "This is not a valid report id."),
     "uuid_type": ("Dit is geen geldig meldingsnummer.", "This is not a valid report id."),

@@ -38,7 +38,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "address": ("Of: adres of plaats", "Or: address or place"),
     "use_location": ("Gebruik mijn locatie", "Use my location"),
     "when": ("Wanneer?", "When?"),
-    "observed_at": ("Wanneer merkte u het?", "When did you notice it?"),
+    "observed_hint": (
+        "Wanneer merkte u het? Vul de datum in als dag-maand-jaar (23-11-2026) en de tijd als "
+        "uren:minuten (14:30).",
+        "When did you notice it? Enter the date as day-month-year (23-11-2026) and the time "
+        "as hours:minutes (14:30).",
+    ),
+    "observed_date": ("Datum", "Date"),
+    "observed_time": ("Tijd", "Time"),
     "duration_minutes": (
         "Hoe lang duurde het, in minuten (niet verplicht)",
         "How long did it last, in minutes (optional)",

@@ -35,7 +35,12 @@ from services.intake.texts import CATEGORIES, ROLES, STATUSES, SYMPTOMS, pick, t
 from services.intake.tracking import nearby_open_reports, report_by_id, report_by_token, track
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-ANCHORS = {"category": "category-odour", "location": "field-postcode"}
+ANCHORS = {
+    "category": "category-odour",
+    "location": "field-postcode",
+    "observed_at": "field-observed_date",
+}
+DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%y")
 
 
 def _language(request: Request) -> Language:
@@ -81,7 +86,8 @@ def _form_context(
         "category_names": {c.value: pick(CATEGORIES, c, language) for c in Category},
         "subtypes": {c.value: kinds for c, kinds in SUBTYPES.items()},
         "symptoms": [(s.value, pick(SYMPTOMS, s, language)) for s in HealthSymptom],
-        "now_local": intake.clock.now().astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M"),
+        "today_local": intake.clock.now().astimezone(AMSTERDAM).strftime("%d-%m-%Y"),
+        "time_local": intake.clock.now().astimezone(AMSTERDAM).strftime("%H:%M"),
         "linked": linked,
     }
 
@@ -114,6 +120,18 @@ async def _nearby_items(
         for item in found
         if item.report_id != exclude
     ]
+
+
+def observed_at_from_form(date_text: str, time_text: str) -> str | None:
+    """Day-month-year and hours:minutes typed in the form, as local ISO time (or None)."""
+    for pattern in DATE_FORMATS:
+        try:
+            day = datetime.strptime(date_text.strip(), pattern)
+            clock = datetime.strptime(time_text.strip().replace(".", ":"), "%H:%M")
+        except ValueError:
+            continue
+        return day.replace(hour=clock.hour, minute=clock.minute).isoformat()
+    return None
 
 
 def web_router(photo_secret: str) -> APIRouter:
@@ -155,6 +173,13 @@ def web_router(photo_secret: str) -> APIRouter:
         language = (
             language_from(None, values.get("language")) if values.get("language") else language
         )
+        date_text = str(values.pop("observed_date", ""))
+        time_text = str(values.pop("observed_time", ""))
+        observed_at = observed_at_from_form(date_text, time_text)
+        if observed_at is None:
+            errors["observed_at"] = message_for("datetime_from_date_parsing", language)
+        else:
+            values["observed_at"] = observed_at
         linked = values.get("linked_report_id")
         submission = None
         try:
@@ -194,6 +219,7 @@ def web_router(photo_secret: str) -> APIRouter:
                 )
         for name in errors:
             REPORTS_REJECTED.labels("web", name).inc()
+        values.update(observed_date=date_text, observed_time=time_text)
         linked_report = None
         if linked:
             async with intake.sessions() as session:

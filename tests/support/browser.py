@@ -1,0 +1,73 @@
+"""Headless Chromium (Debian's package) driven by Selenium through Debian's chromedriver."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+
+
+@contextmanager
+def chromium() -> Iterator[webdriver.Chrome]:
+    chromedriver = shutil.which("chromedriver")
+    binary = shutil.which("chromium")
+    if chromedriver is None or binary is None:
+        raise RuntimeError(
+            "chromium and chromium-driver are not installed: run deploy/local/bootstrap.sh"
+        )
+    profile = tempfile.mkdtemp(prefix="buursignaal-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,2400",
+        "--lang=nl-NL",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "nl-NL,nl"})
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def press(driver: webdriver.Chrome, *keys: str) -> None:
+    """Keys to whatever has focus, as a keyboard would send them (works on file inputs too)."""
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def replace_text(driver: webdriver.Chrome, text: str) -> None:
+    """Select what the focused field holds (Ctrl+A) and type over it."""
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    press(driver, Keys.BACKSPACE, text)
+
+
+def active_id(driver: webdriver.Chrome) -> str:
+    return str(driver.execute_script("return document.activeElement.id || ''"))
+
+
+def tab_to(driver: webdriver.Chrome, element_id: str, *, max_presses: int = 80) -> WebElement:
+    """Press Tab until the element has focus (proving it is reachable by keyboard)."""
+    for _ in range(max_presses):
+        if active_id(driver) == element_id:
+            return driver.switch_to.active_element
+        press(driver, Keys.TAB)
+    raise AssertionError(f"#{element_id} is not reachable with the Tab key")
