@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,10 +33,16 @@ from services.intake.photos import CleanPhoto
 from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory
-from services.runtime.outbox import enqueue
+from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.group_commit import GroupCommitter
+from services.runtime.models import OutboxMessage
+from services.runtime.outbox import outbox_values
 
 SOURCE = "/buursignaal/intake"
+REPORT_TABLE: Table = ReportRecord.__table__  # type: ignore[attr-defined]
+CONTACT_TABLE: Table = ReporterContact.__table__  # type: ignore[attr-defined]
+PHOTO_TABLE: Table = PhotoRecord.__table__  # type: ignore[attr-defined]
+OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 class SubmissionRefusedError(Exception):
@@ -57,7 +63,9 @@ class RateLimitedError(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
-    report: ReportRecord
+    report_id: str
+    number: int
+    location_verified: bool
     tracking_token: str
     replayed: bool = False
 
@@ -75,6 +83,10 @@ class Intake:
     ip_limit_per_hour: int = 30
     contact_retention: timedelta = timedelta(days=365)
     wake_relay: object = None
+    writer: GroupCommitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupCommitter(engine_of(self.sessions))
 
     async def resolve_location(self, submission: ReportSubmission) -> ResolvedLocation:
         if submission.lat is not None and submission.lon is not None:
@@ -124,87 +136,80 @@ class Intake:
                 await self._check_device_rate(session, key, submission, now)
             if ip_address:
                 await self._check_ip_rate(session, ip_address, now)
-            record = ReportRecord(
-                id=report_id,
-                tracking_digest=token_digest(token),
-                reporter_key=key,
-                channel=channel.value,
-                category=submission.category.value,
-                subtype=submission.subtype,
-                lat=location.lat,
-                lon=location.lon,
-                location_source=location.source.value,
-                location_verified=location.verified,
-                observed_at=submission.observed_at,
-                received_at=now,
-                duration_minutes=submission.duration_minutes,
-                still_noticeable=submission.still_noticeable,
-                intensity=submission.intensity,
-                description=submission.description,
-                health_symptoms=[s.value for s in submission.health_symptoms],
-                symptoms_other=submission.symptoms_other,
-                suspected_source=submission.suspected_source,
-                suspected_facility_id=submission.suspected_facility_id,
-                photo_count=len(photos),
-                language=submission.language,
-                linked_report_id=str(submission.linked_report_id)
-                if submission.linked_report_id
-                else None,
-                idempotency_key=scoped_key,
-                client_id=client_id,
+        report_row = {
+            "id": report_id,
+            "tracking_digest": token_digest(token),
+            "reporter_key": key,
+            "channel": channel.value,
+            "category": submission.category.value,
+            "subtype": submission.subtype,
+            "lat": location.lat,
+            "lon": location.lon,
+            "location_source": location.source.value,
+            "location_verified": location.verified,
+            "observed_at": submission.observed_at,
+            "received_at": now,
+            "duration_minutes": submission.duration_minutes,
+            "still_noticeable": submission.still_noticeable,
+            "intensity": submission.intensity,
+            "description": submission.description,
+            "health_symptoms": [s.value for s in submission.health_symptoms],
+            "symptoms_other": submission.symptoms_other,
+            "suspected_source": submission.suspected_source,
+            "suspected_facility_id": submission.suspected_facility_id,
+            "photo_count": len(photos),
+            "language": submission.language,
+            "linked_report_id": str(submission.linked_report_id)
+            if submission.linked_report_id
+            else None,
+            "idempotency_key": scoped_key,
+            "client_id": client_id,
+            "status": "open",
+        }
+        contact_row = {
+            "report_id": report_id,
+            "name": submission.name,
+            "email": submission.email,
+            "phone": submission.phone,
+            "address": location.address,
+            "ip_address": ip_address,
+            "share_with_authority": submission.share_contact,
+            "email_updates": submission.email_updates,
+            "received_at": now,
+        }
+        photo_rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "report_id": report_id,
+                "content_type": photo.content_type,
+                "data": photo.data,
+            }
+            for photo in photos
+        ]
+        event = received_event(report_id, key, channel, location, now, submission, len(photos))
+        outbox = outbox_values(
+            event, topic=REPORT_RECEIVED.name, key=report_id, source=SOURCE, clock=self.clock
+        )
+        try:
+            # the report first (contact and photos refer to it), then the rest: one transaction
+            returned = await self.writer.commit(
+                [
+                    [(REPORT_TABLE, report_row)],
+                    [
+                        (CONTACT_TABLE, contact_row),
+                        *((PHOTO_TABLE, row) for row in photo_rows),
+                        (OUTBOX_TABLE, outbox),
+                    ],
+                ]
             )
-            session.add(record)
-            try:
-                await session.flush()  # the report row first: contact and photos refer to it
-            except IntegrityError:
-                await session.rollback()
-                replay = await self._replay(scoped_key) if scoped_key else None
-                if replay is not None:
-                    return replay  # a concurrent retry with the same Idempotency-Key won
-                raise
-            session.add(
-                ReporterContact(
-                    report_id=report_id,
-                    name=submission.name,
-                    email=submission.email,
-                    phone=submission.phone,
-                    address=location.address,
-                    ip_address=ip_address,
-                    share_with_authority=submission.share_contact,
-                    email_updates=submission.email_updates,
-                    received_at=now,
-                )
-            )
-            for photo in photos:
-                session.add(
-                    PhotoRecord(
-                        id=str(uuid.uuid4()),
-                        report_id=report_id,
-                        content_type=photo.content_type,
-                        data=photo.data,
-                    )
-                )
-            event = received_event(record, submission)
-            enqueue(
-                session,
-                event,
-                topic=REPORT_RECEIVED.name,
-                key=report_id,
-                source=SOURCE,
-                clock=self.clock,
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                if scoped_key:
-                    replay = await self._replay(scoped_key)
-                    if replay is not None:
-                        return replay
-                raise
+        except IntegrityError:
+            replay = await self._replay(scoped_key) if scoped_key else None
+            if replay is not None:
+                return replay  # a concurrent retry with the same Idempotency-Key won
+            raise
         if callable(self.wake_relay):
             self.wake_relay()
-        return Accepted(record, token)
+        return Accepted(report_id, int(returned[0][0][0]), location.verified, token)
 
     async def _replay(self, scoped_key: str) -> Accepted | None:
         async with self.sessions() as session:
@@ -215,7 +220,13 @@ class Intake:
             ).first()
         if found is None:
             return None
-        return Accepted(found, tracking_token(self.secret, found.id), replayed=True)
+        return Accepted(
+            found.id,
+            found.number or 0,
+            found.location_verified,
+            tracking_token(self.secret, found.id),
+            replayed=True,
+        )
 
     async def _check_device_rate(
         self, session: AsyncSession, key: str, submission: ReportSubmission, now: datetime
@@ -257,7 +268,7 @@ class Intake:
     async def erase_expired_contacts(self) -> int:
         """Erase contact details older than the retention; the reports stay intact."""
         now = self.clock.now()
-        async with self.sessions() as session, session.begin():
+        async with writing(engine_of(self.sessions)), self.sessions() as session, session.begin():
             result = await session.exec(
                 update(ReporterContact)
                 .where(
@@ -276,31 +287,36 @@ def _aware(moment: datetime, reference: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=reference.tzinfo)
 
 
-def received_event(record: ReportRecord, submission: ReportSubmission) -> ReportReceived:
+def received_event(
+    report_id: str,
+    key: str,
+    channel: Channel,
+    location: ResolvedLocation,
+    received_at: datetime,
+    submission: ReportSubmission,
+    photo_count: int,
+) -> ReportReceived:
     """The event for the topic: the report without any personal data."""
     return ReportReceived(
-        report_id=uuid.UUID(record.id),
-        reporter_key=record.reporter_key,
-        channel=Channel(record.channel),
+        report_id=uuid.UUID(report_id),
+        reporter_key=key,
+        channel=channel,
         category=submission.category,
-        subtype=record.subtype,
+        subtype=submission.subtype,
         location=Location(
-            lat=record.lat,
-            lon=record.lon,
-            source=LocationSource(record.location_source),
-            verified=record.location_verified,
+            lat=location.lat, lon=location.lon, source=location.source, verified=location.verified
         ),
         observed_at=submission.observed_at,
-        received_at=record.received_at,
-        duration_minutes=record.duration_minutes,
-        still_noticeable=record.still_noticeable,
-        intensity=record.intensity,
-        description=record.description,
+        received_at=received_at,
+        duration_minutes=submission.duration_minutes,
+        still_noticeable=submission.still_noticeable,
+        intensity=submission.intensity,
+        description=submission.description,
         health_symptoms=submission.health_symptoms,
-        symptoms_other=record.symptoms_other,
-        suspected_source=record.suspected_source,
-        suspected_facility_id=record.suspected_facility_id,
-        photo_count=record.photo_count,
+        symptoms_other=submission.symptoms_other,
+        suspected_source=submission.suspected_source,
+        suspected_facility_id=submission.suspected_facility_id,
+        photo_count=photo_count,
         language=submission.language,
         linked_report_id=submission.linked_report_id,
         contact_available=submission.share_contact and bool(submission.email or submission.phone),

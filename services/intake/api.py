@@ -236,19 +236,18 @@ def api_router(public_base_url: str) -> APIRouter:
             return rate_limited(error, language)
         if not accepted.replayed:
             REPORTS_ACCEPTED.labels("app", submission.category.value).inc()
-        report = accepted.report
         body = ReportCreated(
-            report_id=report.id,
-            number=report.number or 0,
+            report_id=accepted.report_id,
+            number=accepted.number,
             tracking_token=accepted.tracking_token,
             tracking_url=f"{public_base_url}/track/{accepted.tracking_token}",
-            location_verified=report.location_verified,
+            location_verified=accepted.location_verified,
             replayed=accepted.replayed,
         )
         return JSONResponse(
             body.model_dump(mode="json"),
             status_code=202,
-            headers={"Location": f"/api/v1/reports/{report.id}"},
+            headers={"Location": f"/api/v1/reports/{accepted.report_id}"},
         )
 
     @router.get("/reports/nearby", response_model=list[NearbyOut])

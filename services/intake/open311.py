@@ -350,7 +350,7 @@ def open311_router() -> APIRouter:
         notice = "Ontvangen; de melding gaat naar de bevoegde instantie."
         payload = [
             {
-                "service_request_id": accepted.report.id,
+                "service_request_id": accepted.report_id,
                 "service_notice": notice,
                 "account_id": None,
             }

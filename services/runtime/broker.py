@@ -7,9 +7,11 @@ not-ready; it never crashes in a loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -114,3 +116,58 @@ class BrokerConnection:
         self.ready = False
         BROKER_CONNECTED.set(0)
         await self.broker.stop()
+
+
+class RecordProducer:
+    """A plain idempotent producer (``acks=all``) for the outbox relay.
+
+    The relay publishes pre-serialised records with their CloudEvents headers; going straight to
+    aiokafka keeps the per-record cost low on the path every report takes.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, client_id: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self, stop: asyncio.Event, *, max_backoff_s: float = 15.0) -> bool:
+        """Connect, retrying with backoff until connected (True) or ``stop`` is set (False)."""
+        backoff = 0.5
+        while not stop.is_set():
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap_servers,
+                client_id=self._client_id,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=15_000,
+            )
+            try:
+                await producer.start()
+            except Exception as error:
+                log.warning(
+                    "relay producer cannot connect (%s); retrying in %.1f s", error, backoff
+                )
+                await producer.stop()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, max_backoff_s)
+                continue
+            self._producer = producer
+            return True
+        return False
+
+    async def send(
+        self, topic: str, key: bytes, value: bytes, headers: dict[str, str]
+    ) -> Awaitable[object]:
+        if self._producer is None:
+            raise ConnectionError("the relay producer is not connected")
+        future: Awaitable[object] = await self._producer.send(
+            topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return future
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

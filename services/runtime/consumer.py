@@ -20,7 +20,7 @@ from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes, InvalidCloudEventError, decode
 from schemas.topics import TopicSpec
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory
+from services.runtime.database import SessionFactory, engine_of, writing
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.idempotency import first_delivery
 from services.runtime.metrics import EVENTS_CONSUMED
@@ -94,7 +94,11 @@ class EventConsumer:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _apply_once(self, attributes: CloudEventAttributes, event: Event) -> str:
-        async with self._sessions() as session, session.begin():
+        async with (
+            writing(engine_of(self._sessions)),
+            self._sessions() as session,
+            session.begin(),
+        ):
             fresh = await first_delivery(
                 session, consumer=self.name, event_id=str(attributes.id), clock=self._clock
             )

@@ -12,17 +12,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, update
+from sqlalchemy import Row, Table, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import headers_for
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory
+from services.runtime.database import SessionFactory, engine_of, writing
 from services.runtime.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
@@ -32,6 +33,7 @@ from services.runtime.metrics import (
 from services.runtime.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 class Publish(Protocol):
@@ -53,18 +55,48 @@ def enqueue(
     event_id: UUID | None = None,
 ) -> OutboxMessage:
     """Add ``event`` to the outbox inside the caller's transaction (the caller commits)."""
-    now = clock.now()
-    headers = headers_for(event, source=source, event_id=event_id or uuid4(), time=now)
-    row = OutboxMessage(
-        event_id=headers["ce_id"],
-        topic=topic,
-        key=key,
-        headers=headers,
-        payload=event.model_dump_json().encode(),
-        created_at=now,
-    )
+    row = outbox_row(event, topic=topic, key=key, source=source, clock=clock, event_id=event_id)
     session.add(row)
     return row
+
+
+def outbox_values(
+    event: Event,
+    *,
+    topic: str,
+    key: str,
+    source: str,
+    clock: Clock,
+    event_id: UUID | None = None,
+) -> dict[str, Any]:
+    """The outbox table's column values for ``event`` (for bulk inserts by a group commit)."""
+    now = clock.now()
+    headers = headers_for(event, source=source, event_id=event_id or uuid4(), time=now)
+    return {
+        "event_id": headers["ce_id"],
+        "topic": topic,
+        "key": key,
+        "headers": headers,
+        "payload": event.model_dump_json().encode(),
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def outbox_row(
+    event: Event,
+    *,
+    topic: str,
+    key: str,
+    source: str,
+    clock: Clock,
+    event_id: UUID | None = None,
+) -> OutboxMessage:
+    """The outbox row for ``event``, to be committed with the change it announces."""
+    values = outbox_values(
+        event, topic=topic, key=key, source=source, clock=clock, event_id=event_id
+    )
+    return OutboxMessage(**values)
 
 
 class OutboxRelay:
@@ -76,7 +108,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval_s: float = 0.05,
-        on_batch_published: Callable[[Sequence[OutboxMessage]], Awaitable[None]] | None = None,
+        on_batch_published: Callable[[Sequence[Row[Any]]], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
@@ -92,35 +124,59 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows in order; return how many were published."""
-        async with self._sessions() as session:
-            query = (
-                select(OutboxMessage)
-                .where(col(OutboxMessage.sent_at).is_(None))
-                .order_by(col(OutboxMessage.id))
-                .limit(self._batch_size)
-            )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.exec(query)).all())
-            if not rows:
-                await session.rollback()
-                return 0
-            acknowledgements = [
-                await self._publish(row.topic, row.key.encode(), row.payload, dict(row.headers))
-                for row in rows
-            ]
-            await asyncio.gather(*acknowledgements)
-            if self._on_batch_published is not None:
-                await self._on_batch_published(rows)
-            sent_at = self._clock.now()
-            ids = [row.id for row in rows]
-            await session.exec(
-                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(sent_at=sent_at)
-            )
-            await session.commit()
+        engine = engine_of(self._sessions)
+        if engine.dialect.name == "postgresql":
+            # Rows stay locked from selection to marking, so several relays can run.
+            async with self._sessions() as session:
+                rows = await self._unsent(session, lock=True)
+                if rows:
+                    await self._publish_all(rows)
+                    await self._mark_sent(session, rows)
+                await session.commit()
+        else:
+            # SQLite: read, publish, then take the single writer's turn only to mark.
+            async with self._sessions() as session:
+                rows = await self._unsent(session, lock=False)
+            # closing the session ended the read transaction; the rows keep their values
+            if rows:
+                await self._publish_all(rows)
+                async with writing(engine), self._sessions() as session:
+                    await self._mark_sent(session, rows)
+                    await session.commit()
         for row in rows:
             OUTBOX_PUBLISHED.labels(row.topic).inc()
         return len(rows)
+
+    async def _unsent(self, session: AsyncSession, *, lock: bool) -> list[Row[Any]]:
+        """Plain rows (no ORM objects: the relay is on every report's path)."""
+        table = OUTBOX_TABLE
+        query = (
+            sa_select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.payload)
+            .where(table.c.sent_at.is_(None))
+            .order_by(table.c.id)
+            .limit(self._batch_size)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        connection = await session.connection()
+        return list((await connection.execute(query)).all())
+
+    async def _publish_all(self, rows: Sequence[Row[Any]]) -> None:
+        acknowledgements = [
+            await self._publish(row.topic, row.key.encode(), row.payload, dict(row.headers))
+            for row in rows
+        ]
+        await asyncio.gather(*acknowledgements)
+        if self._on_batch_published is not None:
+            await self._on_batch_published(rows)
+
+    async def _mark_sent(self, session: AsyncSession, rows: Sequence[Row[Any]]) -> None:
+        ids = [row.id for row in rows]
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .values(sent_at=self._clock.now())
+        )
 
     async def measure_backlog(self) -> tuple[int, float]:
         async with self._sessions() as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.topics import TopicSpec
-from services.runtime.broker import BrokerConnection
+from services.runtime.broker import BrokerConnection, RecordProducer
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply, EventConsumer, subscribe
 from services.runtime.database import SessionFactory
@@ -195,19 +195,24 @@ def build_runtime(
 
 def add_outbox_relay(runtime: ServiceRuntime) -> OutboxRelay:
     """Run the outbox relay of this service in the background once the broker is connected."""
-    broker = runtime.broker
-
-    async def publish(
-        topic: str, key: bytes, value: bytes, headers: dict[str, str]
-    ) -> Awaitable[object]:
-        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
-
+    producer = RecordProducer(
+        runtime.settings.kafka_bootstrap_servers, client_id=f"buursignaal-{runtime.name}-relay"
+    )
     relay = OutboxRelay(
         runtime.sessions,
-        publish,
+        producer.send,
         runtime.clock,
         batch_size=runtime.settings.outbox_batch_size,
         poll_interval_s=runtime.settings.outbox_poll_interval_s,
     )
-    runtime.background.append(relay.run)
+
+    async def run(stop: asyncio.Event) -> None:
+        if not await producer.start(stop, max_backoff_s=runtime.settings.connect_backoff_max_s):
+            return
+        try:
+            await relay.run(stop)
+        finally:
+            await producer.stop()
+
+    runtime.background.append(run)
     return relay

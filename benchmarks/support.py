@@ -1,0 +1,93 @@
+"""Shared pieces of the benchmarks: a broker, processes on free ports, and `hey` runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services.local import kafka
+from services.local.postgres import free_port
+
+
+@contextmanager
+def local_broker(data_dir: Path) -> Iterator[str]:
+    config = kafka.BrokerConfig(data_dir=data_dir, port=free_port(), controller_port=free_port())
+    kafka.up(config)
+    try:
+        yield config.bootstrap_servers
+    finally:
+        kafka.down(config, wipe=True)
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[None]:
+    process = subprocess.Popen(
+        argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{argv} exited during start-up")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{argv} not ready")
+            time.sleep(0.2)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def uvicorn_argv(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log",
+            "--log-level", "warning"]  # fmt: skip
+
+
+@dataclass
+class HeyResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[int, int]
+
+
+def hey(
+    url: str, body_file: Path, *, seconds: int, workers: int, qps: float | None = None
+) -> HeyResult:
+    if shutil.which("hey") is None:
+        raise RuntimeError("the load generator 'hey' is missing: apt-get install hey")
+    argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-m", "POST", "-T",
+            "application/json", "-D", str(body_file)]  # fmt: skip
+    if qps is not None:
+        argv += ["-q", str(qps)]
+    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = float(re.search(r"50%+ in ([\d.]+) secs", output).group(1)) * 1000  # type: ignore[union-attr]
+    p99 = float(re.search(r"99%+ in ([\d.]+) secs", output).group(1)) * 1000  # type: ignore[union-attr]
+    statuses = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", output)}
+    return HeyResult(rate, p50, p99, statuses)
+
+
+def metric(port: int, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
