@@ -130,6 +130,34 @@ def _schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _intake(args: argparse.Namespace) -> int:
+    from services.intake.app import build_intake, build_runtime_for
+    from services.intake.open311 import register_client
+    from services.intake.settings import IntakeSettings
+    from services.runtime.clock import SystemClock
+    from services.runtime.migrations import upgrade
+
+    settings = IntakeSettings()
+    upgrade("intake", settings.effective_database_url)
+    runtime = build_runtime_for(settings, SystemClock())
+    intake = build_intake(settings, runtime)
+
+    async def run() -> str:
+        try:
+            if args.action == "add-open311-client":
+                key = await register_client(
+                    intake.sessions, args.client_id, args.name or args.client_id, intake.clock.now()
+                )
+                return f"api_key for {args.client_id} (shown once): {key}"
+            erased = await intake.erase_expired_contacts()
+            return f"Erased the contact details of {erased} report(s) past retention."
+        finally:
+            await runtime.engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def _add_broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9092, help="broker port (127.0.0.1)")
     parser.add_argument("--controller-port", type=int, default=9093, help="KRaft controller port")
@@ -167,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_broker_options(stack_parser)
     stack_parser.set_defaults(handler=_stack)
+
+    intake = commands.add_parser("intake", help="intake administration")
+    intake.add_argument("action", choices=("add-open311-client", "erase-contacts"))
+    intake.add_argument("client_id", nargs="?", default="app", help="with add-open311-client")
+    intake.add_argument("--name", help="the client app's display name")
+    intake.set_defaults(handler=_intake)
 
     contract = commands.add_parser("schemas", help="export JSON Schema and AsyncAPI")
     contract.add_argument("action", choices=("export",))

@@ -147,7 +147,7 @@ class OutboxRelay:
             OUTBOX_PUBLISHED.labels(row.topic).inc()
         return len(rows)
 
-    async def _unsent(self, session: AsyncSession, *, lock: bool) -> list[Row[Any]]:
+    async def _unsent(self, session: AsyncSession, *, lock: bool) -> list[Any]:
         """Plain rows (no ORM objects: the relay is on every report's path)."""
         table = OUTBOX_TABLE
         query = (
@@ -159,7 +159,7 @@ class OutboxRelay:
         if lock:
             query = query.with_for_update(skip_locked=True)
         connection = await session.connection()
-        return list((await connection.execute(query)).all())
+        return list((await connection.execute(query)).all())  # Row objects
 
     async def _publish_all(self, rows: Sequence[Row[Any]]) -> None:
         acknowledgements = [
