@@ -25,17 +25,11 @@ from services.intake.metrics import REPORTS_ACCEPTED, REPORTS_REJECTED
 from services.intake.models import Open311Client, ReportRecord
 from services.intake.problems import Language, field_problems, message_for
 from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submission
+from services.intake.texts import CATEGORIES
 from services.intake.tracking import track
 from services.runtime.database import SessionFactory
 
-SERVICE_NAMES = {
-    Category.ODOUR: ("Geur", "Odour"),
-    Category.NOISE: ("Geluid", "Noise"),
-    Category.VIBRATION: ("Trillingen", "Vibration"),
-    Category.SOIL: ("Bodem", "Soil"),
-    Category.WATER: ("Water", "Water"),
-    Category.AIR: ("Lucht (stof, roet, rook, fakkelen)", "Air (dust, soot, smoke, flaring)"),
-}
+SERVICE_NAMES = CATEGORIES  # (Dutch, English) per category, as on the web form
 GRID_LAT = 0.0045  # ~500 m
 GRID_LON = 0.0075  # ~500 m at 52°N
 MAX_LISTED = 1000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from services.local.postgres import free_port
-from tests.intake.conftest import SECRET
-from tests.intake.test_relay_crash import intake_process
+from tests.intake.test_relay_crash import intake_env, intake_process
 from tests.support.browser import active_id, chromium, press, replace_text, tab_to
 
 pytestmark = pytest.mark.kafka
@@ -29,14 +27,11 @@ def test_keyboard_only_report_with_error_summary(
     kafka_bootstrap_servers: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "BUURSIGNAAL_ENVIRONMENT": "test",
-        "BUURSIGNAAL_SECRET_KEY": SECRET,
-        "BUURSIGNAAL_INTAKE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}",
-        "BUURSIGNAAL_INTAKE_PDOK_LOCATIESERVER_URL": "http://127.0.0.1:9/unreachable",
-    }
+    env = intake_env(
+        kafka_bootstrap_servers,
+        f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}",
+        pdok_locatieserver_url="http://127.0.0.1:9/unreachable",
+    )
     base = f"http://127.0.0.1:{port}"
     with intake_process(env, port, tmp_path / "intake.log"), chromium() as driver:
         driver.get(base + "/")

@@ -25,6 +25,18 @@ from tests.support.kafka import consume_until
 pytestmark = pytest.mark.kafka
 
 
+def intake_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of an intake process under test."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "BUURSIGNAAL_ENVIRONMENT": "test",
+        "BUURSIGNAAL_SECRET_KEY": SECRET,
+        "BUURSIGNAAL_INTAKE_DATABASE_URL": database_url,
+        **{f"BUURSIGNAAL_INTAKE_{name.upper()}": value for name, value in extra.items()},
+    }
+
+
 @contextmanager
 def intake_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
@@ -87,14 +99,7 @@ async def test_killed_relay_loses_nothing(
     database_url: str, kafka_bootstrap_servers: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "BUURSIGNAAL_ENVIRONMENT": "test",
-        "BUURSIGNAAL_SECRET_KEY": SECRET,
-        "BUURSIGNAAL_INTAKE_DATABASE_URL": database_url,
-        "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",
-    }
+    env = intake_env(kafka_bootstrap_servers, database_url, rate_limit_ip_per_hour="0")
     log = tmp_path / "intake.log"
 
     # 1. Committed but never published: the relay is off, then the process is killed.
