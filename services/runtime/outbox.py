@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ from services.runtime.metrics import (
 from services.runtime.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+BACKLOG_MEASURE_INTERVAL_S = 1.0
 OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
@@ -200,10 +202,14 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; errors are counted, logged and retried with backoff."""
         backoff = self._poll_interval_s
+        measured_at = 0.0
         while not stop.is_set():
             try:
                 published = await self.relay_once()
                 backoff = self._poll_interval_s
+                if time.monotonic() - measured_at >= BACKLOG_MEASURE_INTERVAL_S:
+                    await self.measure_backlog()
+                    measured_at = time.monotonic()
             except Exception:
                 RELAY_ERRORS.inc()
                 log.exception("outbox relay round failed; retrying in %.1f s", backoff)

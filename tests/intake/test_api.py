@@ -13,8 +13,8 @@ from PIL import Image
 
 from schemas.cloudevents import decode
 from schemas.topics import REPORT_RECEIVED
-from tests.intake.conftest import IntakeUnderTest
-from tests.support.kafka import consume_until, headers_of
+from tests.intake.conftest import SECRET, IntakeUnderTest
+from tests.support.kafka import consume_until, headers_of, wait_async
 
 pytestmark = pytest.mark.kafka
 
@@ -346,3 +346,53 @@ async def test_internal_contact_lookup_needs_the_token(intake_service: IntakeUnd
         path, headers={"Authorization": "Bearer internal-token-for-tests"}
     )
     assert answer.status_code == 404
+
+
+def metric_value(text: str, sample: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+ACCEPTED_SAMPLE = 'buursignaal_intake_reports_accepted_total{category="odour",channel="app"}'
+REJECTED_SAMPLE = 'buursignaal_intake_reports_rejected_total{channel="app",reason="invalid"}'
+
+
+async def test_metrics_count_reports_and_outbox(intake_service: IntakeUnderTest) -> None:
+    before = (await intake_service.client.get("/metrics")).text
+    await post(intake_service, body())
+    await post(intake_service, body(intensity=7))
+
+    async def relayed() -> bool:
+        text = (await intake_service.client.get("/metrics")).text
+        return "buursignaal_outbox_backlog 0.0" in text and (
+            'buursignaal_outbox_published_total{topic="buursignaal.report.received.v1"}' in text
+        )
+
+    await wait_async(relayed)
+    text = (await intake_service.client.get("/metrics")).text
+    for sample in (ACCEPTED_SAMPLE, REJECTED_SAMPLE):
+        assert metric_value(text, sample) == metric_value(before, sample) + 1
+    assert "buursignaal_outbox_oldest_unsent_age_seconds 0.0" in text
+
+
+async def test_signed_photo_links_for_authorities(intake_service: IntakeUnderTest) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from services.intake.models import PhotoRecord
+    from services.intake.web import signed_photo_path
+
+    photo = {"data": base64.b64encode(jpeg_with_gps()).decode()}
+    assert (await post(intake_service, body(photos=[photo]))).status_code == 202
+    async with intake_service.intake.sessions() as session:
+        photo_id = (await session.exec(select(PhotoRecord.id))).one()
+    now = intake_service.clock.now()
+    path = signed_photo_path(SECRET, photo_id, now, timedelta(hours=1))
+    assert (await intake_service.client.get(path)).status_code == 200
+    tampered = path[:-1] + ("0" if path[-1] != "0" else "1")
+    assert (await intake_service.client.get(tampered)).status_code == 404
+    intake_service.clock.advance(timedelta(hours=2))
+    assert (await intake_service.client.get(path)).status_code == 404, "links expire"
