@@ -61,6 +61,9 @@ def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
             if ready:
                 lines.append(process.stdout.readline())
         assert f"http://127.0.0.1:{base_port}/" in "".join(lines)
+        form = httpx.get(f"http://127.0.0.1:{base_port}/", timeout=5)
+        assert form.status_code == 200
+        assert "Overlast van industrie melden" in form.text
         for offset, name in enumerate(("intake", "router", "notifier")):
             ready_response = httpx.get(f"http://127.0.0.1:{base_port + offset}/ready", timeout=5)
             assert ready_response.status_code == 200
