@@ -193,6 +193,9 @@ def web_router(photo_secret: str) -> APIRouter:
         except ValidationError as error:
             for item in field_problems(error, language):
                 errors.setdefault(item["name"], item["reason"])
+            place_given = any(values.get(k) for k in ("lat", "postcode", "house_number", "address"))
+            if not place_given:  # the model checks the place only once the fields are valid
+                errors.setdefault("location", message_for("location_missing", language))
         if submission is not None and not errors:
             try:
                 with ACCEPT_SECONDS.time():
