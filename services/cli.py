@@ -110,11 +110,11 @@ def _stack(args: argparse.Namespace) -> int:
 
 def _schemas(args: argparse.Namespace) -> int:
     from schemas.compat import check_exports, write_exports
-    from services.contracts import stale_asyncapi, write_asyncapi
+    from services.contracts import stale_asyncapi, stale_openapi, write_asyncapi, write_openapi
 
     if args.check:
         breaking, stale = check_exports()
-        stale += stale_asyncapi()
+        stale += stale_asyncapi() + stale_openapi()
         for line in breaking:
             print(f"incompatible: {line}", file=sys.stderr)
         for line in stale:
@@ -125,7 +125,7 @@ def _schemas(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 1
-    written += write_asyncapi()
+    written += write_asyncapi() + write_openapi()
     print(f"Wrote {len(written)} contract files.")
     return 0
 
@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("--name", help="the client app's display name")
     intake.set_defaults(handler=_intake)
 
-    contract = commands.add_parser("schemas", help="export JSON Schema and AsyncAPI")
+    contract = commands.add_parser("schemas", help="export JSON Schema, AsyncAPI and OpenAPI")
     contract.add_argument("action", choices=("export",))
     contract.add_argument("--check", action="store_true", help="fail when an export is stale")
     contract.set_defaults(handler=_schemas)

@@ -11,6 +11,7 @@ from services.runtime.clock import SystemClock
 from services.runtime.specification import asyncapi_document
 
 ASYNCAPI_DIR = Path(__file__).resolve().parents[1] / "schemas" / "asyncapi"
+OPENAPI_DIR = Path(__file__).resolve().parents[1] / "schemas" / "openapi"
 
 
 def asyncapi_documents() -> dict[str, dict[str, Any]]:
@@ -53,6 +54,32 @@ def write_asyncapi(directory: Path = ASYNCAPI_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, document in asyncapi_documents().items():
+        path = directory / f"{name}.json"
+        path.write_text(render(document))
+        written.append(path)
+    return written
+
+
+def openapi_documents() -> dict[str, dict[str, Any]]:
+    """The HTTP API of each service, as FastAPI generates it (no broker or database is used)."""
+    from services.intake.app import create_app as intake_app
+
+    return {"intake": intake_app().openapi()}
+
+
+def stale_openapi(directory: Path = OPENAPI_DIR) -> list[str]:
+    return [
+        str(directory / f"{name}.json")
+        for name, document in openapi_documents().items()
+        if not (directory / f"{name}.json").exists()
+        or (directory / f"{name}.json").read_text() != render(document)
+    ]
+
+
+def write_openapi(directory: Path = OPENAPI_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, document in openapi_documents().items():
         path = directory / f"{name}.json"
         path.write_text(render(document))
         written.append(path)

@@ -57,7 +57,10 @@ def enqueue(
     event_id: UUID | None = None,
 ) -> OutboxMessage:
     """Add ``event`` to the outbox inside the caller's transaction (the caller commits)."""
-    row = outbox_row(event, topic=topic, key=key, source=source, clock=clock, event_id=event_id)
+    values = outbox_values(
+        event, topic=topic, key=key, source=source, clock=clock, event_id=event_id
+    )
+    row = OutboxMessage(**values)
     session.add(row)
     return row
 
@@ -83,22 +86,6 @@ def outbox_values(
         "created_at": now,
         "sent_at": None,
     }
-
-
-def outbox_row(
-    event: Event,
-    *,
-    topic: str,
-    key: str,
-    source: str,
-    clock: Clock,
-    event_id: UUID | None = None,
-) -> OutboxMessage:
-    """The outbox row for ``event``, to be committed with the change it announces."""
-    values = outbox_values(
-        event, topic=topic, key=key, source=source, clock=clock, event_id=event_id
-    )
-    return OutboxMessage(**values)
 
 
 class OutboxRelay:

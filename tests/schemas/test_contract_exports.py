@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from schemas.compat import breaking_changes, check_exports, event_schemas
-from services.contracts import stale_asyncapi
+from services.contracts import stale_asyncapi, stale_openapi
 
 
 def test_committed_json_schemas_are_current_and_compatible() -> None:
@@ -16,6 +16,10 @@ def test_committed_json_schemas_are_current_and_compatible() -> None:
 
 def test_committed_asyncapi_documents_are_current() -> None:
     assert stale_asyncapi() == [], "run `buursignaal schemas export` and commit the result"
+
+
+def test_committed_openapi_documents_are_current() -> None:
+    assert stale_openapi() == [], "run `buursignaal schemas export` and commit the result"
 
 
 def received_schema() -> dict[str, object]:
