@@ -158,6 +158,43 @@ def _intake(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reference(args: argparse.Namespace) -> int:
+    from services.router.reference.loader import ReferenceDataError, check_registry, load_registry
+    from services.router.reference.places import PlaceIndex
+
+    directory = Path(args.directory)
+    try:
+        registry = load_registry(directory)
+    except (ReferenceDataError, KeyError, ValueError) as error:
+        print(
+            f"buursignaal: reference data in {directory} cannot be read: {error}", file=sys.stderr
+        )
+        return 1
+    places = PlaceIndex.load(
+        directory, {code: m.centroid for code, m in registry.municipalities.items()}
+    )
+    problems = check_registry(registry) + places.check(registry)
+    inferred = sum(
+        m.omgevingsdienst_confidence != "verified" for m in registry.municipalities.values()
+    )
+    print(f"reference {registry.version} in {directory}")
+    print(
+        f"  {len(registry.municipalities)} municipalities ({inferred} with an inferred "
+        f"omgevingsdienst), {len(registry.provinces)} provinces, "
+        f"{len(registry.safety_regions)} safety regions, {len(registry.ggd_regions)} GGD regions"
+    )
+    print(
+        f"  {len(registry.omgevingsdiensten)} omgevingsdiensten "
+        f"({sum(o.is_seveso for o in registry.omgevingsdiensten.values())} Seveso), "
+        f"{len(registry.water_boards)} water boards, {len(registry.facilities)} facilities"
+    )
+    print(f"  boundary layers: {', '.join(places.layers) or 'NONE (degraded mode)'}")
+    for problem in problems:
+        print(f"  problem: {problem}")
+    print("OK" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1
+
+
 def _add_broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9092, help="broker port (127.0.0.1)")
     parser.add_argument("--controller-port", type=int, default=9093, help="KRaft controller port")
@@ -201,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("client_id", nargs="?", default="app", help="with add-open311-client")
     intake.add_argument("--name", help="the client app's display name")
     intake.set_defaults(handler=_intake)
+
+    reference = commands.add_parser("reference", help="the router's reference data")
+    reference.add_argument("action", choices=("check",))
+    reference.add_argument("directory", nargs="?", default="../shared/data")
+    reference.set_defaults(handler=_reference)
 
     contract = commands.add_parser("schemas", help="export JSON Schema, AsyncAPI and OpenAPI")
     contract.add_argument("action", choices=("export",))
