@@ -1,0 +1,349 @@
+"""From a report to its recipients, each with a role, the rule that chose it and a reason.
+
+A pure function of the report, the reference registry, the wind and the rule table, so that
+every decision can be replayed and tested without a broker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from schemas._base import LocalizedText
+from schemas.report import Category, HealthSymptom, Report
+from schemas.routing import (
+    FacilityCandidate,
+    Place,
+    Recipient,
+    RecipientKind,
+    Referral,
+    Role,
+    Wind,
+)
+from services.router.reference.places import PlaceIndex, PlaceMatch
+from services.router.reference.registry import Facility, Registry
+from services.router.rules import Condition, RecipientRule, Rule, RuleTable
+from services.router.wind import WindObservation, WindProvider, bearing_deg, downwind
+
+DEFAULT_RADII_M: dict[Category, float] = {
+    Category.ODOUR: 5000,
+    Category.AIR: 5000,
+    Category.NOISE: 2000,
+    Category.VIBRATION: 1000,
+    Category.SOIL: 1000,
+    Category.WATER: 5000,
+}
+WIND_CATEGORIES = frozenset({Category.ODOUR, Category.AIR})
+OUTSIDE_NL_NL = (
+    "Deze plek ligt niet in Nederland, dus geen Nederlandse instantie kan de melding oppakken."
+)
+OUTSIDE_NL_EN = "This place is not in the Netherlands, so no Dutch authority can take the report."
+ACUTE_SYMPTOMS = frozenset({HealthSymptom.BREATHING, HealthSymptom.NAUSEA, HealthSymptom.DIZZINESS})
+
+
+@dataclass
+class Resolution:
+    outcome: Literal["routed", "unroutable", "triage"]
+    reason: LocalizedText | None = None
+    place: Place = field(default_factory=Place)
+    recipients: list[Recipient] = field(default_factory=list)
+    candidates: list[FacilityCandidate] = field(default_factory=list)
+    wind: Wind | None = None
+    confidence: Literal["high", "low"] = "high"
+    call_112: bool = False
+    referral: Referral | None = None
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000 * math.hypot(x, y)
+
+
+class Router:
+    """Holds the reference data and rules; ``resolve`` decides one report."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        places: PlaceIndex,
+        rules: RuleTable,
+        wind: WindProvider,
+        *,
+        radii_m: dict[Category, float] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.places = places
+        self.rules = rules
+        self.wind = wind
+        self.radii_m = radii_m or DEFAULT_RADII_M
+        self._active = [f for f in registry.facilities.values() if f.active]
+
+    def resolve(self, report: Report, excluded: frozenset[str] = frozenset()) -> Resolution:
+        lat, lon = report.location.lat, report.location.lon
+        if lat is None or lon is None:
+            return Resolution(
+                "triage",
+                LocalizedText(
+                    nl="De plek kon niet worden vastgesteld; een medewerker kijkt ernaar.",
+                    en="The place could not be determined; a person will look at it.",
+                ),
+            )
+        match = self.places.locate(lat, lon)
+        if match.municipality is None:
+            return Resolution(
+                "unroutable",
+                LocalizedText(nl=OUTSIDE_NL_NL, en=OUTSIDE_NL_EN),
+            )
+        place = self._place(match)
+        resolution = Resolution("routed", place=place)
+        if not match.exact:
+            resolution.confidence = "low"
+        referral = self._out_of_scope(report)
+        if referral is not None:
+            resolution.referral = referral
+            return resolution
+        observation = (
+            self.wind.wind_at(lat, lon, report.observed_at)
+            if report.category in WIND_CATEGORIES
+            else None
+        )
+        if observation is not None:
+            resolution.wind = Wind(
+                direction_deg=observation.direction_deg,
+                speed_ms=observation.speed_ms,
+                station_id=observation.station_id,
+                hour_ending=observation.hour_ending,
+            )
+        resolution.candidates, source = self._candidates(report, lat, lon, observation)
+        facts = self._facts(report, match, source, observation)
+        resolution.call_112 = facts["acute"] is True
+        rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
+        chosen = [rule, *(r for r in self.rules.also if self._matches(r.when, report, facts))]
+        for chosen_rule in chosen:
+            for recipient_rule in chosen_rule.recipients:
+                recipient = self._recipient(recipient_rule, chosen_rule, match, source, facts)
+                if recipient is None:
+                    resolution.confidence = "low"
+                    continue
+                if recipient.recipient_id in excluded:
+                    continue
+                if all(r.recipient_id != recipient.recipient_id for r in resolution.recipients):
+                    resolution.recipients.append(recipient)
+        if not any(r.role is Role.COMPETENT_AUTHORITY for r in resolution.recipients):
+            resolution.outcome = "triage"
+            resolution.reason = LocalizedText(
+                nl="Geen bevoegde instantie gevonden; een medewerker beslist wie het krijgt.",
+                en="No competent authority found; a person decides who gets the report.",
+            )
+        return resolution
+
+    def _place(self, match: PlaceMatch) -> Place:
+        municipality = self.registry.municipalities[match.municipality or ""]
+        return Place(
+            municipality_code=municipality.code,
+            municipality_name=municipality.name,
+            province_code=match.province or municipality.province_code,
+            safety_region_code=match.safety_region or municipality.safety_region_code,
+            ggd_region_code=match.ggd_region or municipality.ggd_region_code,
+            border_candidates=list(match.border_candidates),
+        )
+
+    def _out_of_scope(self, report: Report) -> Referral | None:
+        text = " ".join(filter(None, (report.subtype, report.suspected_source))).lower()
+        for scope in self.rules.out_of_scope:
+            if any(word in text for word in scope.words):
+                nl = (
+                    f"Dit lijkt niet van een industrieel bedrijf te komen ({scope.id}). "
+                    f"Neem contact op met {scope.contact}."
+                )
+                en = (
+                    f"This does not seem to come from an industrial company ({scope.id}). "
+                    f"Please contact {scope.contact}."
+                )
+                return Referral(reason=LocalizedText(nl=nl, en=en), contact=scope.contact)
+        return None
+
+    def _candidates(
+        self, report: Report, lat: float, lon: float, wind: WindObservation | None
+    ) -> tuple[list[FacilityCandidate], Facility | None]:
+        radius = self.radii_m[report.category]
+        named = self._named(report)
+        scored: list[tuple[float, Facility, FacilityCandidate]] = []
+        for facility in self._active:
+            distance = _distance_m(facility.lat, facility.lon, lat, lon)
+            if distance > radius and facility is not named:
+                continue
+            bearing = bearing_deg(facility.lat, facility.lon, lat, lon)
+            is_downwind: bool | None = None
+            if (
+                report.category in WIND_CATEGORIES
+                and wind is not None
+                and wind.direction_deg is not None
+            ):
+                is_downwind = downwind(wind.direction_deg, bearing)
+            score = max(0.0, 1 - distance / radius) * (0.2 if is_downwind is False else 1.0)
+            if facility is named:
+                score = 1.0
+            candidate = FacilityCandidate(
+                facility_id=facility.facility_id,
+                name=facility.name,
+                distance_m=round(distance, 1),
+                bearing_deg=round(bearing, 1) % 360,
+                downwind=is_downwind,
+                score=round(score, 3),
+            )
+            scored.append((score, facility, candidate))
+        scored.sort(key=lambda item: -item[0])
+        plausible = [f for _, f, c in scored if c.downwind is not False]
+        source = named or (plausible[0] if plausible else None)
+        return [c for _, _, c in scored[:10]], source
+
+    def _named(self, report: Report) -> Facility | None:
+        if report.suspected_facility_id in self.registry.facilities:
+            return self.registry.facilities[report.suspected_facility_id]
+        if not report.suspected_source:
+            return None
+        words = {w for w in report.suspected_source.lower().replace(",", " ").split() if len(w) > 3}
+        for facility in self._active:
+            if words & set(facility.name.lower().replace("(", " ").split()):
+                return facility
+        return None
+
+    def _facts(
+        self,
+        report: Report,
+        match: PlaceMatch,
+        source: Facility | None,
+        wind: WindObservation | None,
+    ) -> dict[str, object]:
+        text = " ".join(filter(None, (report.suspected_source, report.description))).lower()
+        water = next((w for w in self.rules.state_waters if w in text), None)
+        acute = bool(report.still_noticeable) and (
+            report.intensity == 5 or bool(ACUTE_SYMPTOMS & set(report.health_symptoms))
+        )
+        return {
+            "facility": source,
+            "state_water": water is not None,
+            "water": water or "",
+            "facility_seveso": source is not None and source.seveso_tier in ("high", "low"),
+            "facility_ippc": source is not None and source.ippc is True,
+            "health_symptoms": bool(report.health_symptoms or report.symptoms_other),
+            "acute": acute,
+            "wind": wind,
+        }
+
+    @staticmethod
+    def _matches(condition: Condition, report: Report, facts: dict[str, object]) -> bool:
+        if condition.category is not None and report.category not in condition.category:
+            return False
+        if condition.subtype is not None and report.subtype not in condition.subtype:
+            return False
+        for name in ("state_water", "facility_seveso", "facility_ippc", "health_symptoms", "acute"):
+            wanted = getattr(condition, name)
+            if wanted is not None and bool(facts[name]) is not wanted:
+                return False
+        return True
+
+    def _recipient(
+        self,
+        rule: RecipientRule,
+        chosen: Rule,
+        match: PlaceMatch,
+        source: Facility | None,
+        facts: dict[str, object],
+    ) -> Recipient | None:
+        registry = self.registry
+        place_municipality = registry.municipalities[match.municipality or ""]
+        home = registry.municipalities.get(source.municipality_code) if source else None
+        municipality = home or place_municipality
+        province = registry.provinces.get(municipality.province_code)
+        od_code: str | None = None
+        target = rule.target
+        if target == "municipality":
+            ident, name, kind = (
+                municipality.code.lower(),
+                f"Gemeente {municipality.name}",
+                RecipientKind.MUNICIPALITY,
+            )
+        elif target == "province":
+            if province is None:
+                return None
+            ident, name, kind = (
+                province.code.lower(),
+                f"Provincie {province.name}",
+                RecipientKind.PROVINCE,
+            )
+        elif target in ("seveso_od_of_province", "od_of_municipality", "od_of_facility"):
+            if target == "seveso_od_of_province":
+                od_code = registry.seveso_od_by_province.get(province.name) if province else None
+            else:
+                od_code = municipality.omgevingsdienst_code
+            od = registry.omgevingsdiensten.get(od_code or "")
+            if od is None:
+                return None
+            ident, name, kind = f"od-{od.code.lower()}", od.name, RecipientKind.OMGEVINGSDIENST
+        elif target == "ggd":
+            region = registry.ggd_regions.get(
+                match.ggd_region or place_municipality.ggd_region_code
+            )
+            if region is None:
+                return None
+            ident, name, kind = region.code.lower(), region.name, RecipientKind.GGD
+        elif target == "safety_region":
+            region = registry.safety_regions.get(
+                match.safety_region or place_municipality.safety_region_code
+            )
+            if region is None:
+                return None
+            ident, name, kind = (
+                region.code.lower(),
+                f"Veiligheidsregio {region.name}",
+                RecipientKind.SAFETY_REGION,
+            )
+        elif target == "rijkswaterstaat":
+            ident, name, kind = "rijkswaterstaat", "Rijkswaterstaat", RecipientKind.RIJKSWATERSTAAT
+        elif target == "sodm":
+            ident, name, kind = (
+                "sodm",
+                "Staatstoezicht op de Mijnen",
+                RecipientKind.STATE_SUPERVISION_OF_MINES,
+            )
+        else:  # water_board: no boundaries offline; PDOK lookup belongs to a later step
+            return None
+        wind = facts.get("wind")
+        downwind_nl = downwind_en = ""
+        if (
+            isinstance(wind, WindObservation)
+            and wind.direction_deg is not None
+            and source is not None
+        ):
+            downwind_nl = f", omdat u op dat moment benedenwinds van {source.name} was"
+            downwind_en = f", because you were downwind of {source.name} at the time"
+        values = {
+            "facility": source.name if source else "",
+            "facility_nl": f" (het gaat om {source.name})" if source else "",
+            "facility_en": f" (this concerns {source.name})" if source else "",
+            "municipality": municipality.name,
+            "province": province.name if province else "",
+            "od": name,
+            "ggd": name,
+            "safety_region": name.removeprefix("Veiligheidsregio "),
+            "water": str(facts.get("water", "")),
+            "wind_nl": downwind_nl,
+            "wind_en": downwind_en,
+        }
+        return Recipient(
+            recipient_id=ident,
+            name=name,
+            kind=kind,
+            role=rule.role,
+            rule_id=chosen.id,
+            reason=LocalizedText(nl=rule.nl.format(**values), en=rule.en.format(**values)),
+        )
+
+
+def observed_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

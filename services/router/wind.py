@@ -1,0 +1,135 @@
+"""Wind at a place and hour: where it comes FROM (meteorological convention) and how strong.
+
+Providers: ``KnmiHourlyWind`` reads KNMI ``uurgeg`` hourly files (``DD`` degrees the wind comes
+from, 0 calm, 990 variable; ``FH`` in 0.1 m/s; ``HH`` 1-24 = the hour ending at HH UT) and
+answers from the nearest station with data for that hour; ``FixedWind`` answers the same
+everywhere (tests, demos, or when no files are configured).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class WindObservation:
+    direction_deg: float | None  # None: calm or variable
+    speed_ms: float
+    station_id: str
+    hour_ending: datetime
+
+
+class WindProvider(Protocol):
+    def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None: ...
+
+
+class FixedWind:
+    def __init__(self, direction_deg: float | None, speed_ms: float = 4.0) -> None:
+        self._direction = direction_deg
+        self._speed = speed_ms
+
+    def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
+        hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
+            hours=1
+        )
+        return WindObservation(self._direction, self._speed, "fixed", hour)
+
+
+@dataclass(frozen=True)
+class Station:
+    station_id: str
+    lat: float
+    lon: float
+
+
+def hour_ending(moment: datetime) -> datetime:
+    """The KNMI hour (ending at HH UT) that contains ``moment``."""
+    utc = moment.astimezone(UTC)
+    start = utc.replace(minute=0, second=0, microsecond=0)
+    return start + timedelta(hours=1)
+
+
+def parse_uurgeg(text: str) -> dict[tuple[str, datetime], tuple[float | None, float]]:
+    """(station, hour ending) -> (direction FROM in degrees or None, speed in m/s)."""
+    observations: dict[tuple[str, datetime], tuple[float | None, float]] = {}
+    columns: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("# STN,"):
+            columns = [c.strip() for c in line[2:].split(",")]
+            continue
+        if not line.strip() or line.startswith("#") or columns is None:
+            continue
+        values = dict(zip(columns, (v.strip() for v in line.split(",")), strict=False))
+        if not values.get("DD") or not values.get("FH"):
+            continue
+        day = datetime.strptime(values["YYYYMMDD"], "%Y%m%d").replace(tzinfo=UTC)
+        ending = day + timedelta(hours=int(values["HH"]))
+        dd = int(values["DD"])
+        direction = None if dd in (0, 990) else float(dd % 360)
+        observations[(values["STN"], ending)] = (direction, int(values["FH"]) / 10)
+    return observations
+
+
+class KnmiHourlyWind:
+    def __init__(
+        self,
+        stations: list[Station],
+        observations: dict[tuple[str, datetime], tuple[float | None, float]],
+    ) -> None:
+        self._stations = stations
+        self._observations = observations
+
+    @classmethod
+    def load(cls, weather_dir: Path) -> KnmiHourlyWind:
+        with (weather_dir / "knmi_stations.csv").open(newline="") as handle:
+            stations = [
+                Station(row["stn"], float(row["lat"]), float(row["lon"]))
+                for row in csv.DictReader(handle)
+                if row["DD"] == "True" and row["FH"] == "True"
+            ]
+        observations: dict[tuple[str, datetime], tuple[float | None, float]] = {}
+        for path in sorted(weather_dir.glob("knmi_uurgeg_*.txt")):
+            observations.update(parse_uurgeg(path.read_text(errors="replace")))
+        return cls(stations, observations)
+
+    def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
+        ending = hour_ending(moment)
+        by_distance = sorted(self._stations, key=lambda s: _distance_km(lat, lon, s.lat, s.lon))
+        for station in by_distance:
+            found = self._observations.get((station.station_id, ending))
+            if found is not None:
+                return WindObservation(found[0], found[1], station.station_id, ending)
+        return None
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6371 * math.hypot(x, y)
+
+
+def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Initial bearing from point 1 to point 2, degrees clockwise from north."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_lon = math.radians(lon2 - lon1)
+    x = math.sin(d_lon) * math.cos(phi2)
+    y = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(d_lon)
+    return (math.degrees(math.atan2(x, y)) + 360) % 360
+
+
+def downwind(
+    wind_from_deg: float, bearing_from_source_deg: float, tolerance_deg: float = 30.0
+) -> bool:
+    """True when the reporter lies downwind: the wind blows from the source towards them.
+
+    Wind FROM 180° (southerly) blows towards 0° (north): a reporter due north of the source
+    (bearing 0°) is downwind.
+    """
+    blowing_towards = (wind_from_deg + 180) % 360
+    difference = abs((bearing_from_source_deg - blowing_towards + 180) % 360 - 180)
+    return difference <= tolerance_deg
