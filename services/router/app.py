@@ -1,4 +1,5 @@
-"""The router's entry point: consumes received reports; routing itself arrives with issue #4."""
+"""The router's entry point: reference data, rules and wind in memory; consumes received
+reports and "not ours" answers, publishes decisions and deliveries through its outbox."""
 
 from __future__ import annotations
 
@@ -9,9 +10,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
-from schemas.topics import REPORT_RECEIVED, ROUTING_DECIDED, all_static_topics
+from schemas.leg import LegStatusChanged
+from schemas.report import ReportReceived
+from schemas.routing import ReportDelivered
+from schemas.topics import (
+    LEG_STATUS,
+    REPORT_RECEIVED,
+    REPORT_UNROUTABLE,
+    ROUTING_DECIDED,
+    ROUTING_TRIAGE,
+    TopicSpec,
+    all_static_topics,
+)
+from services.router.actions import Routing
+from services.router.reference.loader import load_registry
+from services.router.reference.places import PlaceIndex
+from services.router.resolution import Router
+from services.router.rules import load_rules
 from services.router.settings import RouterSettings
+from services.router.wind import FixedWind, KnmiHourlyWind, WindProvider
+from services.runtime.broker import ensure_topics
 from services.runtime.clock import Clock, SystemClock
+from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -23,19 +43,57 @@ NAME = "router"
 log = logging.getLogger(__name__)
 
 
-async def _note_report(
-    _session: AsyncSession, attributes: CloudEventAttributes, event: Event
-) -> None:
-    log.info("report %s received (%s); resolution not wired yet", attributes.subject, event.ce_type)
+def build_router(settings: RouterSettings) -> Router:
+    registry = load_registry(settings.reference_dir)
+    centroids = {code: m.centroid for code, m in registry.municipalities.items()}
+    places = PlaceIndex.load(settings.reference_dir, centroids)
+    wind: WindProvider
+    weather = settings.reference_dir / "weather"
+    if settings.fixed_wind_from_deg is not None:
+        wind = FixedWind(settings.fixed_wind_from_deg)
+    elif (weather / "knmi_stations.csv").exists():
+        wind = KnmiHourlyWind.load(weather)
+    else:
+        log.warning("no KNMI wind files in %s: wind unknown, no downwind attribution", weather)
+        wind = FixedWind(None)
+    return Router(registry, places, load_rules(), wind)
 
 
 def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    runtime.consume(
-        REPORT_RECEIVED, _note_report, description="Every accepted report is routed once."
+    known_topics: set[str] = set()
+
+    async def ensure_topic(spec: TopicSpec) -> None:
+        if spec.name not in known_topics:
+            await ensure_topics(settings.kafka_bootstrap_servers, [spec])
+            known_topics.add(spec.name)
+
+    routing = Routing(
+        build_router(settings), clock, ensure_topic, max_refusals=settings.max_refusals
     )
-    runtime.declare_publisher(ROUTING_DECIDED)
+
+    async def on_report(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if not isinstance(event, ReportReceived):
+            raise UnprocessableEventError(f"expected a received report, got {event.ce_type}")
+        await routing.route_new(session, event)
+
+    async def on_status(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if not isinstance(event, LegStatusChanged):
+            raise UnprocessableEventError(f"expected a leg status change, got {event.ce_type}")
+        await routing.on_status(session, event)
+
+    runtime.consume(REPORT_RECEIVED, on_report, description="Every accepted report is routed once.")
+    runtime.consume(LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing.")
+    for spec in (ROUTING_DECIDED, REPORT_UNROUTABLE, ROUTING_TRIAGE):
+        runtime.declare_publisher(spec)
+    runtime.broker.publisher(
+        "buursignaal.delivery.{recipient_id}.v1",
+        title=f"{NAME}:buursignaal.delivery.{{recipient_id}}.v1",
+        description="One topic per recipient (recipient id in the name).",
+        schema=ReportDelivered,
+    )
     add_outbox_relay(runtime)
+    runtime.routing = routing  # type: ignore[attr-defined]
     return runtime
 
 

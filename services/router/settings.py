@@ -1,6 +1,13 @@
+"""The router's settings (``BUURSIGNAAL_ROUTER_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import PROJECT_ROOT, ServiceSettings
 
 
 class RouterSettings(ServiceSettings):
@@ -8,3 +15,11 @@ class RouterSettings(ServiceSettings):
 
     service_name: str = "router"
     http_port: int = 8001
+    reference_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        description="boundaries/ and registry/ (GeoJSON + CSV); weather/ for KNMI wind",
+    )
+    fixed_wind_from_deg: float | None = Field(
+        default=None, ge=0, le=360, description="use this wind everywhere instead of KNMI files"
+    )
+    max_refusals: int = Field(default=2, ge=1, description="'not ours' answers before triage")

@@ -34,8 +34,15 @@ class IncomingRecord:
     """What a consumer needs of a Kafka record (FastStream's message or aiokafka's record)."""
 
     def __init__(
-        self, topic: str, partition: int, offset: int, headers: Mapping[str, str], body: bytes
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        key: bytes | None = None,
     ) -> None:
+        self.key = key
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -117,7 +124,9 @@ class EventConsumer:
             "x-original-offset": str(record.offset),
             "x-deadlettered-at": self._clock.now().isoformat(),
         }
-        await self._broker.publish(record.body, self._dead_letter_topic, key=None, headers=headers)
+        await self._broker.publish(
+            record.body, self._dead_letter_topic, key=record.key, headers=headers
+        )
         log.warning("%s: dead-lettered %s@%s: %s", self.name, record.topic, record.offset, reason)
         EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
         return "dead_lettered"
@@ -129,7 +138,7 @@ def record_from_message(message: KafkaMessage) -> IncomingRecord:
     if isinstance(raw, tuple):  # batch subscribers are not used for events
         raise TypeError("batch messages are not supported here")
     headers = {key: value.decode("utf-8", "replace") for key, value in raw.headers}
-    return IncomingRecord(raw.topic, raw.partition, raw.offset, headers, raw.value or b"")
+    return IncomingRecord(raw.topic, raw.partition, raw.offset, headers, raw.value or b"", raw.key)
 
 
 def subscribe(

@@ -8,6 +8,7 @@ registry; every message also documents the CloudEvents headers it travels with.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -44,7 +45,7 @@ def asyncapi_document(
     for channel in document.get("channels", {}).values():
         spec = by_address.get(channel.get("address", ""))
         for message_ref in channel.get("messages", {}).values():
-            name = message_ref["$ref"].rsplit("/", 1)[-1]
+            name = unquote(message_ref["$ref"].rsplit("/", 1)[-1])
             message = components["messages"][name]
             message["headers"] = CLOUDEVENTS_HEADERS
             if spec is None or spec.event is None:

@@ -1,0 +1,165 @@
+"""The router service through the real broker: decisions, per-recipient deliveries, re-routing,
+redelivery without duplicates, and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from asgi_lifespan import LifespanManager
+from faststream.kafka import KafkaBroker
+
+from schemas._base import Event
+from schemas.cloudevents import decode, headers_for
+from schemas.leg import Actor, ActorKind, LegStatus, LegStatusChanged
+from schemas.report import Location, LocationSource
+from schemas.topics import (
+    LEG_STATUS,
+    REPORT_RECEIVED,
+    REPORT_UNROUTABLE,
+    ROUTING_DECIDED,
+    ROUTING_TRIAGE,
+    delivery_topic,
+)
+from services.router.app import create_app
+from services.router.settings import RouterSettings
+from services.runtime.broker import make_broker
+from services.runtime.migrations import upgrade
+from tests.router.test_reference import SHARED
+from tests.support.factories import report_received
+from tests.support.kafka import Record, consume_until, headers_of, wait_for
+
+pytestmark = pytest.mark.kafka
+WIJK_AAN_ZEE = Location(lat=52.49325, lon=4.59954, source=LocationSource.WGS84)
+
+
+@pytest.fixture
+async def router_service(
+    database_url: str, kafka_bootstrap_servers: str
+) -> AsyncIterator[KafkaBroker]:
+    upgrade("router", database_url)
+    settings = RouterSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        reference_dir=SHARED,
+        fixed_wind_from_deg=180.0,
+    )
+    app = create_app(settings)
+    producer = make_broker(kafka_bootstrap_servers, client_id="router-test")
+    async with LifespanManager(app):
+        await wait_for(lambda: app.state.runtime.connection.ready, timeout_s=30)
+        await producer.start()
+        try:
+            yield producer
+        finally:
+            await producer.stop()
+
+
+async def publish(
+    broker: KafkaBroker, topic: str, event: Event, event_id: UUID | None = None
+) -> None:
+    await broker.publish(
+        event.model_dump_json().encode(),
+        topic,
+        key=str(getattr(event, "report_id", "")).encode(),
+        headers=headers_for(event, source="/test", event_id=event_id),
+    )
+
+
+def about(report_id: UUID) -> Any:
+    return lambda records: [r for r in records if r.key == str(report_id).encode()]
+
+
+async def records_for(bootstrap: str, topic: str, report_id: UUID, count: int = 1) -> list[Record]:
+    records = await consume_until(
+        bootstrap, topic, lambda rs: len(about(report_id)(rs)) >= count, timeout_s=60
+    )
+    return list(about(report_id)(records))
+
+
+async def test_report_is_decided_and_delivered_per_recipient(
+    router_service: KafkaBroker, kafka_bootstrap_servers: str
+) -> None:
+    event = report_received(
+        location=WIJK_AAN_ZEE, observed_at=datetime(2026, 11, 23, 9, tzinfo=UTC)
+    )
+    event_id = uuid4()
+    await publish(router_service, REPORT_RECEIVED.name, event, event_id)
+    await publish(router_service, REPORT_RECEIVED.name, event, event_id)  # redelivered
+
+    [decided] = await records_for(kafka_bootstrap_servers, ROUTING_DECIDED.name, event.report_id)
+    _, decision = decode(headers_of(decided), decided.value)
+    recipients = {r.recipient_id: r.role.value for r in decision.recipients}  # type: ignore[attr-defined]
+    assert recipients["od-odnzkg"] == "executing_body"
+    assert recipients["pv27"] == "competent_authority"
+    assert decision.registry_version.startswith("2025.1")  # type: ignore[attr-defined]
+
+    topic = delivery_topic("od-odnzkg").name
+    [delivered] = await records_for(kafka_bootstrap_servers, topic, event.report_id)
+    headers = headers_of(delivered)
+    assert headers["ce_type"] == "nl.buursignaal.report.delivered.v1"
+    _, delivery = decode(headers, delivered.value)
+    assert delivery.recipient.recipient_id == "od-odnzkg"  # type: ignore[attr-defined]
+    assert "benedenwinds" in delivery.recipient.reason.nl  # type: ignore[attr-defined]
+    # the redelivered input produced no second decision or delivery
+    with pytest.raises(TimeoutError):
+        await consume_until(
+            kafka_bootstrap_servers,
+            topic,
+            lambda rs: len(about(event.report_id)(rs)) >= 2,
+            timeout_s=5,
+        )
+
+
+async def test_not_ours_reroutes_then_goes_to_triage(
+    router_service: KafkaBroker, kafka_bootstrap_servers: str
+) -> None:
+    event = report_received(location=WIJK_AAN_ZEE)
+    await publish(router_service, REPORT_RECEIVED.name, event)
+    await records_for(kafka_bootstrap_servers, ROUTING_DECIDED.name, event.report_id)
+
+    def refusal(recipient: str) -> LegStatusChanged:
+        return LegStatusChanged(
+            report_id=event.report_id,
+            recipient_id=recipient,
+            status=LegStatus.NOT_OURS,
+            actor=Actor(kind=ActorKind.AUTHORITY, actor_id=recipient),
+            occurred_at=datetime.now(UTC),
+            explanation="Dit hoort niet bij ons.",
+        )
+
+    await publish(router_service, LEG_STATUS.name, refusal("od-odnzkg"))
+    decided = await records_for(kafka_bootstrap_servers, ROUTING_DECIDED.name, event.report_id, 2)
+    _, second = decode(headers_of(decided[1]), decided[1].value)
+    assert second.round == 2  # type: ignore[attr-defined]
+    assert "od-odnzkg" in second.excluded_recipients  # type: ignore[attr-defined]
+    assert all(r.recipient_id != "od-odnzkg" for r in second.recipients)  # type: ignore[attr-defined]
+
+    await publish(router_service, LEG_STATUS.name, refusal("pv27"))
+    [triage] = await records_for(kafka_bootstrap_servers, ROUTING_TRIAGE.name, event.report_id)
+    _, request = decode(headers_of(triage), triage.value)
+    assert request.refused_by == ["od-odnzkg", "pv27"]  # type: ignore[attr-defined]
+
+
+async def test_north_sea_is_unroutable_and_malformed_is_dead_lettered(
+    router_service: KafkaBroker, kafka_bootstrap_servers: str
+) -> None:
+    sea = report_received(location=Location(lat=52.6, lon=4.2, source=LocationSource.WGS84))
+    await publish(router_service, REPORT_RECEIVED.name, sea)
+    [unroutable] = await records_for(kafka_bootstrap_servers, REPORT_UNROUTABLE.name, sea.report_id)
+    _, event = decode(headers_of(unroutable), unroutable.value)
+    assert "Nederland" in event.reason.nl  # type: ignore[attr-defined]
+
+    bad_id = uuid4()
+    headers = headers_for(report_received(), source="/test")
+    await router_service.publish(
+        b'{"category": "smell"}', REPORT_RECEIVED.name, key=str(bad_id).encode(), headers=headers
+    )
+    assert REPORT_RECEIVED.dead_letter is not None
+    [dead] = await records_for(kafka_bootstrap_servers, REPORT_RECEIVED.dead_letter, bad_id)
+    assert (
+        "invalid nl.buursignaal.report.received.v1 body" in headers_of(dead)["x-deadletter-reason"]
+    )
