@@ -364,11 +364,13 @@ def _stop_pid(pid: int, grace_s: float = 30.0) -> None:
 
 
 def _is_zombie(pid: int) -> bool:
+    """Exited: gone, or a zombie whose threads have all ended (only its leader is left)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = len(list(Path(f"/proc/{pid}/task").iterdir()))
     except OSError:
         return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z" and threads <= 1
 
 
 def down(config: BrokerConfig, *, wipe: bool = False) -> bool:

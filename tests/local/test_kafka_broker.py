@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,17 @@ def config(tmp_path: Path) -> Iterator[kafka.BrokerConfig]:
     kafka.down(broker, wipe=True)
 
 
-def java_processes_using(data_dir: Path) -> list[int]:
+def java_processes_using(data_dir: Path, settle_s: float = 5.0) -> list[int]:
+    """Live processes whose command line names ``data_dir`` (after the kernel settles)."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        found = _live_processes_using(data_dir)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _live_processes_using(data_dir: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
