@@ -172,7 +172,12 @@ class Router:
         radius = self.radii_m[report.category]
         named = self._named(report)
         scored: list[tuple[float, Facility, FacilityCandidate]] = []
+        d_lat = radius / 110_000
+        d_lon = radius / (111_320 * math.cos(math.radians(lat)))
         for facility in self._active:
+            near = abs(facility.lat - lat) <= d_lat and abs(facility.lon - lon) <= d_lon
+            if not near and facility is not named:
+                continue
             distance = _distance_m(facility.lat, facility.lon, lat, lon)
             if distance > radius and facility is not named:
                 continue

@@ -137,23 +137,10 @@ class PlaceIndex:
         if self.degraded:
             nearest = self._centroid_codes[int(self._centroid_tree.nearest(point))]
             return PlaceMatch(nearest, None, None, None, (), exact=False)
-        found = {name: layer.containing(point) for name, layer in self.layers.items()}
-        municipalities = found["municipality"]
-        municipality = municipalities[0] if municipalities else None
-        border = tuple(
-            code
-            for code in self.layers["municipality"].within(point, BORDER_M)
-            if code != municipality
-        )
-        return PlaceMatch(
-            municipality,
-            _first(found.get("province")),
-            _first(found.get("safety_region")),
-            _first(found.get("ggd_region")),
-            border,
-            exact=True,
-        )
-
-
-def _first(codes: list[str] | None) -> str | None:
-    return codes[0] if codes else None
+        # Provinces, safety regions and GGD regions nest whole municipalities, so the registry
+        # answers those from the municipality; one spatial query instead of four.
+        layer = self.layers["municipality"]
+        inside = layer.containing(point)
+        municipality = inside[0] if inside else None
+        border = tuple(code for code in layer.within(point, BORDER_M) if code != municipality)
+        return PlaceMatch(municipality, None, None, None, border, exact=True)
