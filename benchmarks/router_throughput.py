@@ -1,0 +1,147 @@
+"""Router end to end through the real broker, against a bare consume→produce passthrough.
+
+    .venv/bin/python -m benchmarks.router_throughput [--reports 5000]
+
+Fills `buursignaal.report.received.v1` on a fresh local broker, then measures (1) a bare
+aiokafka loop that consumes each record and produces it to another topic, committing offsets,
+and (2) one router process (SQLite, fixed wind) until every report has its outcome (a routing
+decision, unroutable, or triage; a triage request can come with a decision, so the count is
+an upper bound on reports done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from benchmarks.support import local_broker, server, uvicorn_argv
+from schemas.cloudevents import headers_for
+from schemas.report import Category, Location, LocationSource, ReportReceived
+from schemas.topics import (
+    REPORT_RECEIVED,
+    REPORT_UNROUTABLE,
+    ROUTING_DECIDED,
+    ROUTING_TRIAGE,
+    TopicSpec,
+    all_static_topics,
+)
+from services.local.postgres import free_port
+from services.runtime.broker import ensure_topics
+from services.runtime.migrations import upgrade
+
+PASSTHROUGH = TopicSpec("bench.passthrough.v1", None, "report_id", 6, None, (), ())
+
+
+async def fill(bootstrap: str, count: int) -> None:
+    rng = random.Random(11)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=True)
+    await producer.start()
+    now = datetime.now(UTC)
+    futures = []
+    for _ in range(count):
+        event = ReportReceived(
+            report_id=uuid4(), reporter_key="0" * 64, channel="app",
+            category=rng.choice([Category.ODOUR, Category.NOISE, Category.AIR]),
+            location=Location(lat=rng.uniform(51.4, 52.9), lon=rng.uniform(4.2, 6.5),
+                              source=LocationSource.WGS84),
+            observed_at=now, received_at=now,
+        )  # fmt: skip
+        headers = headers_for(event, source="/bench")
+        sent = await producer.send(
+            REPORT_RECEIVED.name,
+            event.model_dump_json().encode(),
+            key=str(event.report_id).encode(),
+            headers=[(k, v.encode()) for k, v in headers.items()],
+        )
+        futures.append(sent)
+    await asyncio.gather(*futures)
+    await producer.stop()
+
+
+async def passthrough(bootstrap: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        REPORT_RECEIVED.name, bootstrap_servers=bootstrap, group_id="bench-passthrough",
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await consumer.start()
+    await producer.start()
+    seen = 0
+    started = time.perf_counter()
+    while seen < count:
+        batch = await consumer.getmany(timeout_ms=500)
+        futures = []
+        for records in batch.values():
+            for record in records:
+                futures.append(await producer.send(
+                    PASSTHROUGH.name, record.value, key=record.key, headers=list(record.headers)
+                ))  # fmt: skip
+                seen += 1
+        await asyncio.gather(*futures)
+        await consumer.commit()
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    await producer.stop()
+    return count / elapsed
+
+
+async def count_decisions(bootstrap: str, count: int, timeout_s: float) -> float:
+    consumer = AIOKafkaConsumer(
+        ROUTING_DECIDED.name, REPORT_UNROUTABLE.name, ROUTING_TRIAGE.name,
+        bootstrap_servers=bootstrap, group_id=None,
+        auto_offset_reset="earliest",
+    )  # fmt: skip
+    await consumer.start()
+    seen = 0
+    started = time.perf_counter()
+    try:
+        while seen < count and time.perf_counter() - started < timeout_s:
+            batch = await consumer.getmany(timeout_ms=500)
+            seen += sum(len(records) for records in batch.values())
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reports", type=int, default=5000)
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory() as tmp_dir,
+        local_broker(Path(tmp_dir) / "kafka") as bootstrap,
+    ):
+        asyncio.run(ensure_topics(bootstrap, [*all_static_topics(), PASSTHROUGH]))
+        asyncio.run(fill(bootstrap, args.reports))
+        ceiling = asyncio.run(passthrough(bootstrap, args.reports))
+        print(f"passthrough measured: {ceiling:.0f} records/s", flush=True)
+        database_url = f"sqlite+aiosqlite:///{Path(tmp_dir) / 'router.sqlite'}"
+        upgrade("router", database_url)
+        port = free_port()
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "BUURSIGNAAL_ROUTER_DATABASE_URL": database_url,
+            "BUURSIGNAAL_ROUTER_FIXED_WIND_FROM_DEG": "225",
+        }
+        argv = [*uvicorn_argv("services.router.app:create_app", port), "--factory"]
+        started = time.perf_counter()
+        with server(argv, env, "/ready", port):
+            decided = asyncio.run(count_decisions(bootstrap, args.reports, timeout_s=600))
+            elapsed = time.perf_counter() - started
+    rate = decided / elapsed
+    print(f"bare passthrough: {ceiling:8.0f} records/s")
+    print(f"router:           {rate:8.0f} reports/s ({decided:.0f} outcomes in {elapsed:.1f} s,"
+          " including the process start)")  # fmt: skip
+    print(f"ratio:            {rate / ceiling:8.1%}")
+
+
+if __name__ == "__main__":
+    main()
