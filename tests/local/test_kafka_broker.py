@@ -167,3 +167,9 @@ def test_missing_maven_when_jars_are_absent(
     config = kafka.BrokerConfig(data_dir=tmp_path / "data", kafka_home=home)
     with pytest.raises(LocalInfraError, match="Maven is not installed"):
         kafka.fetch_jars(config)
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    ids = [kafka._cluster_id() for _ in range(2000)]  # noqa: SLF001
+    assert all(not cid.startswith("-") and len(cid) == 22 for cid in ids)
+    assert len(set(ids)) == len(ids)
