@@ -170,6 +170,6 @@ def test_missing_maven_when_jars_are_absent(
 
 
 def test_cluster_ids_never_look_like_options() -> None:
-    ids = [kafka._cluster_id() for _ in range(2000)]  # noqa: SLF001
+    ids = [kafka._cluster_id() for _ in range(2000)]
     assert all(not cid.startswith("-") and len(cid) == 22 for cid in ids)
     assert len(set(ids)) == len(ids)
