@@ -41,19 +41,20 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def stale_asyncapi(directory: Path = ASYNCAPI_DIR) -> list[str]:
+def _stale(documents: dict[str, dict[str, Any]], directory: Path) -> list[str]:
+    """Committed exports that are missing or differ from ``documents``."""
     stale = []
-    for name, document in asyncapi_documents().items():
+    for name, document in documents.items():
         path = directory / f"{name}.json"
         if not path.exists() or path.read_text() != render(document):
             stale.append(str(path))
     return stale
 
 
-def write_asyncapi(directory: Path = ASYNCAPI_DIR) -> list[Path]:
+def _write(documents: dict[str, dict[str, Any]], directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, document in asyncapi_documents().items():
+    for name, document in documents.items():
         path = directory / f"{name}.json"
         path.write_text(render(document))
         written.append(path)
@@ -67,20 +68,17 @@ def openapi_documents() -> dict[str, dict[str, Any]]:
     return {"intake": intake_app().openapi()}
 
 
+def stale_asyncapi(directory: Path = ASYNCAPI_DIR) -> list[str]:
+    return _stale(asyncapi_documents(), directory)
+
+
+def write_asyncapi(directory: Path = ASYNCAPI_DIR) -> list[Path]:
+    return _write(asyncapi_documents(), directory)
+
+
 def stale_openapi(directory: Path = OPENAPI_DIR) -> list[str]:
-    return [
-        str(directory / f"{name}.json")
-        for name, document in openapi_documents().items()
-        if not (directory / f"{name}.json").exists()
-        or (directory / f"{name}.json").read_text() != render(document)
-    ]
+    return _stale(openapi_documents(), directory)
 
 
 def write_openapi(directory: Path = OPENAPI_DIR) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, document in openapi_documents().items():
-        path = directory / f"{name}.json"
-        path.write_text(render(document))
-        written.append(path)
-    return written
+    return _write(openapi_documents(), directory)
