@@ -35,6 +35,8 @@ DEFAULT_RADII_M: dict[Category, float] = {
     Category.SOIL: 1000,
     Category.WATER: 5000,
 }
+MEMO_SIZE = 50_000  # recipient lists kept; cleared when full
+BUCKETS_PER_DEG = 10  # facility index cells of 0.1°
 WIND_CATEGORIES = frozenset({Category.ODOUR, Category.AIR})
 OUTSIDE_NL_NL = (
     "Deze plek ligt niet in Nederland, dus geen Nederlandse instantie kan de melding oppakken."
@@ -80,6 +82,29 @@ class Router:
         self.wind = wind
         self.radii_m = radii_m or DEFAULT_RADII_M
         self._active = [f for f in registry.facilities.values() if f.active]
+        self._buckets: dict[tuple[int, int], list[Facility]] = {}
+        self._place_memo: dict[PlaceMatch, Place] = {}
+        self._recipient_memo: dict[tuple[object, ...], tuple[tuple[Recipient, ...], bool]] = {}
+        for facility in self._active:
+            key = (
+                math.floor(facility.lat * BUCKETS_PER_DEG),
+                math.floor(facility.lon * BUCKETS_PER_DEG),
+            )
+            self._buckets.setdefault(key, []).append(facility)
+
+    def _nearby(self, lat: float, lon: float, d_lat: float, d_lon: float) -> list[Facility]:
+        """Active facilities in the buckets that the box around (lat, lon) touches."""
+        found: list[Facility] = []
+        for i in range(
+            math.floor((lat - d_lat) * BUCKETS_PER_DEG),
+            math.floor((lat + d_lat) * BUCKETS_PER_DEG) + 1,
+        ):
+            for j in range(
+                math.floor((lon - d_lon) * BUCKETS_PER_DEG),
+                math.floor((lon + d_lon) * BUCKETS_PER_DEG) + 1,
+            ):
+                found.extend(self._buckets.get((i, j), ()))
+        return found
 
     def resolve(self, report: Report, excluded: frozenset[str] = frozenset()) -> Resolution:
         lat, lon = report.location.lat, report.location.lon
@@ -121,17 +146,11 @@ class Router:
         facts = self._facts(report, match, source, observation)
         resolution.call_112 = facts["acute"] is True
         rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
-        chosen = [rule, *(r for r in self.rules.also if self._matches(r.when, report, facts))]
-        for chosen_rule in chosen:
-            for recipient_rule in chosen_rule.recipients:
-                recipient = self._recipient(recipient_rule, chosen_rule, match, source, facts)
-                if recipient is None:
-                    resolution.confidence = "low"
-                    continue
-                if recipient.recipient_id in excluded:
-                    continue
-                if all(r.recipient_id != recipient.recipient_id for r in resolution.recipients):
-                    resolution.recipients.append(recipient)
+        chosen = (rule, *(r for r in self.rules.also if self._matches(r.when, report, facts)))
+        recipients, complete = self._recipients(chosen, match, source, facts)
+        if not complete:
+            resolution.confidence = "low"
+        resolution.recipients = [r for r in recipients if r.recipient_id not in excluded]
         if not any(r.role is Role.COMPETENT_AUTHORITY for r in resolution.recipients):
             resolution.outcome = "triage"
             resolution.reason = LocalizedText(
@@ -140,7 +159,53 @@ class Router:
             )
         return resolution
 
+    def _recipients(
+        self,
+        chosen: tuple[Rule, ...],
+        match: PlaceMatch,
+        source: Facility | None,
+        facts: dict[str, object],
+    ) -> tuple[tuple[Recipient, ...], bool]:
+        """The recipients of the chosen rules, once each; False when one could not be found.
+
+        Memoised: the answer depends only on the key below, and most reports share one.
+        """
+        wind = facts.get("wind")
+        key = (
+            tuple(r.id for r in chosen),
+            match.municipality,
+            match.ggd_region,
+            match.safety_region,
+            source.facility_id if source else None,
+            isinstance(wind, WindObservation) and wind.direction_deg is not None,
+            facts.get("water", ""),
+        )
+        cached = self._recipient_memo.get(key)
+        if cached is not None:
+            return cached
+        recipients: list[Recipient] = []
+        complete = True
+        for chosen_rule in chosen:
+            for recipient_rule in chosen_rule.recipients:
+                recipient = self._recipient(recipient_rule, chosen_rule, match, source, facts)
+                if recipient is None:
+                    complete = False
+                elif all(r.recipient_id != recipient.recipient_id for r in recipients):
+                    recipients.append(recipient)
+        if len(self._recipient_memo) >= MEMO_SIZE:
+            self._recipient_memo.clear()
+        answer = self._recipient_memo[key] = (tuple(recipients), complete)
+        return answer
+
     def _place(self, match: PlaceMatch) -> Place:
+        place = self._place_memo.get(match)
+        if place is None:
+            if len(self._place_memo) >= MEMO_SIZE:
+                self._place_memo.clear()
+            place = self._place_memo[match] = self._new_place(match)
+        return place
+
+    def _new_place(self, match: PlaceMatch) -> Place:
         municipality = self.registry.municipalities[match.municipality or ""]
         return Place(
             municipality_code=municipality.code,
@@ -174,10 +239,10 @@ class Router:
         scored: list[tuple[float, Facility, FacilityCandidate]] = []
         d_lat = radius / 110_000
         d_lon = radius / (111_320 * math.cos(math.radians(lat)))
-        for facility in self._active:
-            near = abs(facility.lat - lat) <= d_lat and abs(facility.lon - lon) <= d_lon
-            if not near and facility is not named:
-                continue
+        nearby = self._nearby(lat, lon, d_lat, d_lon)
+        if named is not None and named not in nearby:
+            nearby.append(named)
+        for facility in nearby:
             distance = _distance_m(facility.lat, facility.lon, lat, lon)
             if distance > radius and facility is not named:
                 continue
@@ -346,7 +411,9 @@ class Router:
             kind=kind,
             role=rule.role,
             rule_id=chosen.id,
-            reason=LocalizedText(nl=rule.nl.format(**values), en=rule.en.format(**values)),
+            reason=LocalizedText(
+                nl=rule.nl.format(**values), en=rule.en.format(**values)
+            ),
         )
 
 
