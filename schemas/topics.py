@@ -155,7 +155,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     DIGEST_PUBLISHED,
 )
 
-DELIVERY_PARTITIONS = 3
+DELIVERY_PARTITIONS = 1  # one per recipient: low volume each, and hundreds of recipients
 DELIVERY_RETENTION = timedelta(days=365)
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Table
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,11 +29,24 @@ from schemas.topics import (
 from services.router.models import RoutedReport
 from services.router.resolution import Resolution, Router
 from services.runtime.clock import Clock
+from services.runtime.database import stage_insert
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/router"
+ROUTED_REPORT_TABLE: Table = RoutedReport.__table__  # type: ignore[attr-defined]
 EnsureTopic = Callable[[TopicSpec], Awaitable[None]]
+
+
+@dataclass
+class RoutingState:
+    """A report's routing so far (one ``routed_report`` row, as plain values)."""
+
+    report_id: str
+    report: dict[str, Any]
+    routing_round: int
+    delivered_to: list[str]
+    refused_by: list[str]
 
 
 class Routing:
@@ -43,21 +59,35 @@ class Routing:
         self.max_refusals = max_refusals
 
     async def route_new(self, session: AsyncSession, event: ReportReceived) -> Resolution:
-        report = Report.model_validate(event.model_dump())
-        routed = RoutedReport(report_id=str(event.report_id), report=report.model_dump(mode="json"))
-        session.add(routed)
-        return await self._decide(session, routed, report)
+        report = Report.model_validate(event, from_attributes=True)
+        routed = RoutingState(
+            report_id=str(event.report_id),
+            report=report.model_dump(mode="json"),
+            routing_round=1,
+            delivered_to=[],
+            refused_by=[],
+        )
+        resolution = await self._decide(session, routed, report)
+        stage_insert(session, ROUTED_REPORT_TABLE, vars(routed).copy())
+        return resolution
 
     async def on_status(self, session: AsyncSession, change: LegStatusChanged) -> None:
         if change.status is not LegStatus.NOT_OURS or change.actor.kind is not ActorKind.AUTHORITY:
             return
-        routed = (
+        stored = (
             await session.exec(
                 select(RoutedReport).where(RoutedReport.report_id == str(change.report_id))
             )
         ).first()
-        if routed is None:
+        if stored is None:
             raise UnprocessableEventError(f"report {change.report_id} was never routed here")
+        routed = RoutingState(
+            report_id=stored.report_id,
+            report=stored.report,
+            routing_round=stored.routing_round,
+            delivered_to=list(stored.delivered_to),
+            refused_by=list(stored.refused_by),
+        )
         if change.recipient_id not in routed.delivered_to:
             raise UnprocessableEventError(
                 f"{change.recipient_id} never received report {change.report_id}"
@@ -65,7 +95,6 @@ class Routing:
         if change.recipient_id in routed.refused_by:
             return
         routed.refused_by = [*routed.refused_by, change.recipient_id]
-        session.add(routed)
         if len(routed.refused_by) >= self.max_refusals:
             self._emit(
                 session,
@@ -80,12 +109,16 @@ class Routing:
                 ),
                 ROUTING_TRIAGE,
             )
-            return
-        routed.routing_round += 1
-        await self._decide(session, routed, Report.model_validate(routed.report))
+        else:
+            routed.routing_round += 1
+            await self._decide(session, routed, Report.model_validate(routed.report))
+        stored.routing_round = routed.routing_round
+        stored.delivered_to = routed.delivered_to
+        stored.refused_by = routed.refused_by
+        session.add(stored)
 
     async def _decide(
-        self, session: AsyncSession, routed: RoutedReport, report: Report
+        self, session: AsyncSession, routed: RoutingState, report: Report
     ) -> Resolution:
         resolution = self.router.resolve(report, excluded=frozenset(routed.refused_by))
         if resolution.outcome == "unroutable":
@@ -140,7 +173,6 @@ class Routing:
             )
             self._emit(session, delivery, topic)
         routed.delivered_to = [*routed.delivered_to, *(r.recipient_id for r in new)]
-        session.add(routed)
         return resolution
 
     def _emit(self, session: AsyncSession, event: Event, topic: TopicSpec) -> None:

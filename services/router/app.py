@@ -3,6 +3,7 @@ reports and "not ours" answers, publishes decisions and deliveries through its o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from schemas.topics import (
     ROUTING_TRIAGE,
     TopicSpec,
     all_static_topics,
+    delivery_topic,
 )
 from services.router.actions import Routing
 from services.router.reference.loader import load_registry
@@ -68,9 +70,23 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
             await ensure_topics(settings.kafka_bootstrap_servers, [spec])
             known_topics.add(spec.name)
 
-    routing = Routing(
-        build_router(settings), clock, ensure_topic, max_refusals=settings.max_refusals
-    )
+    router = build_router(settings)
+    routing = Routing(router, clock, ensure_topic, max_refusals=settings.max_refusals)
+
+    async def create_delivery_topics(_stop: asyncio.Event) -> None:
+        """Every recipient's topic in one request at start, off the per-report path."""
+        specs = [delivery_topic(i) for i in router.possible_recipient_ids()]
+        try:
+            created = await ensure_topics(settings.kafka_bootstrap_servers, specs)
+        except Exception:  # each report's first delivery creates its topic instead
+            log.exception("could not create the delivery topics at start")
+            return
+        known_topics.update(spec.name for spec in specs)
+        if runtime.relay_producer is not None:
+            await runtime.relay_producer.track(known_topics)
+        log.info("delivery topics: %d known, %d created", len(specs), len(created))
+
+    runtime.background.append(create_delivery_topics)
 
     async def on_report(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
         if not isinstance(event, ReportReceived):
@@ -92,7 +108,7 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
         description="One topic per recipient (recipient id in the name).",
         schema=ReportDelivered,
     )
-    add_outbox_relay(runtime)
+    add_outbox_relay(runtime, idempotent_producer=False)  # hundreds of delivery topics
     runtime.routing = routing  # type: ignore[attr-defined]
     return runtime
 

@@ -159,6 +159,19 @@ class Router:
             )
         return resolution
 
+    def possible_recipient_ids(self) -> list[str]:
+        """Every recipient id this registry can produce (each has its own delivery topic)."""
+        registry = self.registry
+        return [
+            *(code.lower() for code in registry.municipalities),
+            *(code.lower() for code in registry.provinces),
+            *(f"od-{code.lower()}" for code in registry.omgevingsdiensten),
+            *(code.lower() for code in registry.ggd_regions),
+            *(code.lower() for code in registry.safety_regions),
+            "rijkswaterstaat",
+            "sodm",
+        ]
+
     def _recipients(
         self,
         chosen: tuple[Rule, ...],
@@ -411,9 +424,7 @@ class Router:
             kind=kind,
             role=rule.role,
             rule_id=chosen.id,
-            reason=LocalizedText(
-                nl=rule.nl.format(**values), en=rule.en.format(**values)
-            ),
+            reason=LocalizedText(nl=rule.nl.format(**values), en=rule.en.format(**values)),
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
 from schemas.topics import TopicSpec
@@ -37,21 +37,27 @@ def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
 
 
 async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet, with registry partitions and retention."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    """Create the topics that do not exist yet (one request), with registry settings."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=60_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
+        missing = {spec.name: spec for spec in specs if spec.name not in existing}
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.topic_configs())
+                for spec in missing.values()
+            ],
+            timeout_ms=30_000,
+        )
         created: list[str] = []
-        for spec in missing:
-            try:
-                await admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.topic_configs())]
-                )
-                created.append(spec.name)
-            except TopicAlreadyExistsError:
-                pass  # another instance created it in between
+        for name, code, *message in response.topic_errors:
+            if code == 0:
+                created.append(name)
+            elif code != TopicAlreadyExistsError.errno:  # another instance created it first
+                raise KafkaError(f"cannot create topic {name}: error {code} {message}")
         return created
     finally:
         await admin.close()
@@ -125,10 +131,23 @@ class RecordProducer:
     aiokafka keeps the per-record cost low on the path every report takes.
     """
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str) -> None:
+    def __init__(self, bootstrap_servers: str, *, client_id: str, idempotent: bool = True) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._client_id = client_id
+        self._idempotent = idempotent
         self._producer: AIOKafkaProducer | None = None
+        self._tracked: set[str] = set()
+
+    async def track(self, topics: Iterable[str]) -> None:
+        """Fetch metadata for ``topics`` now, in one request, instead of one per first send.
+
+        aiokafka asks the broker for metadata of every topic it tracks each time it meets a
+        new one; a service that writes to hundreds of topics should name them up front.
+        """
+        self._tracked.update(topics)
+        if self._producer is not None:
+            client = self._producer.client
+            await asyncio.gather(*(client.add_topic(topic) for topic in self._tracked))
 
     async def start(self, stop: asyncio.Event, *, max_backoff_s: float = 15.0) -> bool:
         """Connect, retrying with backoff until connected (True) or ``stop`` is set (False)."""
@@ -137,7 +156,7 @@ class RecordProducer:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap_servers,
                 client_id=self._client_id,
-                enable_idempotence=True,
+                enable_idempotence=self._idempotent,
                 acks="all",
                 linger_ms=2,
                 request_timeout_ms=15_000,
@@ -154,6 +173,7 @@ class RecordProducer:
                 backoff = min(backoff * 2, max_backoff_s)
                 continue
             self._producer = producer
+            await self.track(())
             return True
         return False
 

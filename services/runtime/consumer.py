@@ -1,14 +1,21 @@
 """Consume an event once: decode, deduplicate, apply in one transaction, or dead-letter it.
 
 Offsets are committed by FastStream only after the handler returns, so everything here
-(including publishing a dead letter) happens before the consumer moves on.
+(including publishing a dead letter, and publishing the outbox rows the transaction wrote)
+happens before the consumer moves on.
+
+Records arrive in batches: one transaction applies the whole batch (one claim statement, one
+outbox insert, one commit). When anything in it fails, the batch is rolled back and its records
+are handled one by one, each with its own retries and dead letter, so one bad event costs its
+batch a second pass and never blocks or drops the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -22,8 +29,9 @@ from schemas.topics import TopicSpec
 from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, engine_of, writing
 from services.runtime.errors import UnprocessableEventError
-from services.runtime.idempotency import first_delivery
+from services.runtime.idempotency import first_deliveries
 from services.runtime.metrics import EVENTS_CONSUMED
+from services.runtime.outbox import OutboxRelay, staged
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,32 @@ class EventConsumer:
         self._apply = apply
         self._max_attempts = max_attempts
         self._retry_backoff_s = retry_backoff_s
+        self.outbox: OutboxRelay | None = None  # set when the service runs an outbox relay
+
+    async def handle_batch(self, records: Sequence[IncomingRecord]) -> None:
+        """Process records in order: the whole batch in one transaction when it can."""
+        decoded: list[tuple[IncomingRecord, CloudEventAttributes, Event]] = []
+        for record in records:
+            try:
+                attributes, event = decode(record.headers, record.body)
+            except InvalidCloudEventError as error:
+                await self._dead_letter(record, str(error))
+                continue
+            decoded.append((record, attributes, event))
+        if not decoded:
+            return
+        try:
+            outcomes, written = await self._transaction(
+                [(attributes, event) for _, attributes, event in decoded]
+            )
+        except Exception as error:
+            log.info("%s: batch of %d failed (%s); one by one", self.name, len(decoded), error)
+            for record, _, _ in decoded:
+                await self.handle(record)
+            return
+        await self._dispatch(written)
+        for outcome, count in outcomes.items():
+            EVENTS_CONSUMED.labels(self.name, outcome).inc(count)
 
     async def handle(self, record: IncomingRecord) -> str:
         """Process one record; return the outcome (applied, duplicate, dead_lettered)."""
@@ -80,7 +114,7 @@ class EventConsumer:
             return await self._dead_letter(record, str(error))
         for attempt in range(1, self._max_attempts + 1):
             try:
-                outcome = await self._apply_once(attributes, event)
+                outcomes, written = await self._transaction([(attributes, event)])
             except UnprocessableEventError as error:
                 return await self._dead_letter(record, f"unprocessable: {error}")
             except Exception as error:
@@ -96,23 +130,55 @@ class EventConsumer:
                 )
                 await asyncio.sleep(self._retry_backoff_s * 2 ** (attempt - 1))
                 continue
+            await self._dispatch(written)
+            outcome = "applied" if outcomes["applied"] else "duplicate"
             EVENTS_CONSUMED.labels(self.name, outcome).inc()
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _apply_once(self, attributes: CloudEventAttributes, event: Event) -> str:
-        async with (
-            writing(engine_of(self._sessions)),
-            self._sessions() as session,
-            session.begin(),
-        ):
-            fresh = await first_delivery(
-                session, consumer=self.name, event_id=str(attributes.id), clock=self._clock
-            )
-            if not fresh:
-                return "duplicate"
-            await self._apply(session, attributes, event)
-        return "applied"
+    async def _transaction(
+        self, events: Sequence[tuple[CloudEventAttributes, Event]]
+    ) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """Claim and apply ``events`` in one transaction; return outcomes and outbox rows."""
+        outcomes = {"applied": 0, "duplicate": 0}
+        written: list[dict[str, Any]] = []
+        try:
+            async with (
+                writing(engine_of(self._sessions)),
+                self._sessions() as session,
+                session.begin(),
+            ):
+                fresh = await first_deliveries(
+                    session,
+                    consumer=self.name,
+                    event_ids=[str(attributes.id) for attributes, _ in events],
+                    clock=self._clock,
+                )
+                for attributes, event in events:
+                    if str(attributes.id) not in fresh:
+                        outcomes["duplicate"] += 1
+                        continue
+                    fresh.discard(str(attributes.id))  # the same event twice in one batch
+                    await self._apply(session, attributes, event)
+                    outcomes["applied"] += 1
+                written = list(staged(session))
+                if self.outbox is not None:
+                    self.outbox.claim(written)  # before commit: the relay must not race us
+        except BaseException:
+            if self.outbox is not None and written:
+                self.outbox.release(written)
+            raise
+        return outcomes, written
+
+    async def _dispatch(self, written: list[dict[str, Any]]) -> None:
+        """Publish what the transaction wrote before the offset is committed.
+
+        Without a relay in this process the rows wait for whichever relay runs; when publishing
+        fails, the error reaches FastStream (the offset is not committed, the record comes
+        again, is found a duplicate) and the relay publishes the rows once the broker is back.
+        """
+        if self.outbox is not None and written:
+            await self.outbox.dispatch(written)
 
     async def _dead_letter(self, record: IncomingRecord, reason: str) -> str:
         headers = {
@@ -132,13 +198,20 @@ class EventConsumer:
         return "dead_lettered"
 
 
-def record_from_message(message: KafkaMessage) -> IncomingRecord:
-    """Adapt FastStream's message (one aiokafka ``ConsumerRecord``) to ``IncomingRecord``."""
+def records_from_message(message: KafkaMessage) -> list[IncomingRecord]:
+    """Adapt FastStream's message (a tuple of aiokafka ``ConsumerRecord``s) to records."""
     raw = message.raw_message
-    if isinstance(raw, tuple):  # batch subscribers are not used for events
-        raise TypeError("batch messages are not supported here")
-    headers = {key: value.decode("utf-8", "replace") for key, value in raw.headers}
-    return IncomingRecord(raw.topic, raw.partition, raw.offset, headers, raw.value or b"", raw.key)
+    return [
+        IncomingRecord(
+            record.topic,
+            record.partition,
+            record.offset,
+            {key: value.decode("utf-8", "replace") for key, value in record.headers},
+            record.value or b"",
+            record.key,
+        )
+        for record in (raw if isinstance(raw, (tuple, list)) else (raw,))
+    ]
 
 
 def subscribe(
@@ -148,18 +221,26 @@ def subscribe(
     *,
     group_id: str,
     description: str,
+    max_records: int = 500,
 ) -> None:
-    """Register ``consumer`` on ``spec``'s topic; the offset is committed after it returns."""
+    """Register ``consumer`` on ``spec``'s topic in batches of up to ``max_records``.
+
+    The offsets are committed after the handler returns; when it raises, the consumer is
+    rewound to the batch's first record (``NACK_ON_ERROR``) and the batch comes again.
+    """
 
     async def handle(message: KafkaMessageParam) -> None:
-        await consumer.handle(record_from_message(message))
+        await consumer.handle_batch(records_from_message(message))
 
     handle.__name__ = f"{consumer.name}_{spec.name.replace('.', '_').replace('-', '_')}"
     broker.subscriber(
         spec.name,
         group_id=group_id,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=50,
         title=f"{group_id}:{spec.name}",
         description=description,
     )(handle)

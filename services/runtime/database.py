@@ -11,9 +11,10 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -75,3 +76,36 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[None]:
         lock = _WRITE_LOCKS[engine] = asyncio.Lock()
     async with lock:
         yield
+
+
+_STAGED = "buursignaal.staged_inserts"
+
+
+def stage_insert(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """Insert ``values`` into ``table`` when the session's transaction commits.
+
+    Rows staged in one transaction are written by one multi-row INSERT per table (in the order
+    the tables were first staged) just before the commit, inside the same transaction: the
+    per-event cost of a consumer that writes one row per event, without ORM objects.
+    """
+    staged: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_STAGED, {})
+    staged.setdefault(table, []).append(values)
+
+
+def staged_inserts(session: AsyncSession, table: Table) -> list[dict[str, Any]]:
+    """The rows staged for ``table`` in this transaction (not yet written)."""
+    staged: dict[Table, list[dict[str, Any]]] = session.info.get(_STAGED, {})
+    return staged.get(table, [])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_staged(session: Session) -> None:
+    staged: dict[Table, list[dict[str, Any]]] | None = session.info.pop(_STAGED, None)
+    for table, rows in (staged or {}).items():
+        if rows:
+            session.connection().execute(insert(table), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)

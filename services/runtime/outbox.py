@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, Table, func, update
+from sqlalchemy import Row, Table, and_, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,7 +24,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas._base import Event
 from schemas.cloudevents import headers_for
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.database import (
+    SessionFactory,
+    engine_of,
+    stage_insert,
+    staged_inserts,
+    writing,
+)
 from services.runtime.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
@@ -55,14 +61,22 @@ def enqueue(
     source: str,
     clock: Clock,
     event_id: UUID | None = None,
-) -> OutboxMessage:
-    """Add ``event`` to the outbox inside the caller's transaction (the caller commits)."""
+) -> str:
+    """Add ``event`` to the outbox inside the caller's transaction; return its CloudEvents id.
+
+    The row is written when the transaction commits, with every other row staged in it
+    (``stage_insert``).
+    """
     values = outbox_values(
         event, topic=topic, key=key, source=source, clock=clock, event_id=event_id
     )
-    row = OutboxMessage(**values)
-    session.add(row)
-    return row
+    stage_insert(session, OUTBOX_TABLE, values)
+    return str(values["event_id"])
+
+
+def staged(session: AsyncSession) -> list[dict[str, Any]]:
+    """The outbox rows this transaction will write when it commits."""
+    return staged_inserts(session, OUTBOX_TABLE)
 
 
 def outbox_values(
@@ -106,6 +120,47 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._on_batch_published = on_batch_published
         self._wakeup = asyncio.Event()
+        self._claimed: set[str] = set()
+
+    def claim(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows about to be committed that their writer will ``dispatch`` itself."""
+        self._claimed.update(str(row["event_id"]) for row in rows)
+
+    def release(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Hand claimed rows back to the relay (their writer could not dispatch them)."""
+        self._claimed.difference_update(str(row["event_id"]) for row in rows)
+        self.wake()
+
+    async def dispatch(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Publish just-committed rows now and mark them sent; on failure the relay takes over.
+
+        Consumers call this before their offsets are committed, so that in the normal path an
+        input is acknowledged only once its outputs are on the broker.
+        """
+        if not rows:
+            return
+        try:
+            acknowledgements = [
+                await self._publish(
+                    row["topic"], row["key"].encode(), row["payload"], row["headers"]
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*acknowledgements)
+            engine = engine_of(self._sessions)
+            async with writing(engine), self._sessions() as session, session.begin():
+                connection = await session.connection()
+                await connection.execute(
+                    update(OUTBOX_TABLE)
+                    .where(OUTBOX_TABLE.c.event_id.in_([row["event_id"] for row in rows]))
+                    .values(sent_at=self._clock.now())
+                )
+        except BaseException:
+            self.release(rows)
+            raise
+        self._claimed.difference_update(str(row["event_id"]) for row in rows)
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
 
     def wake(self) -> None:
         """Tell the relay that new rows were committed (saves waiting for the next poll)."""
@@ -137,18 +192,44 @@ class OutboxRelay:
         return len(rows)
 
     async def _unsent(self, session: AsyncSession, *, lock: bool) -> list[Any]:
-        """Plain rows (no ORM objects: the relay is on every report's path)."""
+        """Plain rows (no ORM objects: the relay is on every report's path).
+
+        Rows claimed by a consumer that dispatches them itself are skipped; while there are
+        claims, the ids are read first so that their payloads are not read for nothing.
+        """
         table = OUTBOX_TABLE
+        unsent = table.c.sent_at.is_(None)
+        connection = await session.connection()
+        if self._claimed:
+            ids = (
+                await connection.execute(
+                    sa_select(table.c.id, table.c.event_id)
+                    .where(unsent)
+                    .order_by(table.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+            wanted = [row.id for row in ids if row.event_id not in self._claimed]
+            if not wanted:
+                return []
+            unsent = and_(unsent, table.c.id.in_(wanted))  # type: ignore[assignment]
         query = (
-            sa_select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.payload)
-            .where(table.c.sent_at.is_(None))
+            sa_select(
+                table.c.id,
+                table.c.event_id,
+                table.c.topic,
+                table.c.key,
+                table.c.headers,
+                table.c.payload,
+            )
+            .where(unsent)
             .order_by(table.c.id)
             .limit(self._batch_size)
         )
         if lock:
             query = query.with_for_update(skip_locked=True)
-        connection = await session.connection()
-        return list((await connection.execute(query)).all())  # Row objects
+        rows = (await connection.execute(query)).all()  # Row objects
+        return [row for row in rows if row.event_id not in self._claimed]
 
     async def _publish_all(self, rows: Sequence[Row[Any]]) -> None:
         acknowledgements = [

@@ -43,6 +43,8 @@ class ServiceRuntime:
     clock: Clock
     topics: Sequence[TopicSpec]
     background: list[BackgroundTask] = field(default_factory=list)
+    consumers: list[EventConsumer] = field(default_factory=list)
+    relay_producer: RecordProducer | None = None
     connection: BrokerConnection = field(init=False)
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
@@ -69,7 +71,15 @@ class ServiceRuntime:
             apply=apply,
         )
         group = f"{self.name}.{spec.name}"  # one group per topic: no rebalances across topics
-        subscribe(self.broker, spec, consumer, group_id=group, description=description)
+        subscribe(
+            self.broker,
+            spec,
+            consumer,
+            group_id=group,
+            description=description,
+            max_records=self.settings.consumer_batch_size,
+        )
+        self.consumers.append(consumer)
         return consumer
 
     def declare_publisher(self, spec: TopicSpec) -> None:
@@ -193,11 +203,19 @@ def build_runtime(
     )
 
 
-def add_outbox_relay(runtime: ServiceRuntime) -> OutboxRelay:
-    """Run the outbox relay of this service in the background once the broker is connected."""
+def add_outbox_relay(runtime: ServiceRuntime, *, idempotent_producer: bool = True) -> OutboxRelay:
+    """Run the outbox relay of this service in the background once the broker is connected.
+
+    ``idempotent_producer=False`` trades the producer's own retry deduplication for throughput
+    to many partitions (aiokafka's idempotent producer keeps one request in flight); consumers
+    deduplicate by CloudEvents id either way (docs/adr/0005-router-throughput.md).
+    """
     producer = RecordProducer(
-        runtime.settings.kafka_bootstrap_servers, client_id=f"buursignaal-{runtime.name}-relay"
+        runtime.settings.kafka_bootstrap_servers,
+        client_id=f"buursignaal-{runtime.name}-relay",
+        idempotent=idempotent_producer,
     )
+    runtime.relay_producer = producer
     relay = OutboxRelay(
         runtime.sessions,
         producer.send,
@@ -215,4 +233,6 @@ def add_outbox_relay(runtime: ServiceRuntime) -> OutboxRelay:
             await producer.stop()
 
     runtime.background.append(run)
+    for consumer in runtime.consumers:
+        consumer.outbox = relay  # consumers publish what they wrote before committing offsets
     return relay

@@ -58,6 +58,7 @@ class ServiceSettings(BaseSettings):
     connect_backoff_max_s: float = Field(default=15.0, gt=0)
     outbox_poll_interval_s: float = Field(default=0.05, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
+    consumer_batch_size: int = Field(default=500, ge=1, le=5000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:

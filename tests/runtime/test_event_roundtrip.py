@@ -13,13 +13,14 @@ from faststream.kafka import KafkaBroker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
-from schemas.cloudevents import CloudEventAttributes, decode
+from schemas.cloudevents import CloudEventAttributes, decode, headers_for
 from schemas.report import ReportReceived
 from schemas.topics import TopicSpec
 from services.runtime.broker import ensure_topics, make_broker
 from services.runtime.clock import FixedClock
 from services.runtime.consumer import EventConsumer, IncomingRecord, subscribe
 from services.runtime.database import SessionFactory, make_engine, session_factory
+from services.runtime.errors import UnprocessableEventError
 from services.runtime.migrations import upgrade
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.support.factories import NOW, report_received
@@ -66,7 +67,7 @@ class Pipeline:
 
     async def enqueue(self, event: ReportReceived) -> str:
         async with self.sessions() as session, session.begin():
-            row = enqueue(
+            event_id = enqueue(
                 session,
                 event,
                 topic=self.topic.name,
@@ -74,7 +75,7 @@ class Pipeline:
                 source="/buursignaal/test",
                 clock=self.clock,
             )
-        return row.event_id
+        return event_id
 
 
 @pytest.fixture
@@ -225,3 +226,60 @@ async def test_subscriber_on_the_real_broker_applies_and_dead_letters(pipeline: 
     assert "report_id" in reason
     assert headers_of(dead[0])["x-original-topic"] == pipeline.topic.name
     assert dead[0].value == b'{"report_id": "not-a-uuid"}', "the original bytes are kept"
+
+
+async def test_a_batch_applies_once_dead_letters_the_bad_one_and_publishes_its_outputs(
+    pipeline: Pipeline,
+) -> None:
+    """One batch: 20 good events, one of them twice, and one the handler cannot process.
+
+    The batch transaction fails on the bad event, so every record is redone one by one: the good
+    ones are applied once each, the bad one is dead-lettered with the reason, and the outputs the
+    handler wrote to the outbox are on the broker before the consumer moves on (no relay runs).
+    """
+    good = [report_received() for _ in range(20)]
+    bad = report_received()
+    applied: list[Event] = []
+    output_topic = pipeline.dead_letter.name  # any topic the test reads back will do
+
+    async def apply(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        assert isinstance(event, ReportReceived)
+        if event.report_id == bad.report_id:
+            raise UnprocessableEventError("this report cannot be routed")
+        applied.append(event)
+        enqueue(
+            session, event, topic=output_topic, key=str(event.report_id),
+            source="/buursignaal/test", clock=pipeline.clock,
+        )  # fmt: skip
+
+    consuming_broker = make_broker(pipeline.bootstrap, client_id="test-batch")
+    consumer = EventConsumer(
+        "test-batch", broker=consuming_broker, sessions=pipeline.sessions, clock=pipeline.clock,
+        dead_letter_topic=pipeline.dead_letter.name, apply=apply,
+    )  # fmt: skip
+    relay = pipeline.relay()
+    consumer.outbox = relay
+    for event in [*good[:10], bad, good[3], *good[10:]]:
+        headers = headers_for(event, source="/buursignaal/test", event_id=event.report_id)
+        await pipeline.broker.publish(
+            event.model_dump_json().encode(), pipeline.topic.name,
+            key=str(event.report_id).encode(), headers=headers,
+        )  # fmt: skip
+    subscribe(consuming_broker, pipeline.topic, consumer, group_id="test", description="test")
+    await consuming_broker.start()
+    try:
+        records = await consume_until(
+            pipeline.bootstrap, pipeline.dead_letter.name, lambda r: len(r) >= 21
+        )
+    finally:
+        await consuming_broker.stop()
+    dead = [r for r in records if "x-deadletter-reason" in headers_of(r)]
+    assert len(dead) == 1
+    assert "cannot be routed" in headers_of(dead[0])["x-deadletter-reason"]
+    outputs = [r for r in records if "x-deadletter-reason" not in headers_of(r)]
+    # the in-memory list also saw the rolled-back first pass; the committed effects did not
+    assert len(applied) > 20
+    assert sorted(r.key for r in outputs) == sorted(str(e.report_id).encode() for e in good), (
+        "each good event's output published once, by the consumer (no relay ran)"
+    )
+    assert (await relay.measure_backlog())[0] == 0, "dispatched rows are marked sent"
