@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     started = time.perf_counter()
-    router = build_router(RouterSettings(fixed_wind_from_deg=180.0))
+    router = build_router(RouterSettings(fixed_wind_from_deg=180.0)).latest
     load_s = time.perf_counter() - started
     rng = random.Random(args.seed)
     facilities = list(router.registry.facilities.values())

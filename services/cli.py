@@ -161,38 +161,48 @@ def _intake(args: argparse.Namespace) -> int:
 def _reference(args: argparse.Namespace) -> int:
     from services.router.reference.loader import ReferenceDataError, check_registry, load_registry
     from services.router.reference.places import PlaceIndex
+    from services.router.versions import available_years
 
     directory = Path(args.directory)
-    try:
-        registry = load_registry(directory)
-    except (ReferenceDataError, KeyError, ValueError) as error:
-        print(
-            f"buursignaal: reference data in {directory} cannot be read: {error}", file=sys.stderr
-        )
+    years = available_years(directory)
+    if not years:
+        print(f"buursignaal: no registry/gemeenten_<year>.csv in {directory}", file=sys.stderr)
         return 1
-    places = PlaceIndex.load(
-        directory, {code: m.centroid for code, m in registry.municipalities.items()}
-    )
-    problems = check_registry(registry) + places.check(registry)
-    inferred = sum(
-        m.omgevingsdienst_confidence != "verified" for m in registry.municipalities.values()
-    )
-    print(f"reference {registry.version} in {directory}")
-    print(
-        f"  {len(registry.municipalities)} municipalities ({inferred} with an inferred "
-        f"omgevingsdienst), {len(registry.provinces)} provinces, "
-        f"{len(registry.safety_regions)} safety regions, {len(registry.ggd_regions)} GGD regions"
-    )
-    print(
-        f"  {len(registry.omgevingsdiensten)} omgevingsdiensten "
-        f"({sum(o.is_seveso for o in registry.omgevingsdiensten.values())} Seveso), "
-        f"{len(registry.water_boards)} water boards, {len(registry.facilities)} facilities"
-    )
-    print(f"  boundary layers: {', '.join(places.layers) or 'NONE (degraded mode)'}")
-    for problem in problems:
-        print(f"  problem: {problem}")
-    print("OK" if not problems else f"{len(problems)} problem(s)")
-    return 0 if not problems else 1
+    total = 0
+    for year in years:
+        try:
+            registry = load_registry(directory, year=year)
+        except (ReferenceDataError, KeyError, ValueError) as error:
+            print(
+                f"buursignaal: reference data {year} in {directory} cannot be read: {error}",
+                file=sys.stderr,
+            )
+            return 1
+        places = PlaceIndex.load(
+            directory, {code: m.centroid for code, m in registry.municipalities.items()}, year=year
+        )
+        problems = check_registry(registry) + places.check(registry)
+        inferred = sum(
+            m.omgevingsdienst_confidence != "verified" for m in registry.municipalities.values()
+        )
+        print(f"reference {registry.version} in {directory} (valid from 1 January {year})")
+        print(
+            f"  {len(registry.municipalities)} municipalities ({inferred} with an inferred "
+            f"omgevingsdienst), {len(registry.provinces)} provinces, "
+            f"{len(registry.safety_regions)} safety regions, "
+            f"{len(registry.ggd_regions)} GGD regions"
+        )
+        print(
+            f"  {len(registry.omgevingsdiensten)} omgevingsdiensten "
+            f"({sum(o.is_seveso for o in registry.omgevingsdiensten.values())} Seveso), "
+            f"{len(registry.water_boards)} water boards, {len(registry.facilities)} facilities"
+        )
+        print(f"  boundary layers: {', '.join(places.layers) or 'NONE (degraded mode)'}")
+        for problem in problems:
+            print(f"  problem: {problem}")
+        total += len(problems)
+    print("OK" if not total else f"{total} problem(s)")
+    return 0 if not total else 1
 
 
 def _add_broker_options(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,9 @@ from schemas.topics import (
     delivery_topic,
 )
 from services.router.models import RoutedReport
-from services.router.resolution import Resolution, Router
+from services.router.resolution import Resolution
+from services.router.versions import VersionedRouter
+from services.router.waterboards import WaterBoardFinder
 from services.runtime.clock import Clock
 from services.runtime.database import stage_insert
 from services.runtime.errors import UnprocessableEventError
@@ -51,12 +53,19 @@ class RoutingState:
 
 class Routing:
     def __init__(
-        self, router: Router, clock: Clock, ensure_topic: EnsureTopic, *, max_refusals: int = 2
+        self,
+        router: VersionedRouter,
+        clock: Clock,
+        ensure_topic: EnsureTopic,
+        *,
+        max_refusals: int = 2,
+        water_boards: WaterBoardFinder | None = None,
     ) -> None:
         self.router = router
         self.clock = clock
         self.ensure_topic = ensure_topic
         self.max_refusals = max_refusals
+        self.water_boards = water_boards
 
     async def route_new(self, session: AsyncSession, event: ReportReceived) -> Resolution:
         report = Report.model_validate(event, from_attributes=True)
@@ -120,7 +129,18 @@ class Routing:
     async def _decide(
         self, session: AsyncSession, routed: RoutingState, report: Report
     ) -> Resolution:
-        resolution = self.router.resolve(report, excluded=frozenset(routed.refused_by))
+        excluded = frozenset(routed.refused_by)
+        resolution = self.router.resolve(report, excluded)
+        lat, lon = report.location.lat, report.location.lon
+        if (
+            resolution.needs_water_board
+            and self.water_boards
+            and lat is not None
+            and lon is not None
+        ):
+            board = await self.water_boards.find(lat, lon)
+            if board is not None:
+                resolution = self.router.resolve(report, excluded, water_board=board)
         if resolution.outcome == "unroutable":
             assert resolution.reason is not None
             self._emit(
@@ -152,7 +172,7 @@ class Routing:
             excluded_recipients=routed.refused_by,
             candidate_facilities=resolution.candidates,
             wind=resolution.wind,
-            registry_version=f"{self.router.registry.version}/rules {self.router.rules.version}",
+            registry_version=f"{resolution.registry_version}/rules {self.router.rules.version}",
             confidence=resolution.confidence,
             call_112=resolution.call_112,
             referral=resolution.referral,

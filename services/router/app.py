@@ -25,11 +25,10 @@ from schemas.topics import (
     delivery_topic,
 )
 from services.router.actions import Routing
-from services.router.reference.loader import load_registry
-from services.router.reference.places import PlaceIndex
-from services.router.resolution import Router
 from services.router.rules import load_rules
 from services.router.settings import RouterSettings
+from services.router.versions import VersionedRouter
+from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards, WaterBoardFinder
 from services.router.wind import FixedWind, KnmiHourlyWind, WindProvider
 from services.runtime.broker import ensure_topics
 from services.runtime.clock import Clock, SystemClock
@@ -45,10 +44,7 @@ NAME = "router"
 log = logging.getLogger(__name__)
 
 
-def build_router(settings: RouterSettings) -> Router:
-    registry = load_registry(settings.reference_dir)
-    centroids = {code: m.centroid for code, m in registry.municipalities.items()}
-    places = PlaceIndex.load(settings.reference_dir, centroids)
+def build_router(settings: RouterSettings) -> VersionedRouter:
     wind: WindProvider
     weather = settings.reference_dir / "weather"
     if settings.fixed_wind_from_deg is not None:
@@ -58,7 +54,23 @@ def build_router(settings: RouterSettings) -> Router:
     else:
         log.warning("no KNMI wind files in %s: wind unknown, no downwind attribution", weather)
         wind = FixedWind(None)
-    return Router(registry, places, load_rules(), wind)
+    return VersionedRouter.load(settings.reference_dir, load_rules(), wind)
+
+
+def build_water_boards(
+    settings: RouterSettings, router: VersionedRouter
+) -> WaterBoardFinder | None:
+    latest = router.latest.registry
+    year = latest.validity.valid_from.year
+    boundaries = BoundaryWaterBoards.load(settings.reference_dir, year)
+    if boundaries is not None:
+        return boundaries
+    if settings.pdok_locatieserver_url:
+        return PdokWaterBoards(
+            settings.pdok_locatieserver_url, latest.water_boards, timeout_s=settings.pdok_timeout_s
+        )
+    log.warning("no water board boundaries and no PDOK lookup: water boards unknown")
+    return None
 
 
 def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
@@ -71,7 +83,13 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
             known_topics.add(spec.name)
 
     router = build_router(settings)
-    routing = Routing(router, clock, ensure_topic, max_refusals=settings.max_refusals)
+    routing = Routing(
+        router,
+        clock,
+        ensure_topic,
+        max_refusals=settings.max_refusals,
+        water_boards=build_water_boards(settings, router),
+    )
 
     async def create_delivery_topics(_stop: asyncio.Event) -> None:
         """Every recipient's topic in one request at start, off the per-report path."""

@@ -56,6 +56,8 @@ class Resolution:
     confidence: Literal["high", "low"] = "high"
     call_112: bool = False
     referral: Referral | None = None
+    registry_version: str = ""
+    needs_water_board: bool = False  # a rule wants the water board and none was given
 
 
 def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -106,7 +108,21 @@ class Router:
                 found.extend(self._buckets.get((i, j), ()))
         return found
 
-    def resolve(self, report: Report, excluded: frozenset[str] = frozenset()) -> Resolution:
+    def resolve(
+        self,
+        report: Report,
+        excluded: frozenset[str] = frozenset(),
+        *,
+        water_board: str | None = None,
+    ) -> Resolution:
+        """Decide ``report``; ``water_board`` is the registry code found for its point, if any."""
+        resolution = self._resolve(report, excluded, water_board)
+        resolution.registry_version = self.registry.version
+        return resolution
+
+    def _resolve(
+        self, report: Report, excluded: frozenset[str], water_board: str | None
+    ) -> Resolution:
         lat, lon = report.location.lat, report.location.lon
         if lat is None or lon is None:
             return Resolution(
@@ -144,10 +160,16 @@ class Router:
             )
         resolution.candidates, source = self._candidates(report, lat, lon, observation)
         facts = self._facts(report, match, source, observation)
+        if water_board in self.registry.water_boards:
+            facts["water_board"] = water_board
+            resolution.place = resolution.place.model_copy(update={"water_board_code": water_board})
         resolution.call_112 = facts["acute"] is True
         rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
         chosen = (rule, *(r for r in self.rules.also if self._matches(r.when, report, facts)))
         recipients, complete = self._recipients(chosen, match, source, facts)
+        resolution.needs_water_board = "water_board" not in facts and any(
+            r.target == "water_board" for rule in chosen for r in rule.recipients
+        )
         if not complete:
             resolution.confidence = "low"
         resolution.recipients = [r for r in recipients if r.recipient_id not in excluded]
@@ -168,6 +190,7 @@ class Router:
             *(f"od-{code.lower()}" for code in registry.omgevingsdiensten),
             *(code.lower() for code in registry.ggd_regions),
             *(code.lower() for code in registry.safety_regions),
+            *(code.lower() for code in registry.water_boards),
             "rijkswaterstaat",
             "sodm",
         ]
@@ -192,6 +215,7 @@ class Router:
             source.facility_id if source else None,
             isinstance(wind, WindObservation) and wind.direction_deg is not None,
             facts.get("water", ""),
+            facts.get("water_board"),
         )
         cached = self._recipient_memo.get(key)
         if cached is not None:
@@ -394,7 +418,13 @@ class Router:
                 "Staatstoezicht op de Mijnen",
                 RecipientKind.STATE_SUPERVISION_OF_MINES,
             )
-        else:  # water_board: no boundaries offline; PDOK lookup belongs to a later step
+        elif target == "water_board":
+            code = str(facts.get("water_board", ""))
+            board = registry.water_boards.get(code)
+            if board is None:
+                return None
+            ident, name, kind = code.lower(), board, RecipientKind.WATER_BOARD
+        else:
             return None
         wind = facts.get("wind")
         downwind_nl = downwind_en = ""
@@ -415,6 +445,7 @@ class Router:
             "ggd": name,
             "safety_region": name.removeprefix("Veiligheidsregio "),
             "water": str(facts.get("water", "")),
+            "water_board": name,
             "wind_nl": downwind_nl,
             "wind_en": downwind_en,
         }

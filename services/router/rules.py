@@ -26,7 +26,7 @@ Target = Literal[
     "sodm",
 ]
 PLACEHOLDERS = frozenset(
-    {"facility", "municipality", "province", "od", "ggd", "safety_region", "water",
+    {"facility", "municipality", "province", "od", "ggd", "safety_region", "water", "water_board",
      "wind_nl", "wind_en", "facility_nl", "facility_en"}
 )  # fmt: skip
 RULES_FILE = Path(__file__).with_name("rules.yaml")

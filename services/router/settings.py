@@ -23,3 +23,9 @@ class RouterSettings(ServiceSettings):
         default=None, ge=0, le=360, description="use this wind everywhere instead of KNMI files"
     )
     max_refusals: int = Field(default=2, ge=1, description="'not ours' answers before triage")
+    pdok_locatieserver_url: str = Field(
+        default="https://api.pdok.nl/bzk/locatieserver/search/v3_1",
+        description="reverse lookup of the water board when no water board boundaries are "
+        "available; empty: no lookup (the water board is then unknown)",
+    )
+    pdok_timeout_s: float = Field(default=2.0, gt=0)

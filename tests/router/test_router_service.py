@@ -15,7 +15,8 @@ from faststream.kafka import KafkaBroker
 from schemas._base import Event
 from schemas.cloudevents import decode, headers_for
 from schemas.leg import Actor, ActorKind, LegStatus, LegStatusChanged
-from schemas.report import Location, LocationSource
+from schemas.report import Category, Location, LocationSource
+from schemas.routing import ReportDelivered, Role
 from schemas.topics import (
     LEG_STATUS,
     REPORT_RECEIVED,
@@ -29,6 +30,7 @@ from services.router.settings import RouterSettings
 from services.runtime.broker import make_broker
 from services.runtime.migrations import upgrade
 from tests.router.test_reference import SHARED
+from tests.support import pdok
 from tests.support.factories import report_received
 from tests.support.kafka import Record, consume_until, headers_of, wait_for
 
@@ -41,14 +43,21 @@ async def router_service(
     database_url: str, kafka_bootstrap_servers: str
 ) -> AsyncIterator[KafkaBroker]:
     upgrade("router", database_url)
-    settings = RouterSettings(
-        database_url=database_url,
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        reference_dir=SHARED,
-        fixed_wind_from_deg=180.0,
-    )
+    with pdok.locatieserver() as pdok_url:
+        settings = RouterSettings(
+            database_url=database_url,
+            kafka_bootstrap_servers=kafka_bootstrap_servers,
+            reference_dir=SHARED,
+            fixed_wind_from_deg=180.0,
+            pdok_locatieserver_url=pdok_url,
+        )
+        async for producer in _running(settings, kafka_bootstrap_servers):
+            yield producer
+
+
+async def _running(settings: RouterSettings, bootstrap: str) -> AsyncIterator[KafkaBroker]:
     app = create_app(settings)
-    producer = make_broker(kafka_bootstrap_servers, client_id="router-test")
+    producer = make_broker(bootstrap, client_id="router-test")
     async with LifespanManager(app):
         await wait_for(lambda: app.state.runtime.connection.ready, timeout_s=30)
         await producer.start()
@@ -163,3 +172,21 @@ async def test_north_sea_is_unroutable_and_malformed_is_dead_lettered(
     assert (
         "invalid nl.buursignaal.report.received.v1 body" in headers_of(dead)["x-deadletter-reason"]
     )
+
+
+async def test_regional_water_is_delivered_to_the_water_board_found_by_pdok(
+    router_service: KafkaBroker, kafka_bootstrap_servers: str
+) -> None:
+    event = report_received(
+        category=Category.WATER,
+        subtype="discharge",
+        location=Location(lat=52.3702, lon=4.8952, source=LocationSource.WGS84),
+    )
+    await publish(router_service, REPORT_RECEIVED.name, event)
+    (delivered,) = await records_for(
+        kafka_bootstrap_servers, delivery_topic("w0155").name, event.report_id
+    )
+    _, delivery = decode(headers_of(delivered), delivered.value or b"")
+    assert isinstance(delivery, ReportDelivered)
+    assert delivery.recipient.role is Role.COMPETENT_AUTHORITY
+    assert delivery.place.water_board_code == "W0155"

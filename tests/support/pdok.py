@@ -1,7 +1,8 @@
-"""A small HTTP server on 127.0.0.1 that answers like PDOK's Locatieserver ``/free``.
+"""A small HTTP server on 127.0.0.1 that answers like PDOK's Locatieserver.
 
-The intake's geocoder is real code talking HTTP; this server gives it PDOK-shaped answers for
-a few addresses the tests know, and an empty result for anything else.
+The intake's geocoder (``/free``) and the router's water board lookup (``/reverse``) are real
+code talking HTTP; this server gives them PDOK-shaped answers for a few addresses and points
+the tests know, and an empty result for anything else. ``REQUESTS`` counts what it was asked.
 """
 
 from __future__ import annotations
@@ -20,16 +21,29 @@ KNOWN = {
 }
 
 
+# reverse lookups: points rounded to 2 decimals -> the address document's water board fields
+WATER_BOARDS = {
+    (52.37, 4.9): {"waterschapscode": "155", "waterschapsnaam": "Waterschap Amstel Gooi en Vecht"},
+}
+REQUESTS: list[str] = []
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlparse(self.path)
-        query = parse_qs(url.query).get("q", [""])[0]
-        if not url.path.endswith("/free"):
+        params = parse_qs(url.query)
+        REQUESTS.append(url.path)
+        if url.path.endswith("/free"):
+            point = KNOWN.get(params.get("q", [""])[0])
+            docs = [{"centroide_ll": point, "type": "adres"}] if point else []
+        elif url.path.endswith("/reverse"):
+            lat, lon = float(params["lat"][0]), float(params["lon"][0])
+            board = WATER_BOARDS.get((round(lat, 2), round(lon, 2)))
+            docs = [{"type": "adres", **board}] if board else []
+        else:
             self.send_response(404)
             self.end_headers()
             return
-        point = KNOWN.get(query)
-        docs = [{"centroide_ll": point, "type": "adres"}] if point else []
         body = json.dumps({"response": {"numFound": len(docs), "docs": docs}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -12,6 +12,9 @@ class Validity:
     valid_from: date
     valid_until: date | None = None  # None: until a later registry version replaces it
 
+    def until(self, last_day: date) -> Validity:
+        return Validity(self.source, self.valid_from, last_day)
+
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
 

@@ -1,0 +1,85 @@
+"""Registry versions: a report is routed with the registry valid on the day it was observed.
+
+Municipal mergers take effect on 1 January, so the reference directory may hold several
+years (``registry/gemeenten_<year>.csv`` and ``boundaries/gemeente_<year>.geojson``); each
+year is one version, valid from 1 January until the next version starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from schemas.report import Report
+from services.router.reference.loader import ReferenceDataError, load_registry
+from services.router.reference.places import PlaceIndex
+from services.router.resolution import Resolution, Router
+from services.router.rules import RuleTable
+from services.router.wind import WindProvider
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+log = logging.getLogger(__name__)
+
+
+def available_years(directory: Path) -> list[int]:
+    """The years with a municipality table in ``directory/registry``, oldest first."""
+    years = []
+    for path in (directory / "registry").glob("gemeenten_*.csv"):
+        suffix = path.stem.removeprefix("gemeenten_")
+        if suffix.isdigit():
+            years.append(int(suffix))
+    return sorted(years)
+
+
+class VersionedRouter:
+    """One ``Router`` per registry version; ``resolve`` picks the one valid on ``observed_at``."""
+
+    def __init__(self, routers: Sequence[Router]) -> None:
+        if not routers:
+            raise ReferenceDataError("no registry version to route with")
+        self.routers = sorted(routers, key=lambda r: r.registry.validity.valid_from)
+        self._starts = [r.registry.validity.valid_from for r in self.routers]
+        self.rules = self.routers[0].rules
+
+    @classmethod
+    def load(cls, directory: Path, rules: RuleTable, wind: WindProvider) -> VersionedRouter:
+        years = available_years(directory)
+        if not years:
+            raise ReferenceDataError(f"{directory / 'registry'} has no gemeenten_<year>.csv")
+        routers = []
+        for index, year in enumerate(years):
+            registry = load_registry(directory, year=year)
+            if index + 1 < len(years):
+                registry.validity = registry.validity.until(
+                    date(years[index + 1], 1, 1) - timedelta(days=1)
+                )
+            centroids = {code: m.centroid for code, m in registry.municipalities.items()}
+            places = PlaceIndex.load(directory, centroids, year=year)
+            routers.append(Router(registry, places, rules, wind))
+        log.info("registry versions: %s", ", ".join(r.registry.version for r in routers))
+        return cls(routers)
+
+    @property
+    def latest(self) -> Router:
+        return self.routers[-1]
+
+    def for_day(self, day: date) -> Router:
+        """The version valid on ``day``; before the first version, the first one."""
+        return self.routers[max(0, bisect_right(self._starts, day) - 1)]
+
+    def resolve(
+        self,
+        report: Report,
+        excluded: frozenset[str] = frozenset(),
+        *,
+        water_board: str | None = None,
+    ) -> Resolution:
+        day = report.observed_at.astimezone(AMSTERDAM).date()
+        return self.for_day(day).resolve(report, excluded, water_board=water_board)
+
+    def possible_recipient_ids(self) -> list[str]:
+        return sorted({i for router in self.routers for i in router.possible_recipient_ids()})
