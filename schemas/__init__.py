@@ -30,6 +30,7 @@ from schemas.report import (
     Location,
     LocationSource,
     Report,
+    ReportCorrected,
     ReportReceived,
 )
 from schemas.routing import (
@@ -77,6 +78,7 @@ __all__ = [
     "RecipientKind",
     "Referral",
     "Report",
+    "ReportCorrected",
     "ReportDelivered",
     "ReportReceived",
     "ReportUnroutable",

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from schemas._base import Event
 from schemas.leg import EscalationRaised, LegStatusChanged
 from schemas.pattern import DigestPublished, PatternDetected
-from schemas.report import ReportReceived
+from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered, ReportUnroutable, RoutingDecided, TriageRequested
 
 SPECVERSION = "1.0"
@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.ce_type: cls
     for cls in (
         ReportReceived,
+        ReportCorrected,
         RoutingDecided,
         ReportDelivered,
         ReportUnroutable,

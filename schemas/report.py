@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from schemas._base import Contract, Event
 
@@ -89,6 +89,33 @@ class ReportReceived(Report, Event):
     """Intake accepted a report and committed it; routing starts from here."""
 
     ce_type = "nl.buursignaal.report.received.v1"
+
+    def ce_subject(self) -> str:
+        return str(self.report_id)
+
+
+class ReportCorrected(Event):
+    """A person corrected where or what a report is about; the router decides again.
+
+    Only the fields that changed are set. Corrections come from a triage desk or an authority
+    through intake, which keeps the report and publishes this event from its outbox.
+    """
+
+    ce_type = "nl.buursignaal.report.corrected.v1"
+
+    report_id: UUID
+    corrected_at: AwareDatetime
+    corrected_by: str = Field(min_length=1, max_length=100, description="a role, never a name")
+    reason: str = Field(min_length=1, max_length=500)
+    location: Location | None = None
+    category: Category | None = None
+    subtype: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> ReportCorrected:
+        if self.location is None and self.category is None and self.subtype is None:
+            raise ValueError("a correction changes the location, the category or the subtype")
+        return self
 
     def ce_subject(self) -> str:
         return str(self.report_id)

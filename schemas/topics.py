@@ -14,7 +14,7 @@ from datetime import timedelta
 from schemas._base import Event
 from schemas.leg import EscalationRaised, LegStatusChanged
 from schemas.pattern import DigestPublished, PatternDetected
-from schemas.report import ReportReceived
+from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import (
     RECIPIENT_ID_PATTERN,
     ReportDelivered,
@@ -69,6 +69,17 @@ REPORT_RECEIVED = TopicSpec(
     consumers=("router", "notifier"),
     dead_letter=_dead_letter_name(f"{PREFIX}.report.received.v1"),
     description="Reports accepted by intake (from its outbox).",
+)
+REPORT_CORRECTED = TopicSpec(
+    name=f"{PREFIX}.report.corrected.v1",
+    event=ReportCorrected,
+    key="report_id",
+    partitions=6,
+    retention=timedelta(days=365),
+    producers=("intake",),
+    consumers=("router", "notifier"),
+    dead_letter=_dead_letter_name(f"{PREFIX}.report.corrected.v1"),
+    description="Corrections of a report's location or category (the router decides again).",
 )
 ROUTING_DECIDED = TopicSpec(
     name=f"{PREFIX}.routing.decided.v1",
@@ -147,6 +158,7 @@ DIGEST_PUBLISHED = TopicSpec(
 TOPICS: tuple[TopicSpec, ...] = (
     REPORT_RECEIVED,
     ROUTING_DECIDED,
+    REPORT_CORRECTED,
     REPORT_UNROUTABLE,
     ROUTING_TRIAGE,
     LEG_STATUS,

@@ -23,6 +23,7 @@ from schemas.leg import LegStatusChanged
 from schemas.routing import ReportUnroutable, RoutingDecided
 from schemas.topics import (
     LEG_STATUS,
+    REPORT_CORRECTED,
     REPORT_RECEIVED,
     REPORT_UNROUTABLE,
     ROUTING_DECIDED,
@@ -30,7 +31,8 @@ from schemas.topics import (
 )
 from services.intake.actions import Intake, apply_routing, apply_status, apply_unroutable
 from services.intake.api import api_router
-from services.intake.location import Geocoder, Netherlands
+from services.intake.corrections import CorrectionRequest, correct_report
+from services.intake.location import Geocoder, Netherlands, OutsideNetherlandsError
 from services.intake.models import ReporterContact, ReportRecord
 from services.intake.open311 import open311_router
 from services.intake.problems import (
@@ -76,6 +78,7 @@ async def _on_unroutable(session: AsyncSession, _a: CloudEventAttributes, event:
 def build_runtime_for(settings: IntakeSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     runtime.declare_publisher(REPORT_RECEIVED)
+    runtime.declare_publisher(REPORT_CORRECTED)
     runtime.consume(ROUTING_DECIDED, _on_routing, description="Who got the report, and why.")
     runtime.consume(LEG_STATUS, _on_status, description="Answers, for the tracking page.")
     runtime.consume(REPORT_UNROUTABLE, _on_unroutable, description="Reports nobody can take.")
@@ -137,6 +140,20 @@ def _problems_for_api(app: FastAPI) -> None:
 
 
 def _internal_routes(app: FastAPI, intake: Intake, token: str) -> None:
+    @app.post("/internal/v1/reports/{report_id}/correction", include_in_schema=False)
+    async def correction(report_id: str, body: CorrectionRequest, request: Request) -> Response:
+        """A triage desk or authority corrects the place or category; the router decides again."""
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given, token):
+            return problem(401, "unauthorised", "A valid internal token is required.")
+        try:
+            found = await correct_report(intake, report_id, body)
+        except OutsideNetherlandsError as error:
+            return problem(422, "outside-netherlands", str(error))
+        if not found:
+            return problem(404, "no-report", "There is no report with this id.")
+        return JSONResponse({"report_id": report_id, "status": "corrected"}, status_code=202)
+
     @app.get("/internal/v1/reports/{report_id}/contact", include_in_schema=False)
     async def contact_for_mail(report_id: str, request: Request) -> Response:
         """The e-mail address for one notification, to the notifier only (bearer token)."""

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event, LocalizedText
 from schemas.leg import ActorKind, LegStatus, LegStatusChanged
-from schemas.report import Report, ReportReceived
+from schemas.report import Report, ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered, ReportUnroutable, RoutingDecided, TriageRequested
 from schemas.topics import (
     REPORT_UNROUTABLE,
@@ -83,20 +83,8 @@ class Routing:
     async def on_status(self, session: AsyncSession, change: LegStatusChanged) -> None:
         if change.status is not LegStatus.NOT_OURS or change.actor.kind is not ActorKind.AUTHORITY:
             return
-        stored = (
-            await session.exec(
-                select(RoutedReport).where(RoutedReport.report_id == str(change.report_id))
-            )
-        ).first()
-        if stored is None:
-            raise UnprocessableEventError(f"report {change.report_id} was never routed here")
-        routed = RoutingState(
-            report_id=stored.report_id,
-            report=stored.report,
-            routing_round=stored.routing_round,
-            delivered_to=list(stored.delivered_to),
-            refused_by=list(stored.refused_by),
-        )
+        stored = await self._stored(session, change.report_id)
+        routed = self._state(stored)
         if change.recipient_id not in routed.delivered_to:
             raise UnprocessableEventError(
                 f"{change.recipient_id} never received report {change.report_id}"
@@ -121,6 +109,50 @@ class Routing:
         else:
             routed.routing_round += 1
             await self._decide(session, routed, Report.model_validate(routed.report))
+        self._save(session, stored, routed)
+
+    async def on_correction(self, session: AsyncSession, correction: ReportCorrected) -> None:
+        """Decide again with the corrected location or category (a new round).
+
+        Recipients that already have the report keep it (the new decision lists who is
+        responsible now); new recipients get a delivery; refusals still count.
+        """
+        stored = await self._stored(session, correction.report_id)
+        changes: dict[str, Any] = {}
+        if correction.location is not None:
+            changes["location"] = correction.location.model_dump(mode="json")
+        if correction.category is not None:
+            changes["category"] = correction.category.value
+        if correction.subtype is not None:
+            changes["subtype"] = correction.subtype
+        report = Report.model_validate({**stored.report, **changes})
+        routed = self._state(stored)
+        routed.report = report.model_dump(mode="json")
+        routed.routing_round += 1
+        await self._decide(session, routed, report)
+        self._save(session, stored, routed)
+
+    async def _stored(self, session: AsyncSession, report_id: object) -> RoutedReport:
+        stored = (
+            await session.exec(select(RoutedReport).where(RoutedReport.report_id == str(report_id)))
+        ).first()
+        if stored is None:
+            raise UnprocessableEventError(f"report {report_id} was never routed here")
+        return stored
+
+    @staticmethod
+    def _state(stored: RoutedReport) -> RoutingState:
+        return RoutingState(
+            report_id=stored.report_id,
+            report=stored.report,
+            routing_round=stored.routing_round,
+            delivered_to=list(stored.delivered_to),
+            refused_by=list(stored.refused_by),
+        )
+
+    @staticmethod
+    def _save(session: AsyncSession, stored: RoutedReport, routed: RoutingState) -> None:
+        stored.report = routed.report
         stored.routing_round = routed.routing_round
         stored.delivered_to = routed.delivered_to
         stored.refused_by = routed.refused_by

@@ -12,10 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusChanged
-from schemas.report import ReportReceived
+from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered
 from schemas.topics import (
     LEG_STATUS,
+    REPORT_CORRECTED,
     REPORT_RECEIVED,
     REPORT_UNROUTABLE,
     ROUTING_DECIDED,
@@ -116,7 +117,15 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
             raise UnprocessableEventError(f"expected a leg status change, got {event.ce_type}")
         await routing.on_status(session, event)
 
+    async def on_correction(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if not isinstance(event, ReportCorrected):
+            raise UnprocessableEventError(f"expected a correction, got {event.ce_type}")
+        await routing.on_correction(session, event)
+
     runtime.consume(REPORT_RECEIVED, on_report, description="Every accepted report is routed once.")
+    runtime.consume(
+        REPORT_CORRECTED, on_correction, description="A corrected place or category: decide again."
+    )
     runtime.consume(LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing.")
     for spec in (ROUTING_DECIDED, REPORT_UNROUTABLE, ROUTING_TRIAGE):
         runtime.declare_publisher(spec)

@@ -15,10 +15,11 @@ from faststream.kafka import KafkaBroker
 from schemas._base import Event
 from schemas.cloudevents import decode, headers_for
 from schemas.leg import Actor, ActorKind, LegStatus, LegStatusChanged
-from schemas.report import Category, Location, LocationSource
-from schemas.routing import ReportDelivered, Role
+from schemas.report import Category, Location, LocationSource, ReportCorrected
+from schemas.routing import ReportDelivered, Role, RoutingDecided
 from schemas.topics import (
     LEG_STATUS,
+    REPORT_CORRECTED,
     REPORT_RECEIVED,
     REPORT_UNROUTABLE,
     ROUTING_DECIDED,
@@ -190,3 +191,49 @@ async def test_regional_water_is_delivered_to_the_water_board_found_by_pdok(
     assert isinstance(delivery, ReportDelivered)
     assert delivery.recipient.role is Role.COMPETENT_AUTHORITY
     assert delivery.place.water_board_code == "W0155"
+
+
+async def test_corrected_location_and_category_are_decided_again(
+    router_service: KafkaBroker, kafka_bootstrap_servers: str
+) -> None:
+    """Noise in central Utrecht, then corrected to odour in Wijk aan Zee: a second round goes to
+    the province and the Seveso-omgevingsdienst; Utrecht keeps what it has and is not sent
+    the report again."""
+    event = report_received(
+        category=Category.NOISE,
+        location=Location(lat=52.0907, lon=5.1214, source=LocationSource.WGS84),
+    )
+    await publish(router_service, REPORT_RECEIVED.name, event)
+    await records_for(kafka_bootstrap_servers, delivery_topic("gm0344").name, event.report_id)
+    correction = ReportCorrected(
+        report_id=event.report_id,
+        corrected_at=datetime(2026, 11, 23, 12, tzinfo=UTC),
+        corrected_by="triage desk",
+        reason="wrong pin",
+        location=WIJK_AAN_ZEE,
+        category=Category.ODOUR,
+    )
+    await publish(router_service, REPORT_CORRECTED.name, correction)
+    decided = await records_for(
+        kafka_bootstrap_servers, ROUTING_DECIDED.name, event.report_id, count=2
+    )
+    decisions = [decode(headers_of(r), r.value or b"")[1] for r in decided]
+    rounds = {d.round: d for d in decisions if isinstance(d, RoutingDecided)}
+    assert set(rounds) == {1, 2}
+    assert rounds[1].place.municipality_code == "GM0344"
+    assert rounds[2].place.municipality_code == "GM0375"
+    assert {"pv27", "od-odnzkg"} <= {r.recipient_id for r in rounds[2].recipients}
+    [delivered] = await records_for(
+        kafka_bootstrap_servers, delivery_topic("od-odnzkg").name, event.report_id
+    )
+    _, delivery = decode(headers_of(delivered), delivered.value or b"")
+    assert isinstance(delivery, ReportDelivered)
+    assert delivery.round == 2
+    assert delivery.report.category is Category.ODOUR
+    with pytest.raises(TimeoutError):
+        await consume_until(
+            kafka_bootstrap_servers,
+            delivery_topic("gm0344").name,
+            lambda rs: len(about(event.report_id)(rs)) >= 2,
+            timeout_s=3,
+        )
