@@ -159,6 +159,54 @@ def _intake(args: argparse.Namespace) -> int:
 
 
 def _reference(args: argparse.Namespace) -> int:
+    if args.action == "import-boundaries":
+        return _import_boundaries(args)
+    if args.action == "import-facilities":
+        return _import_facilities(args)
+    return _check_reference(args)
+
+
+def _import_boundaries(args: argparse.Namespace) -> int:
+    import httpx
+
+    from services.router.reference.importers import import_boundaries
+    from services.router.reference.loader import ReferenceDataError
+
+    if args.year is None:
+        print("buursignaal: import-boundaries needs --year", file=sys.stderr)
+        return 2
+    try:
+        counts = import_boundaries(args.year, Path(args.directory), url=args.url)
+    except (httpx.HTTPError, ReferenceDataError, ValueError) as error:
+        print(f"buursignaal: boundaries not imported: {error}", file=sys.stderr)
+        return 1
+    for layer, count in counts.items():
+        print(f"{layer}_{args.year}.geojson: {count} features")
+    return 0
+
+
+def _import_facilities(args: argparse.Namespace) -> int:
+    from services.router.reference.importers import import_facilities
+    from services.router.reference.loader import ReferenceDataError
+    from services.router.rules import load_rules
+    from services.router.versions import VersionedRouter
+    from services.router.wind import FixedWind
+
+    if args.eea_csv is None:
+        print("buursignaal: import-facilities needs --eea-csv", file=sys.stderr)
+        return 2
+    try:
+        latest = VersionedRouter.load(Path(args.reference), load_rules(), FixedWind(None)).latest
+        out = Path(args.directory) / "registry" / "facilities_nl.csv"
+        count = import_facilities(Path(args.eea_csv), out, latest.registry, latest.places)
+    except (OSError, ReferenceDataError) as error:
+        print(f"buursignaal: facilities not imported: {error}", file=sys.stderr)
+        return 1
+    print(f"{out}: {count} Dutch facilities (Seveso tier and competent authority to verify)")
+    return 0
+
+
+def _check_reference(args: argparse.Namespace) -> int:
     from services.router.reference.loader import ReferenceDataError, check_registry, load_registry
     from services.router.reference.places import PlaceIndex
     from services.router.versions import available_years
@@ -250,8 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     intake.set_defaults(handler=_intake)
 
     reference = commands.add_parser("reference", help="the router's reference data")
-    reference.add_argument("action", choices=("check",))
-    reference.add_argument("directory", nargs="?", default="../shared/data")
+    reference.add_argument("action", choices=("check", "import-boundaries", "import-facilities"))
+    reference.add_argument(
+        "directory", nargs="?", default="../shared/data",
+        help="check: the directory to check; imports: the directory to write into",
+    )  # fmt: skip
+    reference.add_argument("--year", type=int, help="import-boundaries: the CBS year")
+    reference.add_argument("--url", help="import-boundaries: WFS address (default PDOK)")
+    reference.add_argument("--eea-csv", help="import-facilities: the EEA facility table (CSV)")
+    reference.add_argument(
+        "--reference", default="../shared/data",
+        help="import-facilities: boundaries and registry that place each facility",
+    )  # fmt: skip
     reference.set_defaults(handler=_reference)
 
     contract = commands.add_parser("schemas", help="export JSON Schema, AsyncAPI and OpenAPI")
