@@ -22,7 +22,7 @@ from uuid import uuid4
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from benchmarks.support import local_broker, server, uvicorn_argv
+from benchmarks.support import local_broker, peak_rss_mb, server, uvicorn_argv
 from schemas.cloudevents import headers_for
 from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.topics import (
@@ -141,9 +141,10 @@ def main() -> None:
         }
         argv = [*uvicorn_argv("services.router.app:create_app", port), "--factory"]
         started = time.perf_counter()
-        with server(argv, env, "/ready", port):
+        with server(argv, env, "/ready", port) as process:
             decided, steady_s = asyncio.run(count_decisions(bootstrap, args.reports, 600))
             elapsed = time.perf_counter() - started
+            rss_mb = peak_rss_mb(process.pid)
     rate = decided / elapsed
     steady = decided / steady_s
     print(f"bare passthrough: {ceiling:8.0f} records/s")
@@ -151,6 +152,7 @@ def main() -> None:
     print(f"                  {rate:8.0f} reports/s ({decided:.0f} outcomes in {elapsed:.1f} s,"
           " including the process start)")  # fmt: skip
     print(f"ratio:            {steady / ceiling:8.1%} (steady) / {rate / ceiling:.1%} (with start)")
+    print(f"router peak RSS:  {rss_mb:8.0f} MB")
 
 
 if __name__ == "__main__":

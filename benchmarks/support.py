@@ -31,7 +31,9 @@ def local_broker(data_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[None]:
+def server(
+    argv: list[str], env: dict[str, str], ready_path: str, port: int
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -49,7 +51,7 @@ def server(argv: list[str], env: dict[str, str], ready_path: str, port: int) -> 
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{argv} not ready")
             time.sleep(0.2)
-        yield
+        yield process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -91,3 +93,11 @@ def metric(port: int, name: str) -> float:
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
