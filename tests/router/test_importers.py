@@ -7,10 +7,8 @@ import csv
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -25,6 +23,7 @@ from services.router.reference.importers import (
 from services.router.reference.loader import ReferenceDataError, load_registry
 from services.router.reference.places import Layer
 from tests.router.test_reference import SHARED, reference
+from tests.support.http import JsonHandler, serving
 
 
 def square(x: float, y: float, size: float = 0.1) -> dict[str, object]:
@@ -50,33 +49,19 @@ def features_for(type_name: str) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-class _Wfs(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
+class _Wfs(JsonHandler):
+    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
         query = parse_qs(urlparse(self.path).query)
         ASKED.append(query)
         start, count = int(query["STARTINDEX"][0]), int(query["COUNT"][0])
         page = features_for(query["typeName"][0])[start : start + count]
-        body = json.dumps({"type": "FeatureCollection", "features": page}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        self.send_json({"type": "FeatureCollection", "features": page})
 
 
 @contextmanager
 def wfs() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Wfs)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/wfs"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Wfs, "/wfs") as url:
+        yield url
 
 
 def test_boundaries_are_fetched_page_by_page_and_written_in_the_reference_shape(

@@ -7,12 +7,11 @@ the tests know, and an empty result for anything else. ``REQUESTS`` counts what 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from tests.support.http import JsonHandler, serving
 
 KNOWN = {
     # Wijk aan Zee, next to the IJmuiden steelworks
@@ -28,8 +27,8 @@ WATER_BOARDS = {
 REQUESTS: list[str] = []
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
+class _Handler(JsonHandler):
+    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
         url = urlparse(self.path)
         params = parse_qs(url.query)
         REQUESTS.append(url.path)
@@ -44,24 +43,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        body = json.dumps({"response": {"numFound": len(docs), "docs": docs}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        self.send_json({"response": {"numFound": len(docs), "docs": docs}})
 
 
 @contextmanager
 def locatieserver() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/bzk/locatieserver/search/v3_1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler, "/bzk/locatieserver/search/v3_1") as url:
+        yield url
