@@ -21,6 +21,7 @@ from schemas.leg import (
     EscalationStep,
     LegStatus,
     LegStatusChanged,
+    LegStatusReported,
 )
 from schemas.pattern import CoarsePoint, DetectionMethod, DigestPublished, PatternDetected, Scope
 from schemas.report import (
@@ -69,6 +70,7 @@ __all__ = [
     "InvalidCloudEventError",
     "LegStatus",
     "LegStatusChanged",
+    "LegStatusReported",
     "LocalizedText",
     "Location",
     "LocationSource",

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from schemas._base import Event
-from schemas.leg import EscalationRaised, LegStatusChanged
+from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered, ReportUnroutable, RoutingDecided, TriageRequested
@@ -30,6 +30,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReportUnroutable,
         TriageRequested,
         LegStatusChanged,
+        LegStatusReported,
         EscalationRaised,
         PatternDetected,
         DigestPublished,

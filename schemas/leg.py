@@ -34,11 +34,30 @@ class Actor(Contract):
     actor_id: str = Field(max_length=128, description="recipient id, reporter key or service")
 
 
-class LegStatusChanged(Event):
-    """A recipient (or the resident, or the system) moved one leg to a new status.
+class LegStatusReported(Event):
+    """An authority's system reports a new status for one of its legs (Kafka route).
 
-    Authority systems publish this on the status topic; the notifier validates the transition.
+    The notifier checks the transition and, when allowed, records it and publishes
+    ``LegStatusChanged``; a forbidden one is dead-lettered with the reason.
     """
+
+    ce_type = "nl.buursignaal.leg.status-reported.v1"
+
+    report_id: UUID
+    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
+    status: LegStatus
+    actor: Actor
+    occurred_at: AwareDatetime
+    explanation: str | None = Field(default=None, max_length=4000)
+    forwarded_to: str | None = Field(default=None, pattern=RECIPIENT_ID_PATTERN)
+    handler: str | None = Field(default=None, max_length=100, description="a desk, not a name")
+
+    def ce_subject(self) -> str:
+        return f"{self.report_id}/{self.recipient_id}"
+
+
+class LegStatusChanged(Event):
+    """The notifier recorded a new status for one leg (after checking the transition)."""
 
     ce_type = "nl.buursignaal.leg.status-changed.v1"
 

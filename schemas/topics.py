@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from schemas._base import Event
-from schemas.leg import EscalationRaised, LegStatusChanged
+from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import (
@@ -113,16 +113,27 @@ ROUTING_TRIAGE = TopicSpec(
     consumers=("triage desk",),
     description="Reports a human must route: repeated 'not ours' or rules that cannot decide.",
 )
+LEG_STATUS_REPORTED = TopicSpec(
+    name=f"{PREFIX}.leg.status-reported.v1",
+    event=LegStatusReported,
+    key="report_id",
+    partitions=6,
+    retention=timedelta(days=365),
+    producers=("authority systems",),
+    consumers=("notifier",),
+    dead_letter=_dead_letter_name(f"{PREFIX}.leg.status-reported.v1"),
+    description="Authorities' systems report the status of their legs here (Kafka route).",
+)
 LEG_STATUS = TopicSpec(
     name=f"{PREFIX}.leg.status.v1",
     event=LegStatusChanged,
     key="report_id",
     partitions=6,
     retention=timedelta(days=365),
-    producers=("authority systems", "notifier"),
-    consumers=("notifier", "router", "intake"),
+    producers=("notifier",),
+    consumers=("router", "intake"),
     dead_letter=_dead_letter_name(f"{PREFIX}.leg.status.v1"),
-    description="Status changes of legs, published by authorities and by the notifier.",
+    description="Status changes of legs as recorded by the notifier (after its checks).",
 )
 ESCALATION = TopicSpec(
     name=f"{PREFIX}.leg.escalated.v1",
@@ -161,6 +172,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     REPORT_CORRECTED,
     REPORT_UNROUTABLE,
     ROUTING_TRIAGE,
+    LEG_STATUS_REPORTED,
     LEG_STATUS,
     ESCALATION,
     PATTERN_DETECTED,
