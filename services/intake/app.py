@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +35,7 @@ from services.intake.corrections import CorrectionRequest, correct_report
 from services.intake.location import Geocoder, Netherlands, OutsideNetherlandsError
 from services.intake.models import ReporterContact, ReportRecord
 from services.intake.open311 import open311_router
+from services.intake.privacy import unsubscribe_token
 from services.intake.problems import (
     FieldProblem,
     language_from,
@@ -44,6 +45,7 @@ from services.intake.problems import (
 from services.intake.settings import IntakeSettings
 from services.intake.web import web_router
 from services.runtime.clock import Clock, SystemClock
+from services.runtime.database import engine_of, writing
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
@@ -139,7 +141,9 @@ def _problems_for_api(app: FastAPI) -> None:
         return Response(str(error.detail), status_code=error.status_code, media_type="text/plain")
 
 
-def _internal_routes(app: FastAPI, intake: Intake, token: str) -> None:
+def _internal_routes(
+    app: FastAPI, intake: Intake, token: str, secret: str, public_base_url: str
+) -> None:
     @app.post("/internal/v1/reports/{report_id}/correction", include_in_schema=False)
     async def correction(report_id: str, body: CorrectionRequest, request: Request) -> Response:
         """A triage desk or authority corrects the place or category; the router decides again."""
@@ -171,7 +175,54 @@ def _internal_routes(app: FastAPI, intake: Intake, token: str) -> None:
         if row is None or row[0].email is None or not row[0].email_updates:
             return problem(404, "no-contact", "No e-mail address that may be used.")
         contact, language = row
-        return JSONResponse({"email": contact.email, "language": language})
+        signature = unsubscribe_token(secret, report_id)
+        return JSONResponse(
+            {
+                "email": contact.email,
+                "language": language,
+                "unsubscribe_url": f"{public_base_url}/unsubscribe/{report_id}/{signature}",
+            }
+        )
+
+    @app.get("/unsubscribe/{report_id}/{signature}", response_class=HTMLResponse)
+    async def unsubscribe_page(report_id: str, signature: str) -> Response:
+        if not hmac.compare_digest(unsubscribe_token(secret, report_id), signature):
+            return HTMLResponse(_plain_page("Link onbekend", "Deze link klopt niet."), 404)
+        form = (
+            '<form method="post"><p>Wilt u geen e-mails meer over deze melding? '
+            '<i lang="en">No more e-mails about this report?</i></p>'
+            '<button type="submit">Afmelden / Unsubscribe</button></form>'
+        )
+        return HTMLResponse(_plain_page("Afmelden", form))
+
+    @app.post("/unsubscribe/{report_id}/{signature}", response_class=HTMLResponse)
+    async def unsubscribe(report_id: str, signature: str) -> Response:
+        if not hmac.compare_digest(unsubscribe_token(secret, report_id), signature):
+            return HTMLResponse(_plain_page("Link onbekend", "Deze link klopt niet."), 404)
+        async with (
+            writing(engine_of(intake.sessions)),
+            intake.sessions() as session,
+            session.begin(),
+        ):
+            contact = await session.get(ReporterContact, report_id)
+            if contact is not None:
+                contact.email_updates = False
+                session.add(contact)
+        return HTMLResponse(
+            _plain_page(
+                "Afgemeld",
+                "<p>U krijgt geen e-mails meer over deze melding.</p>"
+                '<p lang="en">You will get no more e-mails about this report.</p>',
+            )
+        )
+
+
+def _plain_page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f"<body><main><h1>{title}</h1>{body}</main></body></html>"
+    )
 
 
 def create_app(
@@ -188,7 +239,9 @@ def create_app(
         app.state.intake = intake
         app.state.settings = settings
         _problems_for_api(app)
-        _internal_routes(app, intake, settings.internal_api_token)
+        _internal_routes(
+            app, intake, settings.internal_api_token, secret, settings.public_base_url.rstrip("/")
+        )
         app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     return create_http_app(

@@ -30,6 +30,13 @@ def tracking_token(secret: str, report_id: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
+def unsubscribe_token(secret: str, report_id: str) -> str:
+    """The signature in a report's unsubscribe link (mails carry it; nothing is stored)."""
+    return hmac.new(
+        secret.encode(), f"unsubscribe:{report_id}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -1,3 +1,11 @@
+"""The notifier's settings (``BUURSIGNAAL_NOTIFIER_*``)."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -8,3 +16,21 @@ class NotifierSettings(ServiceSettings):
 
     service_name: str = "notifier"
     http_port: int = 8002
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8002", description="base of feedback links in mails"
+    )
+    intake_url: str = Field(
+        default="http://127.0.0.1:8000", description="intake, for the resident's address"
+    )
+    internal_api_token: str = Field(
+        default="", description="bearer token for intake's internal contact endpoint"
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "Buursignaal <noreply@buursignaal.nl>"
+    working_hours_start: time = time(8, 30)
+    working_hours_end: time = time(17, 0)
+    norms_file: Path | None = Field(default=None, description="YAML overrides of the norms")
+    tick_interval_s: float = Field(default=30.0, gt=0, description="how often the ladder runs")
+    mail_interval_s: float = Field(default=5.0, gt=0, description="how often mail jobs run")

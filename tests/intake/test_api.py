@@ -339,7 +339,20 @@ async def test_internal_contact_lookup_needs_the_token(intake_service: IntakeUnd
     answer = await intake_service.client.get(
         path, headers={"Authorization": "Bearer internal-token-for-tests"}
     )
-    assert answer.json() == {"email": "r@example.nl", "language": "nl"}
+    contact = answer.json()
+    assert (contact["email"], contact["language"]) == ("r@example.nl", "nl")
+    # the unsubscribe link in every mail: a confirmation page, then no more mails
+    unsubscribe = contact["unsubscribe_url"].removeprefix("http://intake.test")
+    page = await intake_service.client.get(unsubscribe)
+    assert page.status_code == 200
+    assert "<form" in page.text
+    assert (await intake_service.client.post(unsubscribe)).status_code == 200
+    after = await intake_service.client.get(
+        path, headers={"Authorization": "Bearer internal-token-for-tests"}
+    )
+    assert after.status_code == 404, "no address once unsubscribed"
+    forged = await intake_service.client.post(unsubscribe[:-4] + "0000")
+    assert forged.status_code == 404
     no_opt_in = await post(intake_service, body(email="q@example.nl"))
     path = f"/internal/v1/reports/{no_opt_in.json()['report_id']}/contact"
     answer = await intake_service.client.get(

@@ -1,0 +1,456 @@
+"""The notifier's state changes: open a leg, change its status, fire the ladder, answer
+feedback. Each runs inside the caller's transaction and emits its events through the outbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas._base import Event, LocalizedText
+from schemas.leg import (
+    Actor,
+    ActorKind,
+    DeadlineKind,
+    EscalationRaised,
+    EscalationStep,
+    LegStatus,
+    LegStatusChanged,
+)
+from schemas.routing import ReportDelivered, Role, RoutingDecided
+from schemas.topics import ESCALATION, LEG_STATUS
+from services.notifier import transitions
+from services.notifier.metrics import ESCALATIONS, TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
+from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory, MailJob
+from services.notifier.norms import Norms
+from services.notifier.worktime import WorkingCalendar
+from services.runtime.clock import Clock
+from services.runtime.outbox import enqueue
+
+SOURCE = "/buursignaal/notifier"
+NATIONAL_TABLE = "national-table"
+SYSTEM = Actor(kind=ActorKind.SYSTEM, actor_id="notifier")
+LEG_NAMESPACE = uuid.UUID("5b0d0c1e-7f57-4d6b-9a61-2d1c2f6b8e10")
+STEPS = (
+    EscalationStep.REMINDER,
+    EscalationStep.COMMISSIONING_AUTHORITY,
+    EscalationStep.NATIONAL_TABLE,
+)
+STEP_REASONS = {
+    EscalationStep.REMINDER: (
+        "Herinnering: de termijn om te {nl} is verstreken.",
+        "Reminder: the deadline to {en} has passed.",
+    ),
+    EscalationStep.COMMISSIONING_AUTHORITY: (
+        "Twee keer de termijn om te {nl} is verstreken; het bevoegd gezag wordt ingelicht.",
+        "Twice the deadline to {en} has passed; the competent authority is told.",
+    ),
+    EscalationStep.NATIONAL_TABLE: (
+        "Drie keer de termijn om te {nl} is verstreken; dit gaat naar de landelijke tafel.",
+        "Three times the deadline to {en} has passed; this goes to the national table.",
+    ),
+}
+DEADLINE_WORDS = {
+    DeadlineKind.ACKNOWLEDGE: ("de ontvangst te bevestigen", "acknowledge the report"),
+    DeadlineKind.RESOLVE: ("inhoudelijk te antwoorden", "give a substantive answer"),
+}
+
+
+def leg_id_for(report_id: object, recipient_id: str) -> str:
+    return str(uuid.uuid5(LEG_NAMESPACE, f"{report_id}/{recipient_id}"))
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+@dataclass
+class Legs:
+    calendar: WorkingCalendar
+    norms: Norms
+    clock: Clock
+
+    # -- opening -------------------------------------------------------------------------
+
+    async def open_leg(self, session: AsyncSession, delivery: ReportDelivered) -> Leg:
+        """A leg for the delivered recipient (once: a second delivery finds the first leg)."""
+        report = delivery.report
+        leg_id = leg_id_for(report.report_id, delivery.recipient.recipient_id)
+        existing = await session.get(Leg, leg_id)
+        if existing is not None:
+            return existing
+        case = await session.get(CaseFile, str(report.report_id))
+        urgent = delivery.acute or bool(report.health_symptoms or report.symptoms_other)
+        if case is None:
+            case = CaseFile(
+                report_id=str(report.report_id),
+                reporter_key=report.reporter_key,
+                category=report.category.value,
+                language=report.language,
+                urgent=urgent,
+                received_at=report.received_at,
+            )
+            session.add(case)
+        now = self.clock.now()
+        leg = self._new_leg(
+            leg_id=leg_id,
+            report_id=str(report.report_id),
+            recipient_id=delivery.recipient.recipient_id,
+            name=delivery.recipient.name,
+            role=delivery.recipient.role.value,
+            category=case.category,
+            urgent=case.urgent,
+            routing_round=delivery.round,
+            now=now,
+        )
+        session.add(leg)
+        self._history(session, leg, None, SYSTEM, "delivered", now)
+        self._emit_status(session, leg, SYSTEM, now)
+        return leg
+
+    def _new_leg(
+        self,
+        *,
+        leg_id: str,
+        report_id: str,
+        recipient_id: str,
+        name: str,
+        role: str,
+        category: str,
+        urgent: bool,
+        routing_round: int,
+        now: datetime,
+    ) -> Leg:
+        norm = self.norms.hours(
+            DeadlineKind.ACKNOWLEDGE,
+            role=role,
+            category=category,
+            urgent=urgent,
+            day_hours=self.calendar.day_hours,
+        )
+        leg = Leg(
+            id=leg_id,
+            report_id=report_id,
+            recipient_id=recipient_id,
+            recipient_name=name,
+            role=role,
+            category=category,
+            routing_round=routing_round,
+            status=LegStatus.DELIVERED.value,
+            delivered_at=now,
+            deadline_kind=DeadlineKind.ACKNOWLEDGE.value,
+            clock_origin=now,
+            paused_hours=0.0,
+            norm_hours=norm,
+            next_step=1,
+            cycle=0,
+        )
+        leg.next_due_at = self._due(leg, 1)
+        return leg
+
+    # -- status ----------------------------------------------------------------------------
+
+    async def change_status(
+        self,
+        session: AsyncSession,
+        leg: Leg,
+        wanted: LegStatus,
+        actor: Actor,
+        *,
+        explanation: str | None = None,
+        forwarded_to: str | None = None,
+        handler: str | None = None,
+    ) -> Leg:
+        """Move ``leg`` to ``wanted`` (``TransitionError`` when the table forbids it)."""
+        current = LegStatus(leg.status)
+        transitions.check(
+            current, wanted, actor.kind, explanation=explanation, forwarded_to=forwarded_to
+        )
+        if actor.kind is ActorKind.AUTHORITY and actor.actor_id != leg.recipient_id:
+            raise transitions.TransitionError(
+                f"{actor.actor_id} cannot change a leg of {leg.recipient_id}"
+            )
+        now = self.clock.now()
+        case = await session.get(CaseFile, leg.report_id)
+        category = case.category if case else leg.category
+        if current is LegStatus.WAITING_FOR_RESIDENT and leg.paused_at is not None:
+            leg.paused_hours += self.calendar.between(_aware(leg.paused_at), now)
+            leg.paused_at = None
+        leg.status = wanted.value
+        if handler:
+            leg.handler = handler
+        if wanted in transitions.ACKNOWLEDGING and leg.deadline_kind == DeadlineKind.ACKNOWLEDGE:
+            self._acknowledged(session, leg, category, now)
+        if wanted is LegStatus.WAITING_FOR_RESIDENT:
+            leg.paused_at = now
+            leg.next_due_at = None
+        elif wanted in transitions.CLOSED:
+            self._closed(session, leg, wanted, category, explanation, forwarded_to, now)
+        elif wanted is LegStatus.REOPENED:
+            leg.cycle += 1
+            leg.closed_at = None
+            self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=now)
+        elif leg.next_step <= len(STEPS) and leg.deadline_kind is not None:
+            leg.next_due_at = self._due(leg, leg.next_step)
+        session.add(leg)
+        self._history(session, leg, current, actor, explanation, now)
+        self._emit_status(session, leg, actor, now, explanation=explanation)
+        if wanted is LegStatus.FORWARDED and forwarded_to:
+            await self._forward(session, leg, forwarded_to, now)
+        return leg
+
+    def _acknowledged(self, session: AsyncSession, leg: Leg, category: str, now: datetime) -> None:
+        first = leg.acknowledged_at is None
+        leg.acknowledged_at = leg.acknowledged_at or now
+        TIME_TO_ACKNOWLEDGE.labels(leg.recipient_id, category).observe(
+            self.calendar.between(_aware(leg.delivered_at), now)
+        )
+        self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=_aware(leg.clock_origin))
+        if first:
+            self.mail(
+                session, "acknowledged", leg.report_id, f"acknowledged:{leg.id}",
+                {"recipient_name": leg.recipient_name},
+            )  # fmt: skip
+
+    def _closed(
+        self,
+        session: AsyncSession,
+        leg: Leg,
+        wanted: LegStatus,
+        category: str,
+        explanation: str | None,
+        forwarded_to: str | None,
+        now: datetime,
+    ) -> None:
+        leg.closed_at = now
+        leg.next_due_at = None
+        leg.deadline_kind = None
+        leg.explanation = explanation
+        leg.forwarded_to = forwarded_to
+        if wanted in transitions.OPEN_ANSWERS:
+            worked = self.calendar.between(_aware(leg.clock_origin), now) - leg.paused_hours
+            TIME_TO_RESOLVE.labels(leg.recipient_id, category).observe(max(0.0, worked))
+            self.mail(
+                session, "closed", leg.report_id, f"closed:{leg.id}:{leg.cycle}",
+                {"recipient_name": leg.recipient_name, "status": wanted.value,
+                 "explanation": explanation or "", "leg_id": leg.id, "cycle": leg.cycle},
+            )  # fmt: skip
+
+    def _restart(
+        self, leg: Leg, kind: DeadlineKind, category: str, now: datetime, *, origin: datetime
+    ) -> None:
+        leg.deadline_kind = kind.value
+        leg.norm_hours = self.norms.hours(
+            kind,
+            role=leg.role,
+            category=category,
+            urgent=False,  # urgency shortens only the acknowledgement
+            day_hours=self.calendar.day_hours,
+        )
+        leg.clock_origin = origin
+        if origin == now:
+            leg.paused_hours = 0.0
+        leg.next_step = 1
+        leg.next_due_at = self._due(leg, 1)
+
+    async def _forward(self, session: AsyncSession, leg: Leg, to: str, now: datetime) -> None:
+        leg_id = leg_id_for(leg.report_id, to)
+        if await session.get(Leg, leg_id) is not None:
+            return
+        case = await session.get(CaseFile, leg.report_id)
+        new = self._new_leg(
+            leg_id=leg_id, report_id=leg.report_id, recipient_id=to, name=to, role=leg.role,
+            category=leg.category, urgent=bool(case and case.urgent),
+            routing_round=leg.routing_round, now=now,
+        )  # fmt: skip
+        session.add(new)
+        self._history(session, new, None, SYSTEM, f"forwarded by {leg.recipient_id}", now)
+        self._emit_status(session, new, SYSTEM, now)
+
+    def _due(self, leg: Leg, step: int) -> datetime:
+        return self.calendar.add(_aware(leg.clock_origin), step * leg.norm_hours + leg.paused_hours)
+
+    # -- the ladder ----------------------------------------------------------------------------
+
+    async def tick(self, session: AsyncSession, *, limit: int = 1000) -> int:
+        """Fire every rung whose time has come (indexed on ``next_due_at``); return how many."""
+        now = self.clock.now()
+        query = (
+            select(Leg)
+            .where(col(Leg.next_due_at).is_not(None), col(Leg.next_due_at) <= now)
+            .order_by(col(Leg.next_due_at))
+            .limit(limit)
+        )
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        legs = list((await session.exec(query)).all())
+        fired = 0
+        for leg in legs:
+            while leg.next_due_at is not None and _aware(leg.next_due_at) <= now:
+                fired += await self._fire(session, leg, now)
+            session.add(leg)
+        return fired
+
+    async def _fire(self, session: AsyncSession, leg: Leg, now: datetime) -> int:
+        step_number = leg.next_step
+        step = STEPS[step_number - 1]
+        kind = DeadlineKind(leg.deadline_kind or DeadlineKind.RESOLVE.value)
+        due = _aware(leg.next_due_at or now)
+        claimed = (
+            await session.exec(
+                _insert(session)(EscalationFired)
+                .values(
+                    leg_id=leg.id,
+                    cycle=leg.cycle,
+                    deadline_kind=kind.value,
+                    step=step_number,
+                    due_at=due,
+                    fired_at=now,
+                )
+                .on_conflict_do_nothing()
+                .returning(col(EscalationFired.step))
+            )
+        ).first()
+        leg.next_step = step_number + 1
+        leg.next_due_at = self._due(leg, leg.next_step) if leg.next_step <= len(STEPS) else None
+        if claimed is None:
+            return 0  # fired before (a crash between firing and saving the leg): never twice
+        notify = [leg.recipient_id]
+        if step is EscalationStep.COMMISSIONING_AUTHORITY:
+            notify = [await self._commissioner(session, leg)]
+        elif step is EscalationStep.NATIONAL_TABLE:
+            notify = [NATIONAL_TABLE]
+        nl_words, en_words = DEADLINE_WORDS[kind]
+        nl, en = STEP_REASONS[step]
+        event = EscalationRaised(
+            report_id=uuid.UUID(leg.report_id),
+            recipient_id=leg.recipient_id,
+            step=step,
+            deadline_kind=kind,
+            deadline_at=due,
+            fired_at=now,
+            notify=notify,
+            reason=LocalizedText(nl=nl.format(nl=nl_words), en=en.format(en=en_words)),
+        )
+        self._emit(session, event, ESCALATION.name, leg.report_id)
+        ESCALATIONS.labels(step.value, kind.value).inc()
+        return 1
+
+    async def _commissioner(self, session: AsyncSession, leg: Leg) -> str:
+        """The competent authority of the report (the body that commissioned the work)."""
+        if leg.role == Role.COMPETENT_AUTHORITY.value:
+            return leg.recipient_id
+        competent = (
+            await session.exec(
+                select(Leg.recipient_id).where(
+                    Leg.report_id == leg.report_id, Leg.role == Role.COMPETENT_AUTHORITY.value
+                )
+            )
+        ).first()
+        return competent or leg.recipient_id
+
+    # -- residents -------------------------------------------------------------------------
+
+    def on_decision(self, session: AsyncSession, decision: RoutingDecided) -> None:
+        """Tell the resident who got the report and why (one mail per routing round)."""
+        recipients = [
+            {"name": r.name, "role": r.role.value, "nl": r.reason.nl, "en": r.reason.en}
+            for r in decision.recipients
+        ]
+        self.mail(
+            session, "routed", str(decision.report_id),
+            f"routed:{decision.report_id}:{decision.round}",
+            {"recipients": recipients, "call_112": decision.call_112,
+             "referral_nl": decision.referral.reason.nl if decision.referral else None,
+             "referral_en": decision.referral.reason.en if decision.referral else None},
+        )  # fmt: skip
+
+    async def answer_feedback(self, session: AsyncSession, leg: Leg, solved: bool) -> None:
+        """The resident's answer to "Is the problem solved?"; "no" reopens the leg."""
+        case = await session.get(CaseFile, leg.report_id)
+        resident = Actor(kind=ActorKind.RESIDENT, actor_id=case.reporter_key if case else "?")
+        if solved:
+            self._history(session, leg, LegStatus(leg.status), resident, "solved: yes", None)
+            return
+        await self.change_status(
+            session, leg, LegStatus.REOPENED, resident,
+            explanation="The resident says the problem is not solved.",
+        )  # fmt: skip
+
+    def mail(
+        self,
+        session: AsyncSession,
+        kind: str,
+        report_id: str,
+        dedupe_key: str,
+        context: dict[str, Any],
+    ) -> None:
+        session.add(
+            MailJob(
+                dedupe_key=dedupe_key,
+                report_id=report_id,
+                kind=kind,
+                context=context,
+                next_attempt_at=self.clock.now(),
+            )
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _history(
+        self,
+        session: AsyncSession,
+        leg: Leg,
+        previous: LegStatus | None,
+        actor: Actor,
+        explanation: str | None,
+        at: datetime | None,
+    ) -> None:
+        session.add(
+            LegHistory(
+                leg_id=leg.id,
+                at=at or self.clock.now(),
+                from_status=previous.value if previous else None,
+                to_status=leg.status,
+                actor_kind=actor.kind.value,
+                actor_id=actor.actor_id,
+                explanation=explanation,
+            )
+        )
+
+    def _emit_status(
+        self,
+        session: AsyncSession,
+        leg: Leg,
+        actor: Actor,
+        now: datetime,
+        *,
+        explanation: str | None = None,
+    ) -> None:
+        event = LegStatusChanged(
+            report_id=uuid.UUID(leg.report_id),
+            recipient_id=leg.recipient_id,
+            status=LegStatus(leg.status),
+            actor=actor,
+            occurred_at=now,
+            explanation=explanation,
+            forwarded_to=leg.forwarded_to,
+            respond_by=leg.next_due_at,
+        )
+        self._emit(session, event, LEG_STATUS.name, leg.report_id)
+
+    def _emit(self, session: AsyncSession, event: Event, topic: str, key: str) -> None:
+        enqueue(session, event, topic=topic, key=key, source=SOURCE, clock=self.clock)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive UTC datetimes back."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,125 @@
+"""What the notifier keeps: cases, legs with their clocks, history, fired rungs, authorities'
+keys and resident mail jobs. Only pseudonymous reporter keys; addresses stay in intake."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def _when(nullable: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(DateTime(timezone=True), nullable=nullable),
+    )
+
+
+class CaseFile(SQLModel, table=True):
+    """One per report: what every leg of it shares."""
+
+    __tablename__ = "case_file"
+
+    report_id: str = Field(primary_key=True, max_length=36)
+    reporter_key: str = Field(max_length=64)
+    category: str = Field(max_length=16)
+    language: str = Field(max_length=2)
+    urgent: bool
+    received_at: datetime = _when()
+
+
+class Leg(SQLModel, table=True):
+    """One recipient's part of a case, with its status and its response clock."""
+
+    __tablename__ = "leg"
+    __table_args__ = (
+        UniqueConstraint("report_id", "recipient_id", name="uq_leg_report_recipient"),
+        Index(
+            "ix_leg_due",
+            "next_due_at",
+            sqlite_where=text("next_due_at IS NOT NULL"),
+            postgresql_where=text("next_due_at IS NOT NULL"),
+        ),
+        Index("ix_leg_recipient_status", "recipient_id", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    report_id: str = Field(max_length=36, index=True)
+    recipient_id: str = Field(max_length=64)
+    recipient_name: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    category: str = Field(max_length=16)
+    routing_round: int
+    status: str = Field(max_length=32)
+    handler: str | None = Field(default=None, max_length=100)
+    delivered_at: datetime = _when()
+    acknowledged_at: datetime | None = _when(nullable=True)
+    closed_at: datetime | None = _when(nullable=True)
+    explanation: str | None = Field(default=None, max_length=4000)
+    forwarded_to: str | None = Field(default=None, max_length=64)
+    cycle: int = 0  # +1 each time the resident reopens
+    deadline_kind: str | None = Field(default=None, max_length=16)
+    clock_origin: datetime = _when()
+    paused_at: datetime | None = _when(nullable=True)
+    paused_hours: float = 0.0
+    norm_hours: float
+    next_step: int = 1  # the ladder's next rung (1..3); 4 = all fired
+    next_due_at: datetime | None = _when(nullable=True)
+
+
+class LegHistory(SQLModel, table=True):
+    """Append-only: every status a leg had, who set it, when and why."""
+
+    __tablename__ = "leg_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    leg_id: str = Field(max_length=36, index=True)
+    at: datetime = _when()
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str = Field(max_length=32)
+    actor_kind: str = Field(max_length=16)
+    actor_id: str = Field(max_length=128)
+    explanation: str | None = Field(default=None, max_length=4000)
+
+
+class EscalationFired(SQLModel, table=True):
+    """A rung that fired; its key makes firing twice impossible, and nothing deletes it."""
+
+    __tablename__ = "escalation_fired"
+
+    leg_id: str = Field(primary_key=True, max_length=36)
+    cycle: int = Field(primary_key=True)
+    deadline_kind: str = Field(primary_key=True, max_length=16)
+    step: int = Field(primary_key=True)
+    due_at: datetime = _when()
+    fired_at: datetime = _when()
+
+
+class Authority(SQLModel, table=True):
+    """A recipient that answers through the API or the inbox; only a hash of its key is kept."""
+
+    __tablename__ = "authority"
+
+    recipient_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    key_hash: str = Field(max_length=64, unique=True)
+
+
+class MailJob(SQLModel, table=True):
+    """One mail to a resident; the dedupe key makes a second job for the same mail impossible."""
+
+    __tablename__ = "mail_job"
+    __table_args__ = (Index("ix_mail_job_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    report_id: str = Field(max_length=36)
+    kind: str = Field(max_length=32)
+    context: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending, sent, skipped, failed
+    attempts: int = 0
+    next_attempt_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
