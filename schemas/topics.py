@@ -183,6 +183,19 @@ DELIVERY_PARTITIONS = 1  # one per recipient: low volume each, and hundreds of r
 DELIVERY_RETENTION = timedelta(days=365)
 
 
+DELIVERY_PATTERN = f"{PREFIX}.delivery.{{recipient_id}}.v1"  # FastStream's path syntax
+DELIVERY_DEAD_LETTER = TopicSpec(
+    name=f"{PREFIX}.deadletter.delivery.v1",
+    event=None,
+    key="report_id",
+    partitions=1,
+    retention=timedelta(days=30),
+    producers=("notifier",),
+    consumers=("operators",),
+    description="Deliveries the notifier could not process, with the reason.",
+)
+
+
 def delivery_topic(recipient_id: str) -> TopicSpec:
     """The recipient's own delivery topic: ``buursignaal.delivery.<recipient_id>.v1``."""
     if not re.match(RECIPIENT_ID_PATTERN, recipient_id):
@@ -217,7 +230,7 @@ def dead_letter_topics() -> tuple[TopicSpec, ...]:
 
 
 def all_static_topics() -> tuple[TopicSpec, ...]:
-    return TOPICS + dead_letter_topics()
+    return (*TOPICS, *dead_letter_topics(), DELIVERY_DEAD_LETTER)
 
 
 def topic_for_event(event_type: type[Event]) -> TopicSpec:

@@ -17,12 +17,10 @@ from services.intake.actions import Intake, RateLimitedError, SubmissionRefusedE
 from services.intake.metrics import ACCEPT_SECONDS, REPORTS_ACCEPTED, REPORTS_REJECTED
 from services.intake.photos import CleanPhoto, PhotoError, clean_photos
 from services.intake.problems import (
-    FieldProblem,
     Language,
     field_problems,
     language_from,
     message_for,
-    problem,
     validation_problem,
 )
 from services.intake.submission import ReportSubmission, validate_submission
@@ -33,6 +31,7 @@ from services.intake.tracking import (
     report_by_token,
     track,
 )
+from services.runtime.problems import FieldProblem, problem
 
 
 class ReportCreated(BaseModel):

@@ -37,9 +37,7 @@ from services.intake.models import ReporterContact, ReportRecord
 from services.intake.open311 import open311_router
 from services.intake.privacy import unsubscribe_token
 from services.intake.problems import (
-    FieldProblem,
     language_from,
-    problem,
     validation_problem,
 )
 from services.intake.settings import IntakeSettings
@@ -47,6 +45,7 @@ from services.intake.web import web_router
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import engine_of, writing
 from services.runtime.errors import UnprocessableEventError
+from services.runtime.problems import FieldProblem, problem
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,

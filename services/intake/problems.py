@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from services.intake.submission import MODEL_ERROR_FIELDS
+from services.runtime.problems import FieldProblem, problem
 
 Language = Literal["nl", "en"]
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://buursignaal.nl/problems/"
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("Dit veld is verplicht.", "This field is required."),
@@ -131,10 +130,6 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class FieldProblem(dict[str, str]):
-    """``{"name": field, "code": error type, "reason": message}`` (NL API design rules)."""
-
-
 def message_for(kind: str, language: Language, context: dict[str, Any] | None = None) -> str:
     nl, en = MESSAGES.get(kind, ("Deze waarde klopt niet.", "This value is not valid."))
     template = nl if language == "nl" else en
@@ -155,23 +150,6 @@ def field_problems(error: ValidationError, language: Language) -> list[FieldProb
             FieldProblem(name=name, code=kind, reason=message_for(kind, language, context))
         )
     return problems
-
-
-def problem(
-    status: int,
-    kind: str,
-    title: str,
-    *,
-    detail: str | None = None,
-    invalid: Sequence[FieldProblem] = (),
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    if invalid:
-        body["invalidParams"] = list(invalid)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def validation_problem(invalid: Sequence[FieldProblem], language: Language) -> JSONResponse:

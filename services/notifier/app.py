@@ -1,17 +1,46 @@
-"""The notifier's entry point: consumes leg status changes; legs arrive with issue #5."""
+"""The notifier's entry point: legs from deliveries, answers from authorities (Kafka, API,
+inbox), the escalation ladder, resident mail and the metrics that show who answers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
-from schemas.topics import ESCALATION, LEG_STATUS, all_static_topics
+from schemas.leg import LegStatusReported
+from schemas.routing import ReportDelivered, RoutingDecided
+from schemas.topics import (
+    DELIVERY_DEAD_LETTER,
+    DELIVERY_PATTERN,
+    ESCALATION,
+    LEG_STATUS,
+    LEG_STATUS_REPORTED,
+    ROUTING_DECIDED,
+    all_static_topics,
+)
+from services.notifier.actions import Legs, leg_id_for
+from services.notifier.api import api_router
+from services.notifier.mail import Mailer
+from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
+from services.notifier.models import Leg
+from services.notifier.norms import Norms
 from services.notifier.settings import NotifierSettings
+from services.notifier.transitions import CLOSED, TransitionError
+from services.notifier.web import web_router
+from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
+from services.runtime.database import engine_of, writing
+from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -20,27 +49,151 @@ from services.runtime.service import (
 )
 
 NAME = "notifier"
+GAUGE_INTERVAL_S = 30.0
 log = logging.getLogger(__name__)
 
 
-async def _note_status(
-    _session: AsyncSession, attributes: CloudEventAttributes, event: Event
-) -> None:
-    log.info("leg status %s (%s); legs not wired yet", attributes.subject, event.ce_type)
+@dataclass
+class Notifier:
+    runtime: ServiceRuntime
+    legs: Legs
+    mailer: Mailer
+
+    async def tick(self, limit: int = 1000) -> int:
+        """One pass of the ladder; returns the rungs fired."""
+        async with (
+            writing(engine_of(self.runtime.sessions)),
+            self.runtime.sessions() as session,
+            session.begin(),
+        ):
+            return await self.legs.tick(session, limit=limit)
+
+    async def measure(self) -> None:
+        async with self.runtime.sessions() as session:
+            open_rows = (
+                await session.exec(
+                    select(Leg.recipient_id, func.count())
+                    .where(col(Leg.status).not_in([s.value for s in CLOSED]))
+                    .group_by(col(Leg.recipient_id))
+                )
+            ).all()
+            overdue_rows = (
+                await session.exec(
+                    select(Leg.next_step, func.count())
+                    .where(col(Leg.deadline_kind).is_not(None), col(Leg.next_step) > 1)
+                    .group_by(col(Leg.next_step))
+                )
+            ).all()
+        OPEN_LEGS.clear()
+        for recipient_id, count in open_rows:
+            OPEN_LEGS.labels(recipient_id).set(count)
+        for step in (1, 2, 3):
+            OVERDUE_LEGS.labels(str(step)).set(0)
+        for next_step, count in overdue_rows:
+            OVERDUE_LEGS.labels(str(min(next_step - 1, 3))).set(count)
+
+
+def _every(
+    interval_s: float, work: Callable[[], Awaitable[object]], what: str
+) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
+    async def loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await work()
+            except Exception:
+                log.exception("%s failed; trying again in %.0f s", what, interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+
+    return loop
+
+
+def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
+    runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
+    calendar = WorkingCalendar(settings.working_hours_start, settings.working_hours_end)
+    legs = Legs(calendar, Norms.load(settings.norms_file), clock)
+    secret = settings.secret_key.get_secret_value()
+    mailer = Mailer(
+        sessions=runtime.sessions, clock=clock, secret=secret, intake_url=settings.intake_url,
+        internal_token=settings.internal_api_token, public_base_url=settings.public_base_url,
+        smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, mail_from=settings.mail_from,
+        smtp_timeout_s=settings.smtp_timeout_s,
+    )  # fmt: skip
+    notifier = Notifier(runtime, legs, mailer)
+
+    async def on_delivery(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if not isinstance(event, ReportDelivered):
+            raise UnprocessableEventError(f"expected a delivery, got {event.ce_type}")
+        await legs.open_leg(session, event)
+
+    async def on_decision(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if not isinstance(event, RoutingDecided):
+            raise UnprocessableEventError(f"expected a routing decision, got {event.ce_type}")
+        legs.on_decision(session, event)
+
+    async def on_reported(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        if not isinstance(event, LegStatusReported):
+            raise UnprocessableEventError(f"expected a status report, got {event.ce_type}")
+        leg = await session.get(Leg, leg_id_for(event.report_id, event.recipient_id))
+        if leg is None:
+            raise UnprocessableEventError(
+                f"{event.recipient_id} has no leg for report {event.report_id}"
+            )
+        if event.actor.actor_id != event.recipient_id:
+            raise UnprocessableEventError(
+                f"{event.actor.actor_id} cannot report for {event.recipient_id}"
+            )
+        try:
+            await legs.change_status(
+                session, leg, event.status, event.actor, explanation=event.explanation,
+                forwarded_to=event.forwarded_to, handler=event.handler,
+            )  # fmt: skip
+        except TransitionError as error:
+            raise UnprocessableEventError(str(error)) from error
+
+    runtime.consume_pattern(
+        DELIVERY_PATTERN,
+        DELIVERY_DEAD_LETTER.name,
+        on_delivery,
+        description="Every delivery opens one leg for its recipient.",
+    )
+    runtime.consume(
+        ROUTING_DECIDED, on_decision, description="Tells the resident who got the report and why."
+    )
+    runtime.consume(
+        LEG_STATUS_REPORTED,
+        on_reported,
+        description="Authorities' systems answer here; forbidden changes are dead-lettered.",
+    )
+    runtime.declare_publisher(LEG_STATUS)
+    runtime.declare_publisher(ESCALATION)
+    add_outbox_relay(runtime)
+    runtime.background.append(_every(settings.tick_interval_s, notifier.tick, "ladder tick"))
+    runtime.background.append(_every(settings.mail_interval_s, mailer.send_due, "mail round"))
+    runtime.background.append(_every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges"))
+    return notifier
 
 
 def build_runtime_for(settings: NotifierSettings, clock: Clock) -> ServiceRuntime:
-    runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    runtime.consume(
-        LEG_STATUS,
-        _note_status,
-        description="Authorities' answers, validated against the transition table.",
-    )
-    runtime.declare_publisher(ESCALATION)
-    add_outbox_relay(runtime)
-    return runtime
+    return build_notifier(settings, clock).runtime
 
 
 def create_app(settings: NotifierSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    runtime = build_runtime_for(settings or NotifierSettings(), clock or SystemClock())
-    return create_http_app(runtime, title="Buursignaal notifier")
+    settings = settings or NotifierSettings()
+    notifier = build_notifier(settings, clock or SystemClock())
+    runtime = notifier.runtime
+    secret = settings.secret_key.get_secret_value()
+
+    def configure(app: FastAPI) -> None:
+        app.state.notifier = notifier
+        app.state.sessions = runtime.sessions
+
+    return create_http_app(
+        runtime,
+        title="Buursignaal notifier",
+        routers=[
+            api_router(runtime.sessions, notifier.legs),
+            web_router(runtime.sessions, notifier.legs, secret),
+        ],
+        configure=configure,
+    )

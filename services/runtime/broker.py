@@ -33,6 +33,7 @@ def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         linger_ms=2,
         request_timeout_ms=15_000,
         graceful_timeout=10.0,
+        metadata_max_age_ms=15_000,  # pattern subscribers see new recipient topics soon
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -216,14 +217,16 @@ def records_from_message(message: KafkaMessage) -> list[IncomingRecord]:
 
 def subscribe(
     broker: KafkaBroker,
-    spec: TopicSpec,
+    spec: TopicSpec | None,
     consumer: EventConsumer,
     *,
     group_id: str,
     description: str,
     max_records: int = 500,
+    pattern: str | None = None,
 ) -> None:
-    """Register ``consumer`` on ``spec``'s topic in batches of up to ``max_records``.
+    """Register ``consumer`` on ``spec``'s topic (or every topic matching ``pattern``, written
+    like ``buursignaal.delivery.{recipient_id}.v1``) in batches of up to ``max_records``.
 
     The offsets are committed after the handler returns; when it raises, the consumer is
     rewound to the batch's first record (``NACK_ON_ERROR``) and the batch comes again.
@@ -232,15 +235,20 @@ def subscribe(
     async def handle(message: KafkaMessageParam) -> None:
         await consumer.handle_batch(records_from_message(message))
 
-    handle.__name__ = f"{consumer.name}_{spec.name.replace('.', '_').replace('-', '_')}"
+    source = pattern if spec is None else spec.name
+    if source is None:
+        raise ValueError("subscribe needs a topic or a pattern")
+    handle.__name__ = f"{consumer.name}_{re.sub(r'[^A-Za-z0-9]+', '_', source)}"
+    topics = () if spec is None else (spec.name,)
     broker.subscriber(
-        spec.name,
+        *topics,
+        pattern=pattern,
         group_id=group_id,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=max_records,
         batch_timeout_ms=50,
-        title=f"{group_id}:{spec.name}",
+        title=f"{group_id}:{source}",
         description=description,
     )(handle)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,30 @@ class ServiceRuntime:
             group_id=group,
             description=description,
             max_records=self.settings.consumer_batch_size,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def consume_pattern(
+        self, pattern: str, dead_letter: str, apply: Apply, *, description: str
+    ) -> EventConsumer:
+        """Like ``consume``, for every topic matching ``pattern`` (one group for them all)."""
+        consumer = EventConsumer(
+            self.name,
+            broker=self.broker,
+            sessions=self.sessions,
+            clock=self.clock,
+            dead_letter_topic=dead_letter,
+            apply=apply,
+        )
+        subscribe(
+            self.broker,
+            None,
+            consumer,
+            group_id=f"{self.name}.{re.sub(r'[{}]', '', pattern)}",
+            description=description,
+            max_records=self.settings.consumer_batch_size,
+            pattern=pattern,
         )
         self.consumers.append(consumer)
         return consumer
