@@ -78,6 +78,10 @@ class Legs:
     norms: Norms
     clock: Clock
 
+    def _now(self) -> datetime:
+        """Now in UTC: SQLite keeps datetimes without their offset, so only UTC is stored."""
+        return self.clock.now().astimezone(UTC)
+
     # -- opening -------------------------------------------------------------------------
 
     async def open_leg(self, session: AsyncSession, delivery: ReportDelivered) -> Leg:
@@ -99,7 +103,7 @@ class Legs:
                 received_at=report.received_at,
             )
             session.add(case)
-        now = self.clock.now()
+        now = self._now()
         leg = self._new_leg(
             leg_id=leg_id,
             report_id=str(report.report_id),
@@ -178,7 +182,7 @@ class Legs:
             raise transitions.TransitionError(
                 f"{actor.actor_id} cannot change a leg of {leg.recipient_id}"
             )
-        now = self.clock.now()
+        now = self._now()
         case = await session.get(CaseFile, leg.report_id)
         category = case.category if case else leg.category
         if current is LegStatus.WAITING_FOR_RESIDENT and leg.paused_at is not None:
@@ -282,7 +286,7 @@ class Legs:
 
     async def tick(self, session: AsyncSession, *, limit: int = 1000) -> int:
         """Fire every rung whose time has come (indexed on ``next_due_at``); return how many."""
-        now = self.clock.now()
+        now = self._now()
         query = (
             select(Leg)
             .where(col(Leg.next_due_at).is_not(None), col(Leg.next_due_at) <= now)
@@ -399,7 +403,7 @@ class Legs:
                 report_id=report_id,
                 kind=kind,
                 context=context,
-                next_attempt_at=self.clock.now(),
+                next_attempt_at=self._now(),
             )
         )
 
@@ -417,7 +421,7 @@ class Legs:
         session.add(
             LegHistory(
                 leg_id=leg.id,
-                at=at or self.clock.now(),
+                at=at or self._now(),
                 from_status=previous.value if previous else None,
                 to_status=leg.status,
                 actor_kind=actor.kind.value,

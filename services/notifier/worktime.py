@@ -8,7 +8,7 @@ dates written here. Working hours are configurable; all arithmetic is in Dutch l
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -63,7 +63,7 @@ class WorkingCalendar:
                 if cursor < closes:
                     available = closes - cursor
                     if remaining <= available:
-                        return (cursor + remaining).astimezone(AMSTERDAM).astimezone(moment.tzinfo)
+                        return (cursor + remaining).astimezone(UTC)
                     remaining -= available
             cursor = datetime.combine(day + timedelta(days=1), time(0), tzinfo=AMSTERDAM)
         raise ValueError(f"{hours} working hours do not fit in ten years")

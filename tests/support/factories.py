@@ -6,7 +6,9 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from schemas.report import Category, Channel, Location, LocationSource, ReportReceived
+from schemas._base import LocalizedText
+from schemas.report import Category, Channel, Location, LocationSource, Report, ReportReceived
+from schemas.routing import Place, Recipient, RecipientKind, ReportDelivered, Role
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -29,3 +31,30 @@ def report_received(**changes: object) -> ReportReceived:
     }
     values.update(changes)
     return ReportReceived.model_validate(values)
+
+
+def recipient(recipient_id: str, role: Role = Role.COMPETENT_AUTHORITY) -> Recipient:
+    kinds = {"pv": RecipientKind.PROVINCE, "od": RecipientKind.OMGEVINGSDIENST,
+             "gm": RecipientKind.MUNICIPALITY, "gg": RecipientKind.GGD}  # fmt: skip
+    return Recipient(
+        recipient_id=recipient_id,
+        name=f"Instantie {recipient_id}",
+        kind=kinds.get(recipient_id[:2], RecipientKind.MUNICIPALITY),
+        role=role,
+        rule_id="test",
+        reason=LocalizedText(nl=f"{recipient_id} is bevoegd.", en=f"{recipient_id} is competent."),
+    )
+
+
+def delivered(
+    report: ReportReceived, to: Recipient, *, routing_round: int = 1, acute: bool = False
+) -> ReportDelivered:
+    """The router's delivery of ``report`` to ``to`` (what the notifier opens a leg from)."""
+    return ReportDelivered(
+        report_id=report.report_id,
+        round=routing_round,
+        recipient=to,
+        report=Report.model_validate(report.model_dump()),
+        place=Place(municipality_code="GM0453", province_code="PV27"),
+        acute=acute,
+    )
