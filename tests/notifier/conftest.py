@@ -1,0 +1,140 @@
+"""The notifier under test, a real SMTP server (aiosmtpd) and the real intake over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from asgi_lifespan import LifespanManager
+
+from services.intake.app import create_app as create_intake
+from services.local.postgres import free_port
+from services.notifier.app import Notifier, create_app
+from services.notifier.settings import NotifierSettings
+from services.runtime.clock import FixedClock
+from services.runtime.migrations import upgrade
+from tests.intake.conftest import intake_settings
+from tests.support.factories import NOW
+from tests.support.kafka import wait_for
+from tests.support.pdok import locatieserver
+
+TOKEN = "internal-token-for-tests"
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server received."""
+
+    messages: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.inbox = Inbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Intake:
+    url: str
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def intake_http(tmp_path: Path, kafka_bootstrap_servers: str) -> AsyncIterator[Intake]:
+    """The real intake app, served over HTTP on 127.0.0.1 (the notifier asks it for addresses)."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}"
+    upgrade("intake", database_url)
+    port = free_port()
+    with locatieserver() as pdok:
+        settings = intake_settings(
+            database_url, kafka_bootstrap_servers, pdok, public_base_url=f"http://127.0.0.1:{port}"
+        )
+        app = create_intake(settings, FixedClock(NOW))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        task = asyncio.create_task(server.serve())
+        try:
+            await wait_for(lambda: server.started, timeout_s=30)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                yield Intake(f"http://127.0.0.1:{port}", client)
+        finally:
+            server.should_exit = True
+            await task
+
+
+@dataclass
+class NotifierUnderTest:
+    notifier: Notifier
+    client: httpx.AsyncClient
+    clock: FixedClock
+    settings: NotifierSettings
+
+
+def notifier_settings(database_url: str, bootstrap: str, **overrides: object) -> NotifierSettings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "secret_key": "notifier-secret-for-tests-0123456789",
+        "database_url": database_url,
+        "kafka_bootstrap_servers": bootstrap,
+        "internal_api_token": TOKEN,
+        "public_base_url": "http://notifier.test",
+        "tick_interval_s": 3600,  # the tests tick by hand, with their own clock
+        "mail_interval_s": 3600,
+        **overrides,
+    }
+    return NotifierSettings.model_validate(values)
+
+
+@pytest.fixture
+async def notifier_service(
+    database_url: str, kafka_bootstrap_servers: str, request: pytest.FixtureRequest
+) -> AsyncIterator[NotifierUnderTest]:
+    overrides = getattr(request, "param", {})
+    settings = notifier_settings(database_url, kafka_bootstrap_servers, **overrides)
+    upgrade("notifier", database_url)
+    clock = FixedClock(NOW)
+    app = create_app(settings, clock)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://notifier.test"
+        ) as client,
+    ):
+        notifier: Notifier = app.state.notifier
+        await wait_for(lambda: notifier.runtime.connection.ready, timeout_s=30)
+        yield NotifierUnderTest(notifier, client, clock, settings)
