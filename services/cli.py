@@ -158,6 +158,29 @@ def _intake(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notifier(args: argparse.Namespace) -> int:
+    from services.notifier.authorities import register_authority
+    from services.notifier.settings import NotifierSettings
+    from services.runtime.database import make_engine, session_factory
+    from services.runtime.migrations import upgrade
+
+    settings = NotifierSettings()
+    upgrade("notifier", settings.effective_database_url)
+
+    async def run() -> str:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            key = await register_authority(
+                session_factory(engine), args.recipient_id, args.name or args.recipient_id
+            )
+        finally:
+            await engine.dispose()
+        return f"API key for {args.recipient_id} (shown once; a new one replaces the old): {key}"
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def _reference(args: argparse.Namespace) -> int:
     if args.action == "import-boundaries":
         return _import_boundaries(args)
@@ -296,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("client_id", nargs="?", default="app", help="with add-open311-client")
     intake.add_argument("--name", help="the client app's display name")
     intake.set_defaults(handler=_intake)
+
+    notifier = commands.add_parser("notifier", help="notifier administration")
+    notifier.add_argument("action", choices=("add-authority",))
+    notifier.add_argument("recipient_id", help="the recipient id, e.g. gm0453 or od-odnzkg")
+    notifier.add_argument("--name", help="the authority's display name")
+    notifier.set_defaults(handler=_notifier)
 
     reference = commands.add_parser("reference", help="the router's reference data")
     reference.add_argument("action", choices=("check", "import-boundaries", "import-facilities"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -28,8 +29,22 @@ class RunningService:
         return f"http://127.0.0.1:{self.port}"
 
 
+def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
+    """What the services need to find each other; explicit settings in the environment win."""
+    token = secrets.token_urlsafe(24)  # intake <-> notifier, for this run only
+    wiring = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "BUURSIGNAAL_INTAKE_INTERNAL_API_TOKEN": token,
+        "BUURSIGNAAL_NOTIFIER_INTERNAL_API_TOKEN": token,
+        "BUURSIGNAAL_INTAKE_PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port}",
+        "BUURSIGNAAL_NOTIFIER_INTAKE_URL": f"http://127.0.0.1:{base_port}",
+        "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port + 2}",
+    }
+    return {**wiring, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
+
+
 def start_services(bootstrap_servers: str, base_port: int) -> list[RunningService]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
+    env = stack_environment(bootstrap_servers, base_port)
     running = []
     for offset, name in enumerate(SERVICES):
         port = base_port + offset

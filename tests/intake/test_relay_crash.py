@@ -7,8 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +19,7 @@ from services.local.postgres import free_port
 from tests.intake.conftest import SECRET
 from tests.intake.test_api import body
 from tests.support.kafka import consume_until
+from tests.support.processes import service_process
 
 pytestmark = pytest.mark.kafka
 
@@ -39,30 +38,8 @@ def intake_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, str
 
 @contextmanager
 def intake_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", "intake", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "intake did not become ready"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+    with service_process("intake", env, port, log) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def kill_hard(process: subprocess.Popen[bytes]) -> None:
