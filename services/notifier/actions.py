@@ -285,7 +285,11 @@ class Legs:
     # -- the ladder ----------------------------------------------------------------------------
 
     async def tick(self, session: AsyncSession, *, limit: int = 1000) -> int:
-        """Fire every rung whose time has come (indexed on ``next_due_at``); return how many."""
+        """Fire every rung whose time has come (indexed on ``next_due_at``); return how many.
+
+        The rungs of one tick are claimed with one multi-row insert into ``escalation_fired``;
+        a rung whose row exists already (fired before a crash) is not fired again.
+        """
         now = self._now()
         query = (
             select(Leg)
@@ -295,41 +299,84 @@ class Legs:
         )
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        legs = list((await session.exec(query)).all())
-        fired = 0
-        for leg in legs:
+        due_legs = list((await session.exec(query)).all())
+        rungs: list[tuple[Leg, int, DeadlineKind, datetime]] = []
+        for leg in due_legs:
             while leg.next_due_at is not None and _aware(leg.next_due_at) <= now:
-                fired += await self._fire(session, leg, now)
-            session.add(leg)
-        return fired
-
-    async def _fire(self, session: AsyncSession, leg: Leg, now: datetime) -> int:
-        step_number = leg.next_step
-        step = STEPS[step_number - 1]
-        kind = DeadlineKind(leg.deadline_kind or DeadlineKind.RESOLVE.value)
-        due = _aware(leg.next_due_at or now)
-        claimed = (
-            await session.exec(
-                _insert(session)(EscalationFired)
-                .values(
-                    leg_id=leg.id,
-                    cycle=leg.cycle,
-                    deadline_kind=kind.value,
-                    step=step_number,
-                    due_at=due,
-                    fired_at=now,
+                kind = DeadlineKind(leg.deadline_kind or DeadlineKind.RESOLVE.value)
+                rungs.append((leg, leg.next_step, kind, _aware(leg.next_due_at)))
+                leg.next_step += 1
+                leg.next_due_at = (
+                    self._due(leg, leg.next_step) if leg.next_step <= len(STEPS) else None
                 )
-                .on_conflict_do_nothing()
-                .returning(col(EscalationFired.step))
+            session.add(leg)
+        if not rungs:
+            return 0
+        claimed = await self._claim(session, rungs, now)
+        fired = [rung for rung in rungs if (rung[0].id, rung[0].cycle, rung[2].value, rung[1])
+                 in claimed]  # fmt: skip
+        commissioners = await self._commissioners(
+            session, {leg.report_id for leg, step, _, _ in fired if step == 2}
+        )
+        for leg, step_number, kind, due in fired:
+            self._escalate(leg, STEPS[step_number - 1], kind, due, now, commissioners, session)
+        return len(fired)
+
+    async def _claim(
+        self,
+        session: AsyncSession,
+        rungs: list[tuple[Leg, int, DeadlineKind, datetime]],
+        now: datetime,
+    ) -> set[tuple[str, int, str, int]]:
+        table = EscalationFired.__table__  # type: ignore[attr-defined]
+        statement = (
+            _insert(session)(table)
+            .values(
+                [
+                    {
+                        "leg_id": leg.id,
+                        "cycle": leg.cycle,
+                        "deadline_kind": kind.value,
+                        "step": step,
+                        "due_at": due,
+                        "fired_at": now,
+                    }
+                    for leg, step, kind, due in rungs
+                ]
             )
-        ).first()
-        leg.next_step = step_number + 1
-        leg.next_due_at = self._due(leg, leg.next_step) if leg.next_step <= len(STEPS) else None
-        if claimed is None:
-            return 0  # fired before (a crash between firing and saving the leg): never twice
+            .on_conflict_do_nothing()
+            .returning(table.c.leg_id, table.c.cycle, table.c.deadline_kind, table.c.step)
+        )
+        connection = await session.connection()
+        return {tuple(row) for row in (await connection.execute(statement)).all()}
+
+    async def _commissioners(self, session: AsyncSession, report_ids: set[str]) -> dict[str, str]:
+        """The competent authority of each report (the body that commissioned the work)."""
+        if not report_ids:
+            return {}
+        rows = (
+            await session.exec(
+                select(Leg.report_id, Leg.recipient_id).where(
+                    col(Leg.report_id).in_(report_ids),
+                    Leg.role == Role.COMPETENT_AUTHORITY.value,
+                )
+            )
+        ).all()
+        return dict(rows)
+
+    def _escalate(
+        self,
+        leg: Leg,
+        step: EscalationStep,
+        kind: DeadlineKind,
+        due: datetime,
+        now: datetime,
+        commissioners: dict[str, str],
+        session: AsyncSession,
+    ) -> None:
         notify = [leg.recipient_id]
         if step is EscalationStep.COMMISSIONING_AUTHORITY:
-            notify = [await self._commissioner(session, leg)]
+            notify = [commissioners.get(leg.report_id, leg.recipient_id)]
         elif step is EscalationStep.NATIONAL_TABLE:
             notify = [NATIONAL_TABLE]
         nl_words, en_words = DEADLINE_WORDS[kind]
@@ -346,20 +393,6 @@ class Legs:
         )
         self._emit(session, event, ESCALATION.name, leg.report_id)
         ESCALATIONS.labels(step.value, kind.value).inc()
-        return 1
-
-    async def _commissioner(self, session: AsyncSession, leg: Leg) -> str:
-        """The competent authority of the report (the body that commissioned the work)."""
-        if leg.role == Role.COMPETENT_AUTHORITY.value:
-            return leg.recipient_id
-        competent = (
-            await session.exec(
-                select(Leg.recipient_id).where(
-                    Leg.report_id == leg.report_id, Leg.role == Role.COMPETENT_AUTHORITY.value
-                )
-            )
-        ).first()
-        return competent or leg.recipient_id
 
     # -- residents -------------------------------------------------------------------------
 
