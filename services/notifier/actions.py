@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -32,9 +33,12 @@ from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory,
 from services.notifier.norms import Norms
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock
+from services.runtime.database import stage_insert
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
+HISTORY_TABLE: Table = LegHistory.__table__  # type: ignore[attr-defined]
+MAIL_JOB_TABLE: Table = MailJob.__table__  # type: ignore[attr-defined]
 NATIONAL_TABLE = "national-table"
 SYSTEM = Actor(kind=ActorKind.SYSTEM, actor_id="notifier")
 LEG_NAMESPACE = uuid.UUID("5b0d0c1e-7f57-4d6b-9a61-2d1c2f6b8e10")
@@ -159,6 +163,25 @@ class Legs:
         )
         leg.next_due_at = self._due(leg, 1)
         return leg
+
+    async def load(self, session: AsyncSession, report_ids: set[str], leg_ids: set[str]) -> None:
+        """Bring a batch's legs and cases into the session in two queries (the events that
+        follow find them in the identity map instead of asking the database one by one).
+
+        The identity map holds objects weakly, so the session keeps a list of them until the
+        transaction ends.
+        """
+        kept: list[object] = session.info.setdefault("buursignaal.loaded", [])
+        if leg_ids:
+            kept.extend((await session.exec(select(Leg).where(col(Leg.id).in_(leg_ids)))).all())
+        if report_ids:
+            kept.extend(
+                (
+                    await session.exec(
+                        select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
+                    )
+                ).all()
+            )
 
     # -- status ----------------------------------------------------------------------------
 
@@ -430,15 +453,15 @@ class Legs:
         dedupe_key: str,
         context: dict[str, Any],
     ) -> None:
-        session.add(
-            MailJob(
-                dedupe_key=dedupe_key,
-                report_id=report_id,
-                kind=kind,
-                context=context,
-                next_attempt_at=self._now(),
-            )
-        )
+        stage_insert(
+            session,
+            MAIL_JOB_TABLE,
+            {
+                "dedupe_key": dedupe_key, "report_id": report_id, "kind": kind,
+                "context": context, "status": "pending", "attempts": 0,
+                "next_attempt_at": self._now(), "sent_at": None, "last_error": None,
+            },
+        )  # fmt: skip
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -451,17 +474,16 @@ class Legs:
         explanation: str | None,
         at: datetime | None,
     ) -> None:
-        session.add(
-            LegHistory(
-                leg_id=leg.id,
-                at=at or self._now(),
-                from_status=previous.value if previous else None,
-                to_status=leg.status,
-                actor_kind=actor.kind.value,
-                actor_id=actor.actor_id,
-                explanation=explanation,
-            )
-        )
+        stage_insert(
+            session,
+            HISTORY_TABLE,
+            {
+                "leg_id": leg.id, "at": at or self._now(),
+                "from_status": previous.value if previous else None, "to_status": leg.status,
+                "actor_kind": actor.kind.value, "actor_id": actor.actor_id,
+                "explanation": explanation,
+            },
+        )  # fmt: skip
 
     def _emit_status(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,11 +151,28 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         except TransitionError as error:
             raise UnprocessableEventError(str(error)) from error
 
+    async def load_for_deliveries(session: AsyncSession, events: Sequence[Event]) -> None:
+        deliveries = [e for e in events if isinstance(e, ReportDelivered)]
+        await legs.load(
+            session,
+            {str(d.report_id) for d in deliveries},
+            {leg_id_for(d.report_id, d.recipient.recipient_id) for d in deliveries},
+        )
+
+    async def load_for_reports(session: AsyncSession, events: Sequence[Event]) -> None:
+        reports = [e for e in events if isinstance(e, LegStatusReported)]
+        await legs.load(
+            session,
+            {str(r.report_id) for r in reports},
+            {leg_id_for(r.report_id, r.recipient_id) for r in reports},
+        )
+
     runtime.consume_pattern(
         DELIVERY_PATTERN,
         DELIVERY_DEAD_LETTER.name,
         on_delivery,
         description="Every delivery opens one leg for its recipient.",
+        prepare=load_for_deliveries,
     )
     runtime.consume(
         ROUTING_DECIDED, on_decision, description="Tells the resident who got the report and why."
@@ -164,6 +181,7 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         LEG_STATUS_REPORTED,
         on_reported,
         description="Authorities' systems answer here; forbidden changes are dead-lettered.",
+        prepare=load_for_reports,
     )
     runtime.declare_publisher(LEG_STATUS)
     runtime.declare_publisher(ESCALATION)

@@ -34,3 +34,6 @@ class NotifierSettings(ServiceSettings):
     norms_file: Path | None = Field(default=None, description="YAML overrides of the norms")
     tick_interval_s: float = Field(default=30.0, gt=0, description="how often the ladder runs")
     mail_interval_s: float = Field(default=5.0, gt=0, description="how often mail jobs run")
+    consumer_batch_size: int = Field(
+        default=1000, ge=1, le=5000, description="status events are small: larger batches"
+    )

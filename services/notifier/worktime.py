@@ -29,6 +29,8 @@ class WorkingCalendar:
         self.start, self.end = start, end
         self._holidays = holidays.country_holidays("NL")
         self._extra = frozenset(extra_days_off)
+        self._working: dict[date, bool] = {}
+        self._windows: dict[date, tuple[datetime, datetime]] = {}
 
     @property
     def day_hours(self) -> float:
@@ -37,17 +39,25 @@ class WorkingCalendar:
         return (datetime.combine(date(2000, 1, 3), self.end) - start).total_seconds() / 3600
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays and day not in self._extra
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = (
+                day.weekday() < 5 and day not in self._holidays and day not in self._extra
+            )
+        return known
 
     def holiday_name(self, day: date) -> str | None:
         name = self._holidays.get(day)
         return str(name) if name else None
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
-        return (
-            datetime.combine(day, self.start, tzinfo=AMSTERDAM),
-            datetime.combine(day, self.end, tzinfo=AMSTERDAM),
-        )
+        window = self._windows.get(day)
+        if window is None:
+            window = self._windows[day] = (
+                datetime.combine(day, self.start, tzinfo=AMSTERDAM),
+                datetime.combine(day, self.end, tzinfo=AMSTERDAM),
+            )
+        return window
 
     def add(self, moment: datetime, hours: float) -> datetime:
         """The moment ``hours`` of working time after ``moment`` (in UTC)."""

@@ -37,6 +37,8 @@ from services.runtime.outbox import OutboxRelay, staged
 log = logging.getLogger(__name__)
 
 Apply = Callable[[AsyncSession, CloudEventAttributes, Event], Awaitable[None]]
+# Load what a batch will need in a few queries before it is applied (optional).
+Prepare = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
 
 
 class IncomingRecord:
@@ -71,6 +73,7 @@ class EventConsumer:
         apply: Apply,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
+        prepare: Prepare | None = None,
     ) -> None:
         self.name = name
         self._broker = broker
@@ -80,6 +83,7 @@ class EventConsumer:
         self._apply = apply
         self._max_attempts = max_attempts
         self._retry_backoff_s = retry_backoff_s
+        self._prepare = prepare
         self.outbox: OutboxRelay | None = None  # set when the service runs an outbox relay
 
     async def handle_batch(self, records: Sequence[IncomingRecord]) -> None:
@@ -155,13 +159,20 @@ class EventConsumer:
                     event_ids=[str(attributes.id) for attributes, _ in events],
                     clock=self._clock,
                 )
+                todo = []
                 for attributes, event in events:
                     if str(attributes.id) not in fresh:
                         outcomes["duplicate"] += 1
                         continue
                     fresh.discard(str(attributes.id))  # the same event twice in one batch
-                    await self._apply(session, attributes, event)
-                    outcomes["applied"] += 1
+                    todo.append((attributes, event))
+                if self._prepare is not None and todo:
+                    await self._prepare(session, [event for _, event in todo])
+                # one flush at commit instead of one before every query of every event
+                with session.no_autoflush:
+                    for attributes, event in todo:
+                        await self._apply(session, attributes, event)
+                        outcomes["applied"] += 1
                 written = list(staged(session))
                 if self.outbox is not None:
                     self.outbox.claim(written)  # before commit: the relay must not race us

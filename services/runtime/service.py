@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.topics import TopicSpec
 from services.runtime.broker import BrokerConnection, RecordProducer
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply, EventConsumer, subscribe
+from services.runtime.consumer import Apply, EventConsumer, Prepare, subscribe
 from services.runtime.database import SessionFactory
 from services.runtime.metrics import metrics_response
 from services.runtime.outbox import OutboxRelay
@@ -59,7 +59,14 @@ class ServiceRuntime:
             max_backoff_s=self.settings.connect_backoff_max_s,
         )
 
-    def consume(self, spec: TopicSpec, apply: Apply, *, description: str) -> EventConsumer:
+    def consume(
+        self,
+        spec: TopicSpec,
+        apply: Apply,
+        *,
+        description: str,
+        prepare: Prepare | None = None,
+    ) -> EventConsumer:
         """Consume ``spec``'s topic in this service's group, once per event, dead-lettering."""
         if spec.dead_letter is None:
             raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
@@ -70,6 +77,7 @@ class ServiceRuntime:
             clock=self.clock,
             dead_letter_topic=spec.dead_letter,
             apply=apply,
+            prepare=prepare,
         )
         group = f"{self.name}.{spec.name}"  # one group per topic: no rebalances across topics
         subscribe(
@@ -84,7 +92,13 @@ class ServiceRuntime:
         return consumer
 
     def consume_pattern(
-        self, pattern: str, dead_letter: str, apply: Apply, *, description: str
+        self,
+        pattern: str,
+        dead_letter: str,
+        apply: Apply,
+        *,
+        description: str,
+        prepare: Prepare | None = None,
     ) -> EventConsumer:
         """Like ``consume``, for every topic matching ``pattern`` (one group for them all)."""
         consumer = EventConsumer(
@@ -94,6 +108,7 @@ class ServiceRuntime:
             clock=self.clock,
             dead_letter_topic=dead_letter,
             apply=apply,
+            prepare=prepare,
         )
         subscribe(
             self.broker,
