@@ -61,6 +61,7 @@ class FacilityCandidate(Contract):
     bearing_deg: float = Field(ge=0, lt=360, description="from the facility to the reporter")
     downwind: bool | None = Field(default=None, description="None when no wind was known")
     score: float = Field(ge=0, le=1)
+    sector: str | None = Field(default=None, max_length=64, description="e.g. steel, chemicals")
 
 
 class Wind(Contract):

@@ -11,11 +11,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from services.local import kafka
 from services.local.errors import LocalInfraError
+
+if TYPE_CHECKING:
+    from services.notifier.settings import NotifierSettings
 
 SERVICE_NAMES = ("intake", "router", "notifier")
 
@@ -166,6 +170,11 @@ def _notifier(args: argparse.Namespace) -> int:
 
     settings = NotifierSettings()
     upgrade("notifier", settings.effective_database_url)
+    if args.action == "scan":
+        return _notifier_scan(settings)
+    if not args.recipient_id:
+        print("buursignaal: add-authority needs a recipient id", file=sys.stderr)
+        return 2
 
     async def run() -> str:
         engine = make_engine(settings.effective_database_url)
@@ -178,6 +187,24 @@ def _notifier(args: argparse.Namespace) -> int:
         return f"API key for {args.recipient_id} (shown once; a new one replaces the old): {key}"
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _notifier_scan(settings: NotifierSettings) -> int:
+    """The daily scan on demand; the patterns go out through the notifier's outbox."""
+    from services.notifier.app import build_notifier
+    from services.runtime.clock import SystemClock
+
+    notifier = build_notifier(settings, SystemClock())
+
+    async def run() -> int:
+        try:
+            return await notifier.scan()
+        finally:
+            await notifier.runtime.engine.dispose()
+
+    announced = asyncio.run(run())
+    print(f"scan done: {announced} pattern(s) announced (published by the running notifier)")
     return 0
 
 
@@ -321,8 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     intake.set_defaults(handler=_intake)
 
     notifier = commands.add_parser("notifier", help="notifier administration")
-    notifier.add_argument("action", choices=("add-authority",))
-    notifier.add_argument("recipient_id", help="the recipient id, e.g. gm0453 or od-odnzkg")
+    notifier.add_argument("action", choices=("add-authority", "scan"))
+    notifier.add_argument(
+        "recipient_id", nargs="?", help="add-authority: the recipient id, e.g. gm0453"
+    )
     notifier.add_argument("--name", help="the authority's display name")
     notifier.set_defaults(handler=_notifier)
 

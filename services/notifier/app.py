@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusReported
+from schemas.report import Category
 from schemas.routing import ReportDelivered, RoutingDecided
 from schemas.topics import (
     DELIVERY_DEAD_LETTER,
@@ -25,6 +27,7 @@ from schemas.topics import (
     ESCALATION,
     LEG_STATUS,
     LEG_STATUS_REPORTED,
+    PATTERN_DETECTED,
     ROUTING_DECIDED,
     all_static_topics,
 )
@@ -34,6 +37,8 @@ from services.notifier.mail import Mailer
 from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
 from services.notifier.models import Leg
 from services.notifier.norms import Norms
+from services.notifier.patterns.burst import BurstDetector
+from services.notifier.patterns.service import Patterns, ScanSettings
 from services.notifier.settings import NotifierSettings
 from services.notifier.transitions import CLOSED, TransitionError
 from services.notifier.web import web_router
@@ -58,6 +63,30 @@ class Notifier:
     runtime: ServiceRuntime
     legs: Legs
     mailer: Mailer
+    patterns: Patterns
+
+    async def scan(self, categories: Sequence[Category] = tuple(Category)) -> int:
+        """The daily scan per category and the facility recurrence check; patterns announced."""
+        today = self.legs.clock.now().astimezone(UTC).date()
+        announced = 0
+        for category in categories:
+            async with (
+                writing(engine_of(self.runtime.sessions)),
+                self.runtime.sessions() as session,
+                session.begin(),
+            ):
+                announced += await self.patterns.scan_category(session, category, today)
+        async with (
+            writing(engine_of(self.runtime.sessions)),
+            self.runtime.sessions() as session,
+            session.begin(),
+        ):
+            announced += await self.patterns.facility_recurrence(session, today)
+        return announced
+
+    async def warm_up(self) -> None:
+        async with self.runtime.sessions() as session:
+            await self.patterns.warm_up(session)
 
     async def tick(self, limit: int = 1000) -> int:
         """One pass of the ladder; returns the rungs fired."""
@@ -119,12 +148,20 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, mail_from=settings.mail_from,
         smtp_timeout_s=settings.smtp_timeout_s,
     )  # fmt: skip
-    notifier = Notifier(runtime, legs, mailer)
+    patterns = Patterns(
+        clock,
+        detector=BurstDetector(threshold=settings.burst_threshold),
+        scan_settings=ScanSettings(
+            permutations=settings.scan_permutations, max_radius_m=settings.scan_max_radius_m
+        ),
+    )
+    notifier = Notifier(runtime, legs, mailer, patterns)
 
     async def on_delivery(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
         if not isinstance(event, ReportDelivered):
             raise UnprocessableEventError(f"expected a delivery, got {event.ce_type}")
         await legs.open_leg(session, event)
+        await patterns.on_delivery(session, event)
 
     async def on_decision(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
         if not isinstance(event, RoutingDecided):
@@ -185,10 +222,20 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     )
     runtime.declare_publisher(LEG_STATUS)
     runtime.declare_publisher(ESCALATION)
+    runtime.declare_publisher(PATTERN_DETECTED)
     add_outbox_relay(runtime)
     runtime.background.append(_every(settings.tick_interval_s, notifier.tick, "ladder tick"))
     runtime.background.append(_every(settings.mail_interval_s, mailer.send_due, "mail round"))
     runtime.background.append(_every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges"))
+    runtime.background.append(_every(settings.scan_interval_s, notifier.scan, "daily scan"))
+
+    async def warm_up(_stop: asyncio.Event) -> None:
+        try:
+            await notifier.warm_up()
+        except Exception:
+            log.exception("could not rebuild the burst windows; they start empty")
+
+    runtime.background.insert(0, warm_up)
     return notifier
 
 

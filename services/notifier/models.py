@@ -123,3 +123,50 @@ class MailJob(SQLModel, table=True):
     next_attempt_at: datetime = _when()
     sent_at: datetime | None = _when(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
+
+
+class Signal(SQLModel, table=True):
+    """One report as pattern detection sees it: where, when, what, near which facilities."""
+
+    __tablename__ = "signal"
+    __table_args__ = (Index("ix_signal_category_time", "category", "observed_at"),)
+
+    report_id: str = Field(primary_key=True, max_length=36)
+    reporter_key: str = Field(max_length=64)
+    category: str = Field(max_length=16)
+    lat: float
+    lon: float
+    observed_at: datetime = _when()
+    municipality_code: str | None = Field(default=None, max_length=8)
+    province_code: str | None = Field(default=None, max_length=8)
+    facility_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    sectors: list[str] = Field(sa_column=Column(JSON, nullable=False))  # per facility id
+    recipients: list[str] = Field(sa_column=Column(JSON, nullable=False))  # "ca:pv27", "eb:…"
+
+
+class PatternRecord(SQLModel, table=True):
+    """A pattern as last announced (the digest reads these)."""
+
+    __tablename__ = "pattern"
+
+    pattern_id: str = Field(primary_key=True, max_length=36)
+    key: str = Field(max_length=200, index=True)
+    method: str = Field(max_length=32)
+    category: str = Field(max_length=16)
+    scope: str = Field(max_length=16)
+    announcement: int
+    unique_reporters: int
+    report_count: int
+    recurrence_interval_days: float | None = None
+    first_detected_at: datetime = _when()
+    detected_at: datetime = _when()
+    window_start: datetime = _when()
+    window_end: datetime = _when()
+    centre_lat: float | None = None
+    centre_lon: float | None = None
+    radius_m: float | None = None
+    municipality_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    province_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    facility_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    recipients: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    report_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))

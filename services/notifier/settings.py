@@ -37,3 +37,9 @@ class NotifierSettings(ServiceSettings):
     consumer_batch_size: int = Field(
         default=1000, ge=1, le=5000, description="status events are small: larger batches"
     )
+    burst_threshold: int = Field(default=10, ge=2, description="unique reporters in an hour")
+    scan_interval_s: float = Field(
+        default=24 * 3600, gt=0, description="how often the space-time scan runs (daily)"
+    )
+    scan_permutations: int = Field(default=999, ge=9)
+    scan_max_radius_m: float = Field(default=5000.0, gt=0)

@@ -301,6 +301,7 @@ class Router:
                 bearing_deg=round(bearing, 1) % 360,
                 downwind=is_downwind,
                 score=round(score, 3),
+                sector=facility.sector or None,
             )
             scored.append((score, facility, candidate))
         scored.sort(key=lambda item: -item[0])

@@ -1,0 +1,418 @@
+"""Pattern detection inside the notifier: signals from deliveries, the burst rule on every new
+report, the daily space-time scan and the facility CUSUM, each announcing ``PatternDetected``
+through the outbox with a scope label and its recipients.
+
+Recipients: a burst goes to the executing body and the competent authority of its reports; a
+scan cluster with a recurrence interval of 100 days or more to the competent authorities, and
+from 365 days also to the national table; a recurring facility to the national table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas._base import LocalizedText
+from schemas.pattern import CoarsePoint, DetectionMethod, PatternDetected, Scope
+from schemas.report import Category
+from schemas.routing import ReportDelivered, Role
+from schemas.topics import PATTERN_DETECTED
+from services.notifier.models import PatternRecord, Signal
+from services.notifier.patterns.burst import Burst, BurstDetector
+from services.notifier.patterns.scan import scan
+from services.runtime.clock import Clock
+from services.runtime.outbox import enqueue
+
+SOURCE = "/buursignaal/notifier"
+NATIONAL_TABLE = "national-table"
+REFERENCE_LAT = 52.2
+M_PER_DEG_LAT = 110_540.0
+M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(REFERENCE_LAT))
+GRID_M = 500
+PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
+ROLE_PREFIX = {Role.COMPETENT_AUTHORITY: "ca", Role.EXECUTING_BODY: "eb"}
+
+
+def plane(lat: float, lon: float) -> tuple[float, float]:
+    """An equirectangular plane at 52.2°N in metres (scale error < 3 % over NL)."""
+    return lon * M_PER_DEG_LON, lat * M_PER_DEG_LAT
+
+
+def coarse(lat: float, lon: float) -> CoarsePoint:
+    """Snap to the 500 m grid: never a resident's exact place."""
+    step_lat, step_lon = GRID_M / M_PER_DEG_LAT, GRID_M / M_PER_DEG_LON
+    return CoarsePoint(
+        lat=round((math.floor(lat / step_lat) + 0.5) * step_lat, 5),
+        lon=round((math.floor(lon / step_lon) + 0.5) * step_lon, 5),
+        grid_m=GRID_M,
+    )
+
+
+def scope_of(
+    municipalities: set[str], provinces: set[str], sectors_by_facility: dict[str, str]
+) -> Scope:
+    """Local: one municipality. Regional: several, within one province. National: several
+    provinces, or the same kind of pattern at three or more facilities of one sector."""
+    per_sector = Counter(s for s in sectors_by_facility.values() if s)
+    if len(provinces) > 1 or (per_sector and max(per_sector.values()) >= 3):
+        return Scope.NATIONAL
+    if len(municipalities) > 1:
+        return Scope.REGIONAL
+    return Scope.LOCAL
+
+
+@dataclass
+class ScanSettings:
+    permutations: int = 999
+    max_radius_m: float = 5000.0
+    announce_ri_days: float = 100.0
+    national_ri_days: float = 365.0
+    seed: int = 20051
+
+
+@dataclass
+class Patterns:
+    clock: Clock
+    detector: BurstDetector = field(default_factory=BurstDetector)
+    scan_settings: ScanSettings = field(default_factory=ScanSettings)
+    _places: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    _sectors: dict[str, str] = field(default_factory=dict)
+
+    # -- signals and the burst rule ----------------------------------------------------
+
+    async def on_delivery(self, session: AsyncSession, delivery: ReportDelivered) -> None:
+        report = delivery.report
+        if report.location.lat is None or report.location.lon is None:
+            return
+        report_id = str(report.report_id)
+        role = ROLE_PREFIX.get(delivery.recipient.role)
+        recipient = f"{role}:{delivery.recipient.recipient_id}" if role else None
+        attributed = [c for c in delivery.candidate_facilities if c.downwind is not False]
+        for candidate in attributed:
+            if candidate.sector:
+                self._sectors[candidate.facility_id] = candidate.sector
+        signal = await session.get(Signal, report_id)
+        if signal is None:
+            signal = Signal(
+                report_id=report_id,
+                reporter_key=report.reporter_key,
+                category=report.category.value,
+                lat=report.location.lat,
+                lon=report.location.lon,
+                observed_at=report.observed_at.astimezone(UTC),
+                municipality_code=delivery.place.municipality_code,
+                province_code=delivery.place.province_code,
+                facility_ids=[c.facility_id for c in attributed],
+                sectors=[c.sector or "" for c in attributed],  # aligned with facility_ids
+                recipients=[recipient] if recipient else [],
+            )
+        elif recipient and recipient not in signal.recipients:
+            signal.recipients = [*signal.recipients, recipient]
+        session.add(signal)
+        self._places[report_id] = (signal.municipality_code, signal.province_code)
+        x, y = plane(signal.lat, signal.lon)
+        bursts = self.detector.observe(
+            report_id=report_id,
+            reporter_key=signal.reporter_key,
+            category=signal.category,
+            at=_aware(signal.observed_at),
+            x_m=x,
+            y_m=y,
+            facility_ids=list(signal.facility_ids),
+            recipients=[r.split(":", 1)[1] for r in signal.recipients],
+        )
+        for burst in bursts:
+            await self._announce_burst(session, burst, signal)
+
+    async def _announce_burst(self, session: AsyncSession, burst: Burst, signal: Signal) -> None:
+        places = [self._places.get(r, (None, None)) for r in burst.report_ids]
+        municipalities = {m for m, _ in places if m}
+        provinces = {p for _, p in places if p}
+        facility_ids = [burst.key[1]] if burst.key[0] == "facility" else []
+        where = (
+            f"bij {burst.key[1]}" if facility_ids else "binnen één vierkante kilometer",
+            f"near {burst.key[1]}" if facility_ids else "within one square kilometre",
+        )
+        await self._announce(
+            session,
+            key="/".join(("burst", *burst.key)),
+            pattern_id=burst.pattern_id,
+            method=DetectionMethod.BURST,
+            category=burst.category,
+            scope=scope_of(
+                municipalities, provinces, {f: self._sectors.get(f, "") for f in facility_ids}
+            ),
+            announcement=burst.announcement,
+            unique_reporters=burst.unique_reporters,
+            report_ids=list(burst.report_ids),
+            window=(burst.window_start, burst.window_end),
+            centre=coarse(signal.lat, signal.lon) if not facility_ids else None,
+            radius_m=None,
+            ri=None,
+            municipalities=municipalities,
+            provinces=provinces,
+            facility_ids=facility_ids,
+            recipients=list(burst.recipients),
+            summary=LocalizedText(
+                nl=f"{burst.unique_reporters} verschillende melders binnen een uur "
+                f"({burst.category}) {where[0]}.",
+                en=f"{burst.unique_reporters} different reporters within an hour "
+                f"({burst.category}) {where[1]}.",
+            ),
+        )
+
+    async def warm_up(self, session: AsyncSession) -> None:
+        """Rebuild the burst windows from the last hour of signals (nothing is announced)."""
+        since = self.clock.now() - self.detector.window
+        rows = (
+            await session.exec(
+                select(Signal)
+                .where(col(Signal.observed_at) >= since)
+                .order_by(col(Signal.observed_at))
+            )
+        ).all()
+        for signal in rows:
+            x, y = plane(signal.lat, signal.lon)
+            self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
+            self.detector.observe(
+                report_id=signal.report_id, reporter_key=signal.reporter_key,
+                category=signal.category, at=_aware(signal.observed_at), x_m=x, y_m=y,
+                facility_ids=list(signal.facility_ids),
+                recipients=[r.split(":", 1)[1] for r in signal.recipients], announce=False,
+            )  # fmt: skip
+
+    # -- the daily scan ------------------------------------------------------------------
+
+    async def scan_category(self, session: AsyncSession, category: Category, today: date) -> int:
+        """Scan the last 365 days of one category; announce clusters with RI >= 100 days."""
+        first = datetime.combine(today - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
+        rows = list(
+            (
+                await session.exec(
+                    select(Signal).where(
+                        Signal.category == category.value, col(Signal.observed_at) >= first
+                    )
+                )
+            ).all()
+        )
+        seen: set[tuple[str, datetime]] = set()
+        cases: list[Signal] = []
+        for signal in sorted(rows, key=lambda s: _aware(s.observed_at)):
+            hour = _aware(signal.observed_at).replace(minute=0, second=0, microsecond=0)
+            if (signal.reporter_key, hour) not in seen:  # one case per reporter per hour
+                seen.add((signal.reporter_key, hour))
+                cases.append(signal)
+        if len(cases) < 3:
+            return 0
+        xy = np.array([plane(c.lat, c.lon) for c in cases])
+        days = np.array([(_aware(c.observed_at).date() - first.date()).days for c in cases])
+        settings = self.scan_settings
+        clusters = await asyncio.to_thread(
+            scan, xy[:, 0], xy[:, 1], days, today=364, permutations=settings.permutations,
+            max_radius_m=settings.max_radius_m, seed=settings.seed + today.toordinal(),
+        )  # fmt: skip
+        announced = 0
+        for cluster in clusters:
+            if cluster.recurrence_interval_days < settings.announce_ri_days:
+                continue
+            members = [cases[i] for i in cluster.case_indices]
+            reporters = {m.reporter_key for m in members}
+            if len(reporters) < 3:
+                continue
+            lat = cluster.centre_y / M_PER_DEG_LAT
+            lon = cluster.centre_x / M_PER_DEG_LON
+            recipients = sorted(
+                {r.split(":", 1)[1] for m in members for r in m.recipients if r.startswith("ca:")}
+            )
+            if cluster.recurrence_interval_days >= settings.national_ri_days:
+                recipients.append(NATIONAL_TABLE)
+            facility_ids = sorted({f for m in members for f in m.facility_ids})
+            sectors = {
+                f: s for m in members for f, s in zip(m.facility_ids, m.sectors, strict=False)
+            }
+            key = f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}"
+            if await self._grew(session, key, len(reporters)):
+                continue
+            municipalities = {m.municipality_code for m in members if m.municipality_code}
+            provinces = {m.province_code for m in members if m.province_code}
+            end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
+            await self._announce(
+                session, key=key, pattern_id=None, method=DetectionMethod.SPACE_TIME_SCAN,
+                category=category.value, scope=scope_of(municipalities, provinces, sectors),
+                announcement=None, unique_reporters=len(reporters),
+                report_ids=[m.report_id for m in members],
+                window=(end - timedelta(days=cluster.window_days), end),
+                centre=coarse(lat, lon), radius_m=cluster.radius_m,
+                ri=cluster.recurrence_interval_days, municipalities=municipalities,
+                provinces=provinces, facility_ids=facility_ids, recipients=recipients,
+                summary=LocalizedText(
+                    nl=f"Cluster van {len(reporters)} melders ({category.value}) in "
+                    f"{cluster.window_days} dagen; zo'n cluster komt bij toeval eens per "
+                    f"{cluster.recurrence_interval_days:.0f} dagen voor.",
+                    en=f"Cluster of {len(reporters)} reporters ({category.value}) in "
+                    f"{cluster.window_days} days; by chance once every "
+                    f"{cluster.recurrence_interval_days:.0f} days.",
+                ),
+            )  # fmt: skip
+            announced += 1
+        return announced
+
+    async def _grew(self, session: AsyncSession, key: str, unique: int) -> bool:
+        """True when this ongoing cluster was announced with as many reporters already."""
+        record = (await session.exec(select(PatternRecord).where(PatternRecord.key == key))).first()
+        return record is not None and record.unique_reporters >= unique
+
+    # -- facility recurrence ---------------------------------------------------------------
+
+    async def facility_recurrence(self, session: AsyncSession, today: date) -> int:
+        """Weekday-adjusted Poisson CUSUM per facility over the last 30 days (90-day baseline),
+        or three or more scan clusters touching the facility within 90 days."""
+        start = today - timedelta(days=119)
+        since = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+        rows = (await session.exec(select(Signal).where(col(Signal.observed_at) >= since))).all()
+        daily: dict[str, Counter[date]] = defaultdict(Counter)
+        signals_by_facility: dict[str, list[Signal]] = defaultdict(list)
+        for signal in rows:
+            for facility_id in signal.facility_ids:
+                daily[facility_id][_aware(signal.observed_at).date()] += 1
+                signals_by_facility[facility_id].append(signal)
+        clusters_since = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
+        scans = (
+            await session.exec(
+                select(PatternRecord).where(
+                    PatternRecord.method == DetectionMethod.SPACE_TIME_SCAN.value,
+                    col(PatternRecord.detected_at) >= clusters_since,
+                )
+            )
+        ).all()
+        touching = Counter(f for record in scans for f in record.facility_ids)
+        announced = 0
+        for facility_id, counts in daily.items():
+            alarm = cusum_alarm(counts, today) or touching[facility_id] >= 3
+            if not alarm:
+                continue
+            key = f"facility/{facility_id}/{today.isocalendar().week}"
+            members = [s for s in signals_by_facility[facility_id]
+                       if _aware(s.observed_at).date() > today - timedelta(days=30)]  # fmt: skip
+            reporters = {m.reporter_key for m in members}
+            if await self._grew(session, key, len(reporters)):
+                continue
+            end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
+            await self._announce(
+                session, key=key, pattern_id=None, method=DetectionMethod.FACILITY_RECURRENCE,
+                category=Counter(m.category for m in members).most_common(1)[0][0]
+                if members else Category.ODOUR.value,
+                scope=scope_of({m.municipality_code for m in members if m.municipality_code},
+                               {m.province_code for m in members if m.province_code}, {}),
+                announcement=None, unique_reporters=len(reporters),
+                report_ids=[m.report_id for m in members], window=(end - timedelta(days=30), end),
+                centre=None, radius_m=None, ri=None,
+                municipalities={m.municipality_code for m in members if m.municipality_code},
+                provinces={m.province_code for m in members if m.province_code},
+                facility_ids=[facility_id],
+                recipients=sorted({r.split(":", 1)[1] for m in members for r in m.recipients
+                                   if r.startswith("ca:")} | {NATIONAL_TABLE}),
+                summary=LocalizedText(
+                    nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk.",
+                    en=f"Recurring reports near {facility_id}: more than usual.",
+                ),
+            )  # fmt: skip
+            announced += 1
+        return announced
+
+    # -- announcing ------------------------------------------------------------------------
+
+    async def _announce(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        pattern_id: uuid.UUID | None,
+        method: DetectionMethod,
+        category: str,
+        scope: Scope,
+        announcement: int | None,
+        unique_reporters: int,
+        report_ids: list[str],
+        window: tuple[datetime, datetime],
+        centre: CoarsePoint | None,
+        radius_m: float | None,
+        ri: float | None,
+        municipalities: set[str],
+        provinces: set[str],
+        facility_ids: list[str],
+        recipients: list[str],
+        summary: LocalizedText,
+    ) -> None:
+        """Store the pattern as now announced and publish it (announcement 1 when new)."""
+        now = self.clock.now()
+        pattern_id = pattern_id or uuid.uuid5(PATTERN_NAMESPACE, key)
+        record = await session.get(PatternRecord, str(pattern_id))
+        if record is None:
+            record = PatternRecord(
+                pattern_id=str(pattern_id), key=key, method=method.value, category=category,
+                scope=scope.value, announcement=announcement or 1,
+                unique_reporters=unique_reporters, report_count=len(report_ids),
+                first_detected_at=now, detected_at=now, window_start=window[0],
+                window_end=window[1], municipality_codes=[], province_codes=[],
+                facility_ids=[], recipients=[], report_ids=[],
+            )  # fmt: skip
+        else:
+            record.announcement = announcement or record.announcement + 1
+        record.scope, record.unique_reporters = scope.value, unique_reporters
+        record.report_count, record.recurrence_interval_days = len(report_ids), ri
+        record.detected_at, record.window_start, record.window_end = now, window[0], window[1]
+        record.centre_lat = centre.lat if centre else None
+        record.centre_lon = centre.lon if centre else None
+        record.radius_m = radius_m
+        record.municipality_codes, record.province_codes = sorted(municipalities), sorted(provinces)
+        record.facility_ids, record.recipients, record.report_ids = (
+            facility_ids,
+            recipients,
+            report_ids,
+        )
+        session.add(record)
+        event = PatternDetected(
+            pattern_id=pattern_id, method=method, category=Category(category), scope=scope,
+            detected_at=now, window_start=window[0], window_end=window[1],
+            unique_reporters=unique_reporters, report_count=len(report_ids),
+            announcement=record.announcement, recurrence_interval_days=ri, centre=centre,
+            radius_m=radius_m, municipality_codes=sorted(municipalities),
+            province_codes=sorted(provinces), facility_ids=facility_ids, recipients=recipients,
+            summary=summary,
+        )  # fmt: skip
+        enqueue(
+            session, event, topic=PATTERN_DETECTED.name, key=str(pattern_id), source=SOURCE,
+            clock=self.clock,
+        )  # fmt: skip
+
+
+def cusum_alarm(counts: Counter[date], today: date, *, k: float = 0.5, h: float = 4.0) -> bool:
+    """Poisson CUSUM of standardised daily counts over the last 30 days against a 90-day
+    baseline before them, adjusted per weekday."""
+    baseline_days = [today - timedelta(days=d) for d in range(30, 120)]
+    overall = sum(counts[d] for d in baseline_days) / len(baseline_days)
+    weekday_means = {}
+    for weekday in range(7):
+        same = [counts[d] for d in baseline_days if d.weekday() == weekday]
+        weekday_means[weekday] = sum(same) / len(same) if same else overall
+    statistic = 0.0
+    for offset in range(29, -1, -1):
+        day = today - timedelta(days=offset)
+        expected = max(0.1, weekday_means[day.weekday()] if overall > 0 else 0.1)
+        statistic = max(0.0, statistic + (counts[day] - expected) / math.sqrt(expected) - k)
+        if statistic > h:
+            return True
+    return False
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
