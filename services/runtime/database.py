@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import Table, event, insert
@@ -106,6 +106,21 @@ def _write_staged(session: Session) -> None:
             session.connection().execute(insert(table), rows)
 
 
+_UNDO = "buursignaal.undo"
+
+
+def on_rollback(session: AsyncSession, undo: Callable[[], None]) -> None:
+    """Run ``undo`` if this transaction rolls back (for state kept outside the database)."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
 @event.listens_for(Session, "after_rollback")
 def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
+    for undo in reversed(session.info.pop(_UNDO, [])):
+        undo()
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_undo(session: Session) -> None:
+    session.info.pop(_UNDO, None)

@@ -8,7 +8,14 @@ from uuid import uuid4
 
 from schemas._base import LocalizedText
 from schemas.report import Category, Channel, Location, LocationSource, Report, ReportReceived
-from schemas.routing import Place, Recipient, RecipientKind, ReportDelivered, Role
+from schemas.routing import (
+    FacilityCandidate,
+    Place,
+    Recipient,
+    RecipientKind,
+    ReportDelivered,
+    Role,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -47,7 +54,13 @@ def recipient(recipient_id: str, role: Role = Role.COMPETENT_AUTHORITY) -> Recip
 
 
 def delivered(
-    report: ReportReceived, to: Recipient, *, routing_round: int = 1, acute: bool = False
+    report: ReportReceived,
+    to: Recipient,
+    *,
+    routing_round: int = 1,
+    acute: bool = False,
+    place: Place | None = None,
+    candidates: list[FacilityCandidate] | None = None,
 ) -> ReportDelivered:
     """The router's delivery of ``report`` to ``to`` (what the notifier opens a leg from)."""
     return ReportDelivered(
@@ -55,6 +68,14 @@ def delivered(
         round=routing_round,
         recipient=to,
         report=Report.model_validate(report.model_dump()),
-        place=Place(municipality_code="GM0453", province_code="PV27"),
+        place=place or Place(municipality_code="GM0453", province_code="PV27"),
+        candidate_facilities=candidates or [],
         acute=acute,
     )
+
+
+def steelworks(downwind: bool | None = True) -> FacilityCandidate:
+    return FacilityCandidate(
+        facility_id="tata_steel_ijmuiden", name="Tata Steel IJmuiden", distance_m=2100.0,
+        bearing_deg=20.0, downwind=downwind, score=0.6, sector="steel",
+    )  # fmt: skip

@@ -1,6 +1,7 @@
 """The burst rule: unique reporters per category in a rolling 60 minutes, per candidate facility
 and per 1 km cell. Crossing the threshold announces a pattern at once; it is announced again
-only when more unique reporters join; when the burst has died down the next one is new.
+only when more unique reporters join (or a body involved in its reports had not been told yet);
+when the burst has died down the next one is new.
 
 In memory (a dict per key; cost per report is a few dictionary operations), rebuilt from the
 last hour of stored signals when the service starts.
@@ -8,6 +9,7 @@ last hour of stored signals when the service starts.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ class _Window:
     last_seen: dict[str, datetime] = field(default_factory=dict)
     report_ids: dict[str, datetime] = field(default_factory=dict)
     announced: int = 0  # unique reporters at the last announcement (0: none yet)
+    announced_to: frozenset[str] = frozenset()
     announcements: int = 0
     started: datetime | None = None
     recipients: set[str] = field(default_factory=set)
@@ -51,6 +54,13 @@ class BurstDetector:
         self.window = window
         self.cell_m = cell_m
         self._windows: dict[tuple[str, ...], _Window] = {}
+
+    def snapshot(self) -> dict[tuple[str, ...], _Window]:
+        """A copy of the windows (small: one hour of reports) to restore on a rollback."""
+        return copy.deepcopy(self._windows)
+
+    def restore(self, snapshot: dict[tuple[str, ...], _Window]) -> None:
+        self._windows = snapshot
 
     def keys(
         self, category: str, x_m: float, y_m: float, facility_ids: list[str]
@@ -88,8 +98,11 @@ class BurstDetector:
                 continue
             if window.started is None:
                 window.started = min(window.report_ids.values())
-            if unique > window.announced:
+            # again when more reporters joined, or when a body that has not heard of it yet
+            # became involved (deliveries of one report to its recipients arrive one by one)
+            if unique > window.announced or not window.recipients <= window.announced_to:
                 window.announced = unique
+                window.announced_to = frozenset(window.recipients)
                 if not announce:
                     continue
                 window.announcements += 1
@@ -121,3 +134,4 @@ class BurstDetector:
                 del window.report_ids[report_id]
         if len(window.last_seen) < self.threshold:
             window.announced, window.announcements, window.started = 0, 0, None
+            window.announced_to = frozenset()

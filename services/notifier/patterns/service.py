@@ -29,6 +29,7 @@ from services.notifier.models import PatternRecord, Signal
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.scan import scan
 from services.runtime.clock import Clock
+from services.runtime.database import on_rollback
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
@@ -99,7 +100,9 @@ class Patterns:
         for candidate in attributed:
             if candidate.sector:
                 self._sectors[candidate.facility_id] = candidate.sector
-        signal = await session.get(Signal, report_id)
+        self._transactional(session)
+        signals: dict[str, Signal] = session.info.setdefault("buursignaal.signals", {})
+        signal = signals.get(report_id) or await session.get(Signal, report_id)
         if signal is None:
             signal = Signal(
                 report_id=report_id,
@@ -117,6 +120,7 @@ class Patterns:
         elif recipient and recipient not in signal.recipients:
             signal.recipients = [*signal.recipients, recipient]
         session.add(signal)
+        signals[report_id] = signal  # a second delivery in this transaction finds it
         self._places[report_id] = (signal.municipality_code, signal.province_code)
         x, y = plane(signal.lat, signal.lon)
         bursts = self.detector.observe(
@@ -131,6 +135,16 @@ class Patterns:
         )
         for burst in bursts:
             await self._announce_burst(session, burst, signal)
+
+    def _transactional(self, session: AsyncSession) -> None:
+        """The burst windows follow the transaction: a rollback restores them, so a batch that
+        is redone one event at a time counts and announces exactly as the first time."""
+        if session.info.get("buursignaal.burst_snapshot"):
+            return
+        session.info["buursignaal.burst_snapshot"] = True
+        snapshot = self.detector.snapshot()
+        on_rollback(session, lambda: self.detector.restore(snapshot))
+        on_rollback(session, lambda: session.info.pop("buursignaal.burst_snapshot", None))
 
     async def _announce_burst(self, session: AsyncSession, burst: Burst, signal: Signal) -> None:
         places = [self._places.get(r, (None, None)) for r in burst.report_ids]
