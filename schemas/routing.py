@@ -116,6 +116,7 @@ class ReportDelivered(Event):
     place: Place
     candidate_facilities: list[FacilityCandidate] = Field(default_factory=list)
     acute: bool = False
+    wind: Wind | None = Field(default=None, description="the hourly wind used for attribution")
 
     def ce_subject(self) -> str:
         return str(self.report_id)

@@ -172,6 +172,8 @@ def _notifier(args: argparse.Namespace) -> int:
     upgrade("notifier", settings.effective_database_url)
     if args.action == "scan":
         return _notifier_scan(settings)
+    if args.action == "digest":
+        return _notifier_digest(settings)
     if not args.recipient_id:
         print("buursignaal: add-authority needs a recipient id", file=sys.stderr)
         return 2
@@ -187,6 +189,24 @@ def _notifier(args: argparse.Namespace) -> int:
         return f"API key for {args.recipient_id} (shown once; a new one replaces the old): {key}"
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _notifier_digest(settings: NotifierSettings) -> int:
+    """A digest on demand (archived; announced by the running notifier's relay)."""
+    from services.notifier.app import build_notifier
+    from services.runtime.clock import SystemClock
+
+    notifier = build_notifier(settings, SystemClock())
+
+    async def run() -> str:
+        try:
+            return await notifier.publish_digest()
+        finally:
+            await notifier.runtime.engine.dispose()
+
+    digest_id = asyncio.run(run())
+    print(f"digest {digest_id}: {settings.public_base_url.rstrip('/')}/digests/{digest_id}")
     return 0
 
 
@@ -348,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake.set_defaults(handler=_intake)
 
     notifier = commands.add_parser("notifier", help="notifier administration")
-    notifier.add_argument("action", choices=("add-authority", "scan"))
+    notifier.add_argument("action", choices=("add-authority", "scan", "digest"))
     notifier.add_argument(
         "recipient_id", nargs="?", help="add-authority: the recipient id, e.g. gm0453"
     )

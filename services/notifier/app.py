@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +24,7 @@ from schemas.routing import ReportDelivered, RoutingDecided
 from schemas.topics import (
     DELIVERY_DEAD_LETTER,
     DELIVERY_PATTERN,
+    DIGEST_PUBLISHED,
     ESCALATION,
     LEG_STATUS,
     LEG_STATUS_REPORTED,
@@ -37,11 +38,12 @@ from services.notifier.mail import Mailer
 from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
 from services.notifier.models import Leg
 from services.notifier.norms import Norms
+from services.notifier.patterns import digest
 from services.notifier.patterns.burst import BurstDetector
 from services.notifier.patterns.service import Patterns, ScanSettings
 from services.notifier.settings import NotifierSettings
 from services.notifier.transitions import CLOSED, TransitionError
-from services.notifier.web import web_router
+from services.notifier.web import render_digest, web_router
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import engine_of, writing
@@ -84,6 +86,26 @@ class Notifier:
             announced += await self.patterns.facility_recurrence(session, today)
         return announced
 
+    async def publish_digest(self) -> str:
+        """Compose, archive and announce a digest of the last period; returns its id."""
+        settings = self.runtime.settings
+        assert isinstance(settings, NotifierSettings)
+        async with (
+            writing(engine_of(self.runtime.sessions)),
+            self.runtime.sessions() as session,
+            session.begin(),
+        ):
+            return await digest.publish(
+                session,
+                calendar=self.legs.calendar,
+                facilities=digest.read_facilities(settings.reference_dir),
+                now=self.legs.clock.now().astimezone(UTC),
+                period=timedelta(seconds=settings.digest_interval_s),
+                public_base_url=settings.public_base_url,
+                render=render_digest,
+                clock=self.legs.clock,
+            )
+
     async def warm_up(self) -> None:
         async with self.runtime.sessions() as session:
             await self.patterns.warm_up(session)
@@ -123,9 +145,16 @@ class Notifier:
 
 
 def _every(
-    interval_s: float, work: Callable[[], Awaitable[object]], what: str
+    interval_s: float,
+    work: Callable[[], Awaitable[object]],
+    what: str,
+    *,
+    first_wait: bool = False,
 ) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
     async def loop(stop: asyncio.Event) -> None:
+        if first_wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
         while not stop.is_set():
             try:
                 await work()
@@ -223,11 +252,15 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     runtime.declare_publisher(LEG_STATUS)
     runtime.declare_publisher(ESCALATION)
     runtime.declare_publisher(PATTERN_DETECTED)
+    runtime.declare_publisher(DIGEST_PUBLISHED)
     add_outbox_relay(runtime)
     runtime.background.append(_every(settings.tick_interval_s, notifier.tick, "ladder tick"))
     runtime.background.append(_every(settings.mail_interval_s, mailer.send_due, "mail round"))
     runtime.background.append(_every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges"))
     runtime.background.append(_every(settings.scan_interval_s, notifier.scan, "daily scan"))
+    runtime.background.append(
+        _every(settings.digest_interval_s, notifier.publish_digest, "digest", first_wait=True)
+    )
 
     async def warm_up(_stop: asyncio.Event) -> None:
         try:

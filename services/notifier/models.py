@@ -142,6 +142,7 @@ class Signal(SQLModel, table=True):
     facility_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
     sectors: list[str] = Field(sa_column=Column(JSON, nullable=False))  # per facility id
     recipients: list[str] = Field(sa_column=Column(JSON, nullable=False))  # "ca:pv27", "eb:…"
+    wind_from_deg: float | None = None
 
 
 class PatternRecord(SQLModel, table=True):
@@ -170,3 +171,16 @@ class PatternRecord(SQLModel, table=True):
     facility_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
     recipients: list[str] = Field(sa_column=Column(JSON, nullable=False))
     report_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class DigestRecord(SQLModel, table=True):
+    """A published digest, archived as its JSON document and its page."""
+
+    __tablename__ = "digest"
+
+    digest_id: str = Field(primary_key=True, max_length=36)
+    period_start: datetime = _when()
+    period_end: datetime = _when()
+    published_at: datetime = _when()
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    html: str

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import PROJECT_ROOT, ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
@@ -43,3 +43,10 @@ class NotifierSettings(ServiceSettings):
     )
     scan_permutations: int = Field(default=999, ge=9)
     scan_max_radius_m: float = Field(default=5000.0, gt=0)
+    digest_interval_s: float = Field(
+        default=7 * 24 * 3600, gt=0, description="how often a digest is published (weekly)"
+    )
+    reference_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        description="registry/facilities_nl.csv, for the digest's blind spots",
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
 
@@ -23,7 +23,7 @@ from schemas.report import Category
 from services.notifier.actions import Legs
 from services.notifier.authorities import authority_for_key
 from services.notifier.mail import feedback_token
-from services.notifier.models import Authority, CaseFile, Leg, LegHistory
+from services.notifier.models import Authority, CaseFile, DigestRecord, Leg, LegHistory
 from services.notifier.transitions import ALLOWED, CLOSED, MAY_SET, TransitionError
 from services.notifier.worktime import AMSTERDAM
 from services.runtime.database import SessionFactory, engine_of, writing
@@ -33,6 +33,13 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 TEMPLATES.env.filters["local"] = lambda moment: (
     moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 )
+
+
+def render_digest(document: dict[str, Any], charts: dict[str, str]) -> str:
+    """The digest page, rendered once at publication and archived as it was."""
+    return TEMPLATES.get_template("digest.html").render(
+        d=document, charts=charts, lang="nl", title="Overzicht voor de landelijke tafel"
+    )
 
 
 def _sign(secret: str, recipient_id: str) -> str:
@@ -211,5 +218,31 @@ def web_router(sessions: SessionFactory, legs: Legs, secret: str) -> APIRouter:
                 else "Thank you. The report is reopened; the authority must answer again."
             )
         return page(request, "feedback.html", title=title, lang=lang, done=done)
+
+    @router.get("/digests/", response_class=HTMLResponse)
+    async def digests(request: Request) -> Response:
+        async with sessions() as session:
+            found = (
+                await session.exec(
+                    select(DigestRecord).order_by(col(DigestRecord.published_at).desc())
+                )
+            ).all()
+        return page(request, "digests.html", title="Overzichten", digests=found)
+
+    @router.get("/digests/{digest_id}.json")
+    async def digest_json(digest_id: str) -> Response:
+        async with sessions() as session:
+            record = await session.get(DigestRecord, digest_id)
+        if record is None:
+            return JSONResponse({"detail": "no such digest"}, status_code=404)
+        return JSONResponse(record.document)
+
+    @router.get("/digests/{digest_id}", response_class=HTMLResponse)
+    async def digest_page(digest_id: str) -> Response:
+        async with sessions() as session:
+            record = await session.get(DigestRecord, digest_id)
+        if record is None:
+            return HTMLResponse("Onbekend overzicht", status_code=404)
+        return HTMLResponse(record.html)
 
     return router

@@ -222,6 +222,7 @@ class Routing:
                 place=resolution.place,
                 candidate_facilities=resolution.candidates,
                 acute=resolution.call_112,
+                wind=resolution.wind,
             )
             self._emit(session, delivery, topic)
         routed.delivered_to = [*routed.delivered_to, *(r.recipient_id for r in new)]

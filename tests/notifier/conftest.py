@@ -15,11 +15,13 @@ import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
+from faststream.kafka import KafkaBroker
 
 from services.intake.app import create_app as create_intake
 from services.local.postgres import free_port
 from services.notifier.app import Notifier, create_app
 from services.notifier.settings import NotifierSettings
+from services.runtime.broker import make_broker
 from services.runtime.clock import FixedClock
 from services.runtime.migrations import upgrade
 from tests.intake.conftest import intake_settings
@@ -139,3 +141,14 @@ async def notifier_service(
         notifier: Notifier = app.state.notifier
         await wait_for(lambda: notifier.runtime.connection.ready, timeout_s=30)
         yield NotifierUnderTest(notifier, client, clock, settings)
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaBroker]:
+    """A FastStream broker that publishes as the router and authorities' systems do."""
+    broker = make_broker(kafka_bootstrap_servers, client_id="notifier-test")
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()

@@ -5,7 +5,6 @@ and resident mail through a real SMTP server with the reopen link end to end."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID
 
@@ -27,23 +26,13 @@ from schemas.topics import (
 from services.notifier.actions import leg_id_for
 from services.notifier.authorities import register_authority
 from services.notifier.models import Leg, MailJob
-from services.runtime.broker import ensure_topics, make_broker
+from services.runtime.broker import ensure_topics
 from tests.notifier.conftest import Intake, NotifierUnderTest, SmtpServer
 from tests.support.factories import NOW, delivered, recipient, report_received
 from tests.support.kafka import consume_until, headers_of, wait_async
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de afzuiging hersteld; bij controle was de geur verdwenen."
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaBroker]:
-    broker = make_broker(kafka_bootstrap_servers, client_id="notifier-test")
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.stop()
 
 
 async def publish(broker: KafkaBroker, topic: str, event: Event) -> None:

@@ -3,7 +3,6 @@ right method, scope and recipients (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID
 
@@ -17,7 +16,7 @@ from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.routing import Place, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.models import Signal
-from services.runtime.broker import ensure_topics, make_broker
+from services.runtime.broker import ensure_topics
 from tests.notifier.conftest import NotifierUnderTest
 from tests.notifier.test_notifier_service import publish
 from tests.support.factories import (
@@ -32,16 +31,6 @@ from tests.support.kafka import consume_until, headers_of, wait_async
 
 pytestmark = pytest.mark.kafka
 WIJK_AAN_ZEE = (52.4930, 4.6000)
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaBroker]:
-    broker = make_broker(kafka_bootstrap_servers, client_id="patterns-test")
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.stop()
 
 
 async def send_reports(

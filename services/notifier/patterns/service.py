@@ -116,6 +116,7 @@ class Patterns:
                 facility_ids=[c.facility_id for c in attributed],
                 sectors=[c.sector or "" for c in attributed],  # aligned with facility_ids
                 recipients=[recipient] if recipient else [],
+                wind_from_deg=delivery.wind.direction_deg if delivery.wind else None,
             )
         elif recipient and recipient not in signal.recipients:
             signal.recipients = [*signal.recipients, recipient]

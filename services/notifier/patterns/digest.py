@@ -1,0 +1,390 @@
+"""The national table's digest: patterns, where answers stall, counts, blind spots.
+
+Privacy: no personal data (no reporter keys, no addresses, no report texts); counts from 1 to 4
+are shown as "<5" (``null`` with ``"suppressed": true`` in JSON); places are 500 m grid points.
+Charts are PNGs (matplotlib) embedded in the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import statistics
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notifier.models import (
+    EscalationFired,
+    Leg,
+    PatternRecord,
+    Signal,
+)
+from services.notifier.patterns.service import coarse
+from services.notifier.transitions import CLOSED
+from services.notifier.worktime import WorkingCalendar
+
+SMALL = 5
+
+
+def shown(count: int) -> int | None:
+    """A count fit to publish: 1 to 4 become None (shown as "<5")."""
+    return None if 0 < count < SMALL else count
+
+
+def _count(count: int) -> dict[str, Any]:
+    value = shown(count)
+    return {"count": value, "suppressed": value is None}
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@dataclass(frozen=True)
+class Facility:
+    facility_id: str
+    name: str
+    sector: str
+
+
+def read_facilities(reference_dir: Path) -> list[Facility]:
+    path = reference_dir / "registry" / "facilities_nl.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            Facility(row["facility_id"], row["name"], row["sector"])
+            for row in csv.DictReader(handle)
+            if row.get("status", "active").strip().lower().startswith("active")
+        ]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def compose(
+    session: AsyncSession,
+    *,
+    calendar: WorkingCalendar,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    facilities: list[Facility],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The digest document (JSON-ready) and its charts (data URIs by name)."""
+    signals = list(
+        (
+            await session.exec(
+                select(Signal).where(
+                    col(Signal.observed_at) >= start - timedelta(days=365),
+                    col(Signal.observed_at) <= end,
+                )
+            )
+        ).all()
+    )
+    in_period = [s for s in signals if _aware(s.observed_at) >= start]
+    patterns = list(
+        (
+            await session.exec(
+                select(PatternRecord)
+                .where(col(PatternRecord.detected_at) >= start - timedelta(days=30))
+                .order_by(col(PatternRecord.detected_at).desc())
+            )
+        ).all()
+    )
+    legs = list((await session.exec(select(Leg))).all())
+    fired = list(
+        (
+            await session.exec(
+                select(EscalationFired).where(col(EscalationFired.fired_at) >= start)
+            )
+        ).all()
+    )
+    by_report = {s.report_id: s for s in signals}
+    charts: dict[str, str] = {}
+    pattern_items = []
+    for record in patterns[:20]:
+        members = [by_report[r] for r in record.report_ids if r in by_report]
+        item = {
+            "pattern_id": record.pattern_id,
+            "method": record.method,
+            "category": record.category,
+            "scope": record.scope,
+            "status": "new" if _aware(record.first_detected_at) >= start else "ongoing",
+            "recurrence_interval_days": record.recurrence_interval_days,
+            "unique_reporters": _count(record.unique_reporters),
+            "facility_ids": record.facility_ids,
+            "municipality_codes": record.municipality_codes,
+            "province_codes": record.province_codes,
+            "centre": {"lat": record.centre_lat, "lon": record.centre_lon, "grid_m": 500}
+            if record.centre_lat is not None
+            else None,
+            "detected_at": _aware(record.detected_at).isoformat(),
+        }
+        pattern_items.append(item)
+        if members:
+            charts[f"map-{record.pattern_id}"] = _map(members)
+            charts[f"series-{record.pattern_id}"] = _series(members)
+            winds = [m.wind_from_deg for m in members if m.wind_from_deg is not None]
+            if record.category in ("odour", "air") and winds:
+                charts[f"wind-{record.pattern_id}"] = _wind_rose(winds)
+    authorities = _performance(legs, fired, calendar, start, now)
+    waiting = _longest_waiting(legs, by_report, calendar, now)
+    counts = {
+        "by_category": {k: _count(v) for k, v in Counter(s.category for s in in_period).items()},
+        "by_province": {
+            k: _count(v) for k, v in Counter(s.province_code or "?" for s in in_period).items()
+        },
+        "by_sector": {
+            k: _count(v)
+            for k, v in Counter(sec for s in in_period for sec in set(s.sectors) if sec).items()
+        },
+    }
+    weekly = Counter(
+        (_aware(s.observed_at).date().isocalendar()[:2], s.category)
+        for s in signals
+        if _aware(s.observed_at) >= end - timedelta(weeks=12)
+    )
+    if weekly:
+        charts["weekly"] = _weekly(weekly)
+    reported = {f for s in signals for f in s.facility_ids}
+    blind = [
+        {"facility_id": f.facility_id, "name": f.name, "sector": f.sector}
+        for f in facilities
+        if f.facility_id not in reported
+    ]
+    document = {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "published_at": now.isoformat(),
+        "reports": _count(len(in_period)),
+        "patterns": pattern_items,
+        "authorities": authorities,
+        "longest_waiting": waiting,
+        "counts": counts,
+        "blind_spots": blind,
+        "caveat": {
+            "nl": "Aantallen meldingen vergelijken gebieden niet eerlijk: wie dichtbij woont, "
+            "wie de weg weet en hoe bekend het meldpunt is, verschilt per plek.",
+            "en": "Report counts do not compare areas fairly: how many people live nearby, "
+            "who knows where to report and how well known the service is differ by place.",
+        },
+    }
+    document["summary"] = _summary(document)
+    return document, charts
+
+
+def _performance(
+    legs: list[Leg],
+    fired: list[EscalationFired],
+    calendar: WorkingCalendar,
+    start: datetime,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    per: dict[str, list[Leg]] = defaultdict(list)
+    for leg in legs:
+        per[leg.recipient_id].append(leg)
+    steps = Counter(f.leg_id for f in fired)
+    late_ack = {f.leg_id for f in fired if f.deadline_kind == "acknowledge"}
+    rows = []
+    for recipient_id, own in sorted(per.items()):
+        answered = [leg for leg in own if leg.acknowledged_at is not None]
+        ack_hours = [
+            calendar.between(_aware(leg.delivered_at), _aware(leg.acknowledged_at))
+            for leg in answered
+            if leg.acknowledged_at is not None
+        ]
+        closed = [leg for leg in own if leg.closed_at is not None and leg.status in
+                  ("resolved", "no_action")]  # fmt: skip
+        resolve_hours = [
+            calendar.between(_aware(leg.clock_origin), _aware(leg.closed_at)) - leg.paused_hours
+            for leg in closed
+            if leg.closed_at is not None
+        ]
+        on_time = [leg for leg in answered if leg.id not in late_ack]
+        open_overdue = [
+            leg for leg in own if leg.status not in {s.value for s in CLOSED} and leg.next_step > 1
+        ]
+        rows.append(
+            {
+                "recipient_id": recipient_id,
+                "name": own[0].recipient_name,
+                "legs": _count(len(own)),
+                "answered_on_time_share": round(len(on_time) / len(own), 2) if len(own) >= SMALL
+                else None,
+                "median_hours_to_acknowledge": round(statistics.median(ack_hours), 1)
+                if len(ack_hours) >= SMALL else None,
+                "median_hours_to_resolve": round(statistics.median(resolve_hours), 1)
+                if len(resolve_hours) >= SMALL else None,
+                "open_overdue": _count(len(open_overdue)),
+                "ladder_steps_fired": _count(sum(steps[leg.id] for leg in own)),
+            }
+        )  # fmt: skip
+    return rows
+
+
+def _longest_waiting(
+    legs: list[Leg], by_report: dict[str, Signal], calendar: WorkingCalendar, now: datetime
+) -> list[dict[str, Any]]:
+    open_legs = [leg for leg in legs if leg.status not in {s.value for s in CLOSED}]
+    open_legs.sort(key=lambda leg: _aware(leg.delivered_at))
+    rows = []
+    for leg in open_legs[:10]:
+        signal = by_report.get(leg.report_id)
+        rows.append(
+            {
+                "recipient_id": leg.recipient_id,
+                "category": leg.category,
+                "municipality_code": signal.municipality_code if signal else None,
+                "status": leg.status,
+                "working_hours_waiting": round(calendar.between(_aware(leg.delivered_at), now), 1),
+            }
+        )
+    return rows
+
+
+def _summary(document: dict[str, Any]) -> dict[str, str]:
+    patterns = document["patterns"]
+    national = [p for p in patterns if p["scope"] == "national"]
+    stalls = [a for a in document["authorities"] if (a["open_overdue"]["count"] or 0) > 0]
+    good = [a for a in document["authorities"]
+            if (a["answered_on_time_share"] or 0) >= 0.9]  # fmt: skip
+    nl = [
+        f"Deze periode: {len(patterns)} patronen"
+        + (f", waarvan {len(national)} landelijk." if national else "."),
+        f"Goed: {len(good)} instanties beantwoordden 90 % of meer op tijd." if good else
+        "Nog geen instantie beantwoordde 90 % op tijd.",
+        f"Aandacht nodig: {len(stalls)} instanties hebben meldingen over de termijn; "
+        "zij zijn verantwoordelijk voor een antwoord." if stalls else
+        "Geen meldingen over de termijn.",
+    ]  # fmt: skip
+    en = [
+        f"This period: {len(patterns)} patterns"
+        + (f", {len(national)} of them national." if national else "."),
+        f"Going well: {len(good)} authorities answered 90 % or more on time." if good else
+        "No authority answered 90 % on time yet.",
+        f"Needs attention: {len(stalls)} authorities have overdue reports and must answer."
+        if stalls else "No overdue reports.",
+    ]  # fmt: skip
+    return {"nl": " ".join(nl), "en": " ".join(en)}
+
+
+def _map(members: list[Signal]) -> str:
+    points = [coarse(m.lat, m.lon) for m in members]
+    figure, axes = plt.subplots(figsize=(3.2, 3.2))
+    axes.scatter([p.lon for p in points], [p.lat for p in points], s=30, alpha=0.6)
+    axes.set_xlabel("lon (500 m grid)")
+    axes.set_ylabel("lat")
+    axes.set_aspect(1 / np.cos(np.radians(52.2)))
+    return _png(figure)
+
+
+def _series(members: list[Signal]) -> str:
+    days = Counter(_aware(m.observed_at).date() for m in members)
+    ordered = sorted(days)
+    figure, axes = plt.subplots(figsize=(4, 2.2))
+    axes.bar([d.isoformat() for d in ordered], [days[d] for d in ordered])
+    axes.set_ylabel("reports / day")
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def _wind_rose(winds: list[float]) -> str:
+    bins = np.radians(np.arange(0, 361, 30))
+    counts, _ = np.histogram(np.radians(winds), bins=bins)
+    figure = plt.figure(figsize=(2.8, 2.8))
+    axes: Any = figure.add_subplot(projection="polar")  # a PolarAxes
+    axes.set_theta_zero_location("N")
+    axes.set_theta_direction(-1)
+    axes.bar(bins[:-1], counts, width=np.radians(30), align="edge", alpha=0.7)
+    axes.set_yticklabels([])
+    axes.set_title("wind from", fontsize=9)
+    return _png(figure)
+
+
+def _weekly(weekly: Counter[tuple[tuple[int, int], str]]) -> str:
+    weeks = sorted({week for week, _ in weekly})
+    categories = sorted({category for _, category in weekly})
+    figure, axes = plt.subplots(figsize=(5, 2.5))
+    bottom = np.zeros(len(weeks))
+    for category in categories:
+        values = np.array([weekly[(week, category)] for week in weeks], dtype=float)
+        axes.bar([f"{y}-W{w:02d}" for y, w in weeks], values, bottom=bottom, label=category)
+        bottom += values
+    axes.legend(fontsize=7)
+    axes.tick_params(axis="x", labelrotation=60, labelsize=7)
+    return _png(figure)
+
+
+def new_digest_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def publish(
+    session: AsyncSession,
+    *,
+    calendar: WorkingCalendar,
+    facilities: list[Facility],
+    now: datetime,
+    period: timedelta,
+    public_base_url: str,
+    render: Any,
+    clock: Any,
+) -> str:
+    """Compose, archive and announce one digest (``digest.published``); returns its id."""
+    from schemas._base import LocalizedText
+    from schemas.pattern import DigestPublished
+    from schemas.report import Category
+    from schemas.topics import DIGEST_PUBLISHED
+    from services.notifier.models import DigestRecord
+    from services.runtime.outbox import enqueue
+
+    start = now - period
+    document, charts = await compose(
+        session, calendar=calendar, start=start, end=now, now=now, facilities=facilities
+    )
+    digest_id = new_digest_id()
+    document["digest_id"] = digest_id
+    html = render(document, charts)
+    session.add(
+        DigestRecord(
+            digest_id=digest_id, period_start=start, period_end=now, published_at=now,
+            document=document, html=html,
+        )
+    )  # fmt: skip
+    by_category = {
+        Category(k): v["count"]
+        for k, v in document["counts"]["by_category"].items()
+        if v["count"] is not None
+    }
+    event = DigestPublished(
+        digest_id=uuid.UUID(digest_id),
+        period_start=start,
+        period_end=now,
+        published_at=now,
+        url=f"{public_base_url.rstrip('/')}/digests/{digest_id}",
+        pattern_ids=[uuid.UUID(p["pattern_id"]) for p in document["patterns"]],
+        reports_by_category=by_category,
+        summary=LocalizedText(**document["summary"]),
+    )
+    enqueue(
+        session, event, topic=DIGEST_PUBLISHED.name, key=digest_id, source="/buursignaal/notifier",
+        clock=clock,
+    )  # fmt: skip
+    return digest_id

@@ -1,0 +1,89 @@
+"""The national table's digest: rendered in headless Chromium, with its sections, its charts,
+no personal data and no small counts; archived and listed, and announced on Kafka."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from faststream.kafka import KafkaBroker
+from selenium.webdriver.common.by import By
+
+from schemas.cloudevents import decode
+from schemas.pattern import DigestPublished
+from schemas.report import Category
+from schemas.routing import Place
+from schemas.topics import DIGEST_PUBLISHED
+from tests.notifier.conftest import NotifierUnderTest
+from tests.notifier.test_patterns_service import WIJK_AAN_ZEE, at, send_reports
+from tests.support.browser import chromium
+from tests.support.factories import NOW, report_received, reporter_key
+from tests.support.kafka import consume_until, headers_of
+
+pytestmark = pytest.mark.kafka
+DESCRIPTION = "Vieze lucht bij mijn huis aan de Zeestraat 12."
+
+
+async def test_digest_page_json_and_event(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker, tmp_path: Path
+) -> None:
+    place = Place(municipality_code="GM0375", province_code="PV27")
+    odour = [
+        (report_received(reporter_key=reporter_key(f"d-{n}"), description=DESCRIPTION,
+                         observed_at=NOW - timedelta(minutes=55 - 5 * n),
+                         location=at(WIJK_AAN_ZEE[0] + n * 0.0002, WIJK_AAN_ZEE[1])), place)
+        for n in range(10)
+    ]  # fmt: skip
+    noise = [
+        (report_received(reporter_key=reporter_key(f"n-{n}"), category=Category.NOISE,
+                         location=at(52.37, 4.89)), Place(municipality_code="GM0363",
+                                                          province_code="PV27"))
+        for n in range(3)
+    ]  # fmt: skip
+    await send_reports(notifier_service, producer, odour + noise)
+    digest_id = await notifier_service.notifier.publish_digest()
+
+    document = (await notifier_service.client.get(f"/digests/{digest_id}.json")).json()
+    assert document["counts"]["by_category"]["odour"] == {"count": 10, "suppressed": False}
+    assert document["counts"]["by_category"]["noise"] == {"count": None, "suppressed": True}
+    assert any(p["method"] == "burst" for p in document["patterns"])
+    assert any(f["facility_id"] != "tata_steel_ijmuiden" for f in document["blind_spots"])
+    assert all(f["facility_id"] != "tata_steel_ijmuiden" for f in document["blind_spots"])
+    listing = await notifier_service.client.get("/digests/")
+    assert digest_id in listing.text
+
+    page = await notifier_service.client.get(f"/digests/{digest_id}")
+    html = page.text
+    assert not re.search(r"\b[0-9a-f]{64}\b", html), "no reporter keys"
+    assert "Zeestraat" not in html, "no report texts"
+    assert "@" not in html, "no addresses"
+    assert "noise: &lt;5" in html, "three reports are shown as <5"
+    file = tmp_path / "digest.html"
+    file.write_text(html)
+    with chromium() as driver:
+        driver.get(file.as_uri())
+        headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
+        for section in ("Samenvatting", "Patronen", "Waar het stokt", "Aantallen",
+                        "Blinde vlekken", "Let op"):  # fmt: skip
+            assert section in headings, headings
+        images = driver.find_elements(By.TAG_NAME, "img")
+        assert len(images) >= 3, "map, time series and wind rose or weekly chart"
+        for image in images:
+            assert image.get_attribute("alt")
+            assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "noise: <5" in body
+        assert not re.search(r"(?<![\d.])[1-4] (melders|meldingen)\b", body)
+
+    records = await consume_until(
+        notifier_service.settings.kafka_bootstrap_servers, DIGEST_PUBLISHED.name,
+        lambda rs: any(digest_id.encode() == r.key for r in rs),
+    )  # fmt: skip
+    events = [
+        decode(headers_of(r), r.value or b"")[1] for r in records if r.key == digest_id.encode()
+    ]
+    assert isinstance(events[0], DigestPublished)
+    assert events[0].url.endswith(f"/digests/{digest_id}")
+    assert Category.NOISE not in events[0].reports_by_category, "small counts stay out"
