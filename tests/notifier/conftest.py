@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -105,6 +106,7 @@ class NotifierUnderTest:
     client: httpx.AsyncClient
     clock: FixedClock
     settings: NotifierSettings
+    started_at: float = field(default_factory=time.time)  # wall clock, for Kafka timestamps
 
 
 def notifier_settings(database_url: str, bootstrap: str, **overrides: object) -> NotifierSettings:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from schemas.cloudevents import headers_for
 from schemas.routing import Role
@@ -66,7 +68,10 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
         tab_to(driver, "api_key")
         press(driver, "wrong-key", Keys.ENTER)
-        assert "onbekend" in driver.find_element(By.ID, "errors").text
+        errors = WebDriverWait(driver, 10).until(
+            expected_conditions.presence_of_element_located((By.ID, "errors"))
+        )
+        assert "onbekend" in errors.text
         tab_to(driver, "api_key")
         press(driver, key, Keys.ENTER)
         for _ in range(100):  # the delivery reaches the notifier through Kafka
@@ -83,7 +88,9 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         press(driver, Keys.SPACE)
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        assert "acknowledged" in driver.find_element(By.TAG_NAME, "dl").text
+        WebDriverWait(driver, 10).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "acknowledged")
+        )
 
         # now: forwarded, in_progress, no_action, not_ours, resolved, waiting_for_resident
         tab_to(driver, "status-forwarded")
@@ -93,7 +100,9 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         press(driver, "Opgelost.")
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        errors = driver.find_element(By.ID, "errors")
+        errors = WebDriverWait(driver, 10).until(
+            expected_conditions.presence_of_element_located((By.ID, "errors"))
+        )
         assert "explanation" in errors.text
         assert active_id(driver) == "errors", "the error takes focus"
         assert driver.find_element(By.ID, "explanation").get_attribute("value") == "Opgelost."
@@ -104,5 +113,7 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         press(driver, Keys.END, " ", EXPLAINED)
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        assert "resolved" in driver.find_element(By.TAG_NAME, "dl").text
+        WebDriverWait(driver, 10).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "resolved")
+        )
         assert EXPLAINED in driver.find_element(By.TAG_NAME, "ol").text
