@@ -1,0 +1,89 @@
+"""A national-scale daily space-time scan, and the burst rule's cost per incoming report.
+
+    .venv/bin/python -m benchmarks.pattern_scan [--days 365 --per-day 550 --permutations 999]
+
+Reports: ``--days`` x ``--per-day`` points around the 342 municipal centres of 2025 (a third
+around the 63 facilities), seeded; the scan runs over all of them as the notifier's daily scan
+does (one case per reporter per hour is already the case here). Prints wall time, the clusters'
+recurrence intervals and peak RSS. Then times ``BurstDetector.observe`` per report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from services.notifier.patterns.burst import BurstDetector
+from services.notifier.patterns.scan import scan
+from services.notifier.patterns.service import M_PER_DEG_LAT, M_PER_DEG_LON
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "registry"
+
+
+def centres() -> tuple[np.ndarray, np.ndarray]:
+    with (SHARED / "gemeenten_2025.csv").open(newline="", encoding="utf-8") as handle:
+        towns = [
+            (float(r["centroid_lat"]), float(r["centroid_lon"])) for r in csv.DictReader(handle)
+        ]
+    with (SHARED / "facilities_nl.csv").open(newline="", encoding="utf-8") as handle:
+        plants = [(float(r["lat"]), float(r["lon"])) for r in csv.DictReader(handle)]
+    return np.array(towns), np.array(plants)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--per-day", type=int, default=550)
+    parser.add_argument("--permutations", type=int, default=999)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    towns, plants = centres()
+    total = args.days * args.per_day
+    around = np.where(rng.random(total) < 1 / 3, 1, 0)
+    picks = np.where(
+        around == 1,
+        rng.integers(0, len(plants), total),
+        rng.integers(0, len(towns), total),
+    )
+    base = np.where(around[:, None] == 1, plants[picks % len(plants)], towns[picks % len(towns)])
+    lat = base[:, 0] + rng.normal(0, 0.02, total)  # ~2 km spread
+    lon = base[:, 1] + rng.normal(0, 0.03, total)
+    x, y = lon * M_PER_DEG_LON, lat * M_PER_DEG_LAT  # the scan's plane (service.plane)
+    day = rng.integers(0, args.days, total)
+    started = time.perf_counter()
+    clusters = scan(
+        np.asarray(x), np.asarray(y), day, today=args.days - 1,
+        permutations=args.permutations, seed=args.seed,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"scan: {total:,} reports over {args.days} days, {args.permutations} permutations: "
+          f"{elapsed:.0f} s ({elapsed / 60:.1f} min), peak RSS {rss:.0f} MB")  # fmt: skip
+    for cluster in clusters[:3]:
+        ri = cluster.recurrence_interval_days
+        print(f"  cluster: {cluster.cases} cases (expected {cluster.expected:.1f}), "
+              f"{cluster.window_days} d, RI {ri:.1f} days")  # fmt: skip
+
+    detector = BurstDetector(threshold=10)
+    moment = datetime(2026, 11, 23, tzinfo=UTC)
+    count = 100_000
+    started = time.perf_counter()
+    for n in range(count):
+        detector.observe(
+            report_id=str(n), reporter_key=f"r{n % 5000}", category="odour",
+            at=moment + timedelta(seconds=n * 3), x_m=float(x[n % total]), y_m=float(y[n % total]),
+            facility_ids=["tata_steel_ijmuiden"] if n % 3 == 0 else [], recipients=["pv27"],
+        )  # fmt: skip
+    per_report = (time.perf_counter() - started) / count * 1e6
+    print(f"burst rule: {per_report:.1f} µs per report ({count:,} reports, one every 3 s)")
+
+
+if __name__ == "__main__":
+    main()
