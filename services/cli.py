@@ -228,6 +228,19 @@ def _notifier_scan(settings: NotifierSettings) -> int:
     return 0
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from services.deployment import write
+
+    stale = write(Path(args.reference), check=args.check)
+    if args.check and stale:
+        print(
+            f"buursignaal: stale manifests {stale}: run buursignaal deploy render", file=sys.stderr
+        )
+        return 1
+    print("manifests up to date" if args.check else f"wrote {len(stale)} manifest file(s)")
+    return 0
+
+
 def _reference(args: argparse.Namespace) -> int:
     if args.action == "import-boundaries":
         return _import_boundaries(args)
@@ -374,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notifier.add_argument("--name", help="the authority's display name")
     notifier.set_defaults(handler=_notifier)
+
+    deploy = commands.add_parser("deploy", help="render the generated Kubernetes manifests")
+    deploy.add_argument("action", choices=("render",))
+    deploy.add_argument("--check", action="store_true", help="fail when they are stale")
+    deploy.add_argument("--reference", default="../shared/data")
+    deploy.set_defaults(handler=_deploy)
 
     reference = commands.add_parser("reference", help="the router's reference data")
     reference.add_argument("action", choices=("check", "import-boundaries", "import-facilities"))

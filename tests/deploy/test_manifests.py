@@ -1,0 +1,132 @@
+"""The deployment files agree with the code: topics and partitions with the registry, every
+environment variable with a setting, the image's build context with the tree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from schemas.topics import LEG_STATUS_REPORTED, all_static_topics, delivery_topic
+from services.deployment import recipient_ids, render
+from services.intake.settings import IntakeSettings
+from services.notifier.settings import NotifierSettings
+from services.router.settings import RouterSettings
+from services.runtime.settings import ServiceSettings
+from tests.router.test_reference import SHARED
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "intake": IntakeSettings,
+    "router": RouterSettings,
+    "notifier": NotifierSettings,
+}
+SHARED_VARIABLES = {"KAFKA_BOOTSTRAP_SERVERS", "BUURSIGNAAL_ENVIRONMENT", "BUURSIGNAAL_SECRET_KEY"}
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_every_yaml_file_parses() -> None:
+    files = [*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")]
+    assert len(files) >= 8
+    for path in files:
+        assert documents(path) is not None, path
+
+
+def test_generated_manifests_are_current() -> None:
+    for name, text in render(SHARED).items():
+        assert (DEPLOY / "kubernetes" / "kafka" / name).read_text() == text, (
+            f"{name} is stale: run `buursignaal deploy render`"
+        )
+
+
+def test_every_registry_topic_is_a_kafka_topic_with_its_partitions() -> None:
+    topics = {
+        d["spec"]["topicName"]: d["spec"]
+        for d in documents(DEPLOY / "kubernetes" / "kafka" / "topics.yaml")
+    }
+    expected = [*all_static_topics(), *(delivery_topic(r) for r in recipient_ids(SHARED))]
+    assert len(expected) > 400
+    for spec in expected:
+        assert spec.name in topics, spec.name
+        assert topics[spec.name]["partitions"] == spec.partitions, spec.name
+        assert topics[spec.name]["config"]["retention.ms"] == str(spec.retention_ms)
+
+
+def test_each_authority_reads_only_its_own_topic_and_writes_only_status() -> None:
+    users = documents(DEPLOY / "kubernetes" / "kafka" / "users.yaml")
+    assert {u["metadata"]["name"] for u in users} >= {"authority-gm0453", "authority-od-odnzkg"}
+    for user in users:
+        recipient = user["metadata"]["name"].removeprefix("authority-")
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        acls = user["spec"]["authorization"]["acls"]
+        topics = {(a["resource"]["name"], op) for a in acls if a["resource"]["type"] == "topic"
+                  for op in a["operations"]}  # fmt: skip
+        reads = {name for name, op in topics if op == "Read"}
+        writes = {name for name, op in topics if op == "Write"}
+        assert reads == {delivery_topic(recipient).name}
+        assert writes == {LEG_STATUS_REPORTED.name}
+
+
+def environment_of(service: str) -> set[str]:
+    """Every variable the deployment files give ``service``."""
+    names: set[str] = set()
+    for doc in documents(DEPLOY / "kubernetes" / "services.yaml"):
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] == service:
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                names |= {e["name"] for e in container["env"]}
+    compose = yaml.safe_load((DEPLOY / "compose" / "compose.yaml").read_text())
+    names |= set(compose["services"][service]["environment"])
+    return names
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_every_environment_variable_is_a_setting(service: str) -> None:
+    fields = set(SETTINGS[service].model_fields)
+    prefix = f"BUURSIGNAAL_{service.upper()}_"
+    variables = environment_of(service)
+    assert variables, service
+    for name in variables - SHARED_VARIABLES:
+        assert name.startswith(prefix), name
+        assert name.removeprefix(prefix).lower() in fields, f"{name} is not a {service} setting"
+
+
+def test_deployments_have_probes_resources_and_autoscaling() -> None:
+    docs = documents(DEPLOY / "kubernetes" / "services.yaml")
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    autoscaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs
+                  if d["kind"] == "HorizontalPodAutoscaler"}  # fmt: skip
+    assert {d["metadata"]["name"] for d in deployments} == set(SETTINGS) == autoscaled
+    for deployment in deployments:
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["resources"]["requests"]["cpu"]
+        assert container["args"] == [deployment["metadata"]["name"]]
+        secret_refs = [e for e in container["env"] if "valueFrom" in e]
+        assert any(e["name"] == "BUURSIGNAAL_SECRET_KEY" for e in secret_refs)
+
+
+def test_the_image_builds_from_files_that_exist() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            *sources, _ = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), source
+    assert re.search(r'ENTRYPOINT \["buursignaal", "serve"\]', dockerfile)
+
+
+def test_prometheus_scrapes_every_service_and_the_broker() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) >= {*SETTINGS, "kafka"}
+    for service, settings in SETTINGS.items():
+        port = settings.model_fields["http_port"].default
+        assert jobs[service]["static_configs"][0]["targets"] == [f"{service}:{port}"]
