@@ -74,11 +74,13 @@ def _settings_for(service: str) -> object:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from services.runtime.logs import configure
     from services.runtime.migrations import upgrade
     from services.runtime.settings import ServiceSettings
 
     settings = _settings_for(args.service)
     assert isinstance(settings, ServiceSettings)
+    configure(settings.log_format)
     upgrade(args.service, settings.effective_database_url)
     print(f"{args.service}: database at head.")
     return 0
@@ -87,11 +89,13 @@ def _migrate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from services.runtime.logs import configure
     from services.runtime.migrations import upgrade
     from services.runtime.settings import ServiceSettings
 
     settings = _settings_for(args.service)
     assert isinstance(settings, ServiceSettings)
+    configure(settings.log_format)
     upgrade(args.service, settings.effective_database_url)
     factory = f"services.{args.service}.app:create_app"
     uvicorn.run(
@@ -100,6 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         log_level="info",
+        log_config=None,  # our handlers (services.runtime.logs)
         access_log=False,
     )
     return 0

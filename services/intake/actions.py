@@ -35,6 +35,7 @@ from services.intake.submission import ReportSubmission
 from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, engine_of, writing
 from services.runtime.group_commit import GroupCommitter
+from services.runtime.logs import REPORT_ID
 from services.runtime.models import OutboxMessage
 from services.runtime.outbox import outbox_values
 
@@ -122,6 +123,7 @@ class Intake:
         now = self.clock.now()
         key = reporter_key(self.secret, device_id=submission.device_id, email=submission.email)
         report_id = str(uuid.uuid4())
+        REPORT_ID.set(report_id)  # every log line of this request names the report
         token = tracking_token(self.secret, report_id)
         async with self.sessions() as session:
             if submission.linked_report_id is not None:

@@ -31,6 +31,7 @@ from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, engine_of, writing
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.idempotency import first_deliveries
+from services.runtime.logs import REPORT_ID
 from services.runtime.metrics import EVENTS_CONSUMED
 from services.runtime.outbox import OutboxRelay, staged
 
@@ -171,7 +172,11 @@ class EventConsumer:
                 # one flush at commit instead of one before every query of every event
                 with session.no_autoflush:
                     for attributes, event in todo:
-                        await self._apply(session, attributes, event)
+                        token = REPORT_ID.set(_report_id(event))
+                        try:
+                            await self._apply(session, attributes, event)
+                        finally:
+                            REPORT_ID.reset(token)
                         outcomes["applied"] += 1
                 written = list(staged(session))
                 if self.outbox is not None:
@@ -193,6 +198,13 @@ class EventConsumer:
             await self.outbox.dispatch(written)
 
     async def _dead_letter(self, record: IncomingRecord, reason: str) -> str:
+        token = REPORT_ID.set(record.key.decode("utf-8", "replace") if record.key else None)
+        try:
+            return await self._publish_dead_letter(record, reason)
+        finally:
+            REPORT_ID.reset(token)
+
+    async def _publish_dead_letter(self, record: IncomingRecord, reason: str) -> str:
         headers = {
             **record.headers,
             "x-deadletter-reason": reason[:1000],
@@ -208,6 +220,11 @@ class EventConsumer:
         log.warning("%s: dead-lettered %s@%s: %s", self.name, record.topic, record.offset, reason)
         EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
         return "dead_lettered"
+
+
+def _report_id(event: Event) -> str | None:
+    report_id = getattr(event, "report_id", None)
+    return str(report_id) if report_id is not None else None
 
 
 def records_from_message(message: KafkaMessage) -> list[IncomingRecord]:

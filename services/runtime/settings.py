@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(default=0.05, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     consumer_batch_size: int = Field(default=500, ge=1, le=5000)
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one object per line with the report id"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:

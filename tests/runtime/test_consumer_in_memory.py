@@ -16,6 +16,7 @@ from services.runtime.clock import FixedClock
 from services.runtime.consumer import EventConsumer, subscribe
 from services.runtime.database import make_engine, session_factory
 from services.runtime.errors import UnprocessableEventError
+from services.runtime.logs import REPORT_ID
 from services.runtime.migrations import upgrade
 from tests.support.factories import NOW, report_received
 
@@ -26,9 +27,11 @@ async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> No
     engine = make_engine(url)
     broker = make_broker("127.0.0.1:1", client_id="memory")
     applied: list[Event] = []
+    logged_as: list[str | None] = []
     refuse = report_received(description="refuse me")
 
     async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        logged_as.append(REPORT_ID.get())  # what log lines written now would carry
         if event == refuse:
             raise UnprocessableEventError("this report cannot be routed")
         applied.append(event)
@@ -63,5 +66,7 @@ async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> No
         )
     await engine.dispose()
     assert applied == [good], "the second delivery of the same ce_id is a duplicate"
+    assert str(good.report_id) in logged_as, "log lines while applying name the report"
+    assert REPORT_ID.get() is None, "and the name does not leak past the event"
     assert len(dead) == 1
     assert dead[0]["x-deadletter-reason"] == "unprocessable: this report cannot be routed"
