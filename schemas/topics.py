@@ -77,7 +77,7 @@ REPORT_CORRECTED = TopicSpec(
     partitions=6,
     retention=timedelta(days=365),
     producers=("intake",),
-    consumers=("router", "notifier"),
+    consumers=("router",),
     dead_letter=_dead_letter_name(f"{PREFIX}.report.corrected.v1"),
     description="Corrections of a report's location or category (the router decides again).",
 )

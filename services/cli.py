@@ -119,11 +119,20 @@ def _stack(args: argparse.Namespace) -> int:
 
 def _schemas(args: argparse.Namespace) -> int:
     from schemas.compat import check_exports, write_exports
-    from services.contracts import stale_asyncapi, stale_openapi, write_asyncapi, write_openapi
+    from services.contracts import (
+        stale_asyncapi,
+        stale_openapi,
+        stale_topic_reference,
+        write_asyncapi,
+        write_openapi,
+        write_topic_reference,
+    )
 
     if args.check:
         breaking, stale = check_exports()
         stale += stale_asyncapi() + stale_openapi()
+        if stale_topic_reference():
+            stale.append("docs/topics.md")
         for line in breaking:
             print(f"incompatible: {line}", file=sys.stderr)
         for line in stale:
@@ -134,7 +143,7 @@ def _schemas(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 1
-    written += write_asyncapi() + write_openapi()
+    written += [*write_asyncapi(), *write_openapi(), write_topic_reference()]
     print(f"Wrote {len(written)} contract files.")
     return 0
 

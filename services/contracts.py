@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from schemas.topics import all_static_topics
 from services.runtime.clock import SystemClock
@@ -82,3 +83,57 @@ def stale_openapi(directory: Path = OPENAPI_DIR) -> list[str]:
 
 def write_openapi(directory: Path = OPENAPI_DIR) -> list[Path]:
     return _write(openapi_documents(), directory)
+
+
+TOPIC_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "topics.md"
+
+
+def topic_reference(documents: dict[str, dict[str, Any]] | None = None) -> str:
+    """docs/topics.md from the AsyncAPI documents: every topic, who writes and reads it, and
+    the JSON Schema of its events."""
+    from schemas.topics import TOPICS
+
+    documents = documents or asyncapi_documents()
+    senders: dict[str, set[str]] = {}
+    receivers: dict[str, set[str]] = {}
+    for service, document in documents.items():
+        for operation in document.get("operations", {}).values():
+            channel_ref = unquote(operation["channel"]["$ref"].rsplit("/", 1)[-1])
+            address = document["channels"][channel_ref]["address"]
+            side = senders if operation["action"] == "send" else receivers
+            side.setdefault(address, set()).add(service)
+    lines = [
+        "# Topics and events (generated from schemas/asyncapi by `buursignaal schemas export`)",
+        "",
+        "Events travel as CloudEvents 1.0 in Kafka binary mode (`ce_*` headers, JSON body).",
+        "The JSON Schema of each event is in `schemas/jsonschema/<ce_type>.json`.",
+        "",
+        "| topic | event (ce_type) | partitions | written by | read by | what |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in TOPICS:
+        event = spec.event.ce_type if spec.event is not None else "—"
+        writers = ", ".join(sorted(senders.get(spec.name, set()) | set(spec.producers)))
+        readers = ", ".join(sorted(receivers.get(spec.name, set()) | set(spec.consumers)))
+        lines.append(
+            f"| `{spec.name}` | `{event}` | {spec.partitions} | {writers} | {readers} | "
+            f"{spec.description} |"
+        )
+    lines += [
+        "| `buursignaal.delivery.<recipient_id>.v1` | `nl.buursignaal.report.delivered.v1` | 1 "
+        "| router | the recipient, notifier | one topic per recipient (its own, ACL'd) |",
+        "",
+        "Dead letters: `buursignaal.deadletter.<topic>` with the headers `x-deadletter-reason`, "
+        "`x-original-topic`, `x-original-partition`, `x-original-offset`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def stale_topic_reference() -> bool:
+    return not TOPIC_REFERENCE.exists() or TOPIC_REFERENCE.read_text() != topic_reference()
+
+
+def write_topic_reference() -> Path:
+    TOPIC_REFERENCE.write_text(topic_reference())
+    return TOPIC_REFERENCE

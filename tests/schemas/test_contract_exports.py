@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from schemas.compat import breaking_changes, check_exports, event_schemas
-from services.contracts import stale_asyncapi, stale_openapi
+from services.contracts import stale_asyncapi, stale_openapi, stale_topic_reference
 
 
 def test_committed_json_schemas_are_current_and_compatible() -> None:
@@ -74,3 +74,7 @@ def test_making_a_field_required_is_breaking() -> None:
     new = received_schema()
     new["required"].append("subtype")  # type: ignore[attr-defined]
     assert breaking_changes(old, new) == ["ReportReceived.subtype: field became required"]
+
+
+def test_topic_reference_is_current() -> None:
+    assert not stale_topic_reference(), "run `buursignaal schemas export` (docs/topics.md)"
