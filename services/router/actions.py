@@ -26,6 +26,7 @@ from schemas.topics import (
     TopicSpec,
     delivery_topic,
 )
+from services.router.metrics import DECIDE_SECONDS, RECIPIENTS, ROUTED
 from services.router.models import RoutedReport
 from services.router.resolution import Resolution
 from services.router.versions import VersionedRouter
@@ -162,7 +163,8 @@ class Routing:
         self, session: AsyncSession, routed: RoutingState, report: Report
     ) -> Resolution:
         excluded = frozenset(routed.refused_by)
-        resolution = self.router.resolve(report, excluded)
+        with DECIDE_SECONDS.time():
+            resolution = self.router.resolve(report, excluded)
         lat, lon = report.location.lat, report.location.lon
         if (
             resolution.needs_water_board
@@ -173,6 +175,9 @@ class Routing:
             board = await self.water_boards.find(lat, lon)
             if board is not None:
                 resolution = self.router.resolve(report, excluded, water_board=board)
+        ROUTED.labels(resolution.outcome, report.category.value).inc()
+        for chosen in resolution.recipients:
+            RECIPIENTS.labels(chosen.rule_id, chosen.role.value).inc()
         if resolution.outcome == "unroutable":
             assert resolution.reason is not None
             self._emit(
