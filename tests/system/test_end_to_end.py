@@ -1,0 +1,209 @@
+"""The whole system as its users meet it: intake, router and notifier as their own processes on
+a real broker and PostgreSQL, a real SMTP server, and a resident and an authority in headless
+Chromium.
+
+A resident reports odour in Wijk aan Zee, downwind of the steelworks (a Seveso site) -> the
+delivery reaches the Seveso-omgevingsdienst's own topic with the reason -> the OD acknowledges
+and resolves in its inbox -> the tracking page shows it and the e-mail brings the explanation ->
+the resident answers "not solved" -> the leg is reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from schemas.cloudevents import decode
+from schemas.routing import ReportDelivered, Role
+from schemas.topics import delivery_topic
+from services.local.postgres import ThrowawayPostgres, free_port
+from tests.notifier.conftest import SmtpServer
+from tests.support.browser import chromium, press, replace_text, tab_to
+from tests.support.kafka import consume_until, headers_of
+from tests.support.pdok import locatieserver
+from tests.support.processes import service_process
+
+pytestmark = pytest.mark.kafka
+EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging is gerepareerd."
+DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until(condition: object, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the system did not get there in time"
+        time.sleep(0.5)
+
+
+def test_report_to_answer_to_reopened(
+    kafka_bootstrap_servers: str,
+    postgres_server: ThrowawayPostgres,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    topic_suffix: str,
+) -> None:
+    ports = {name: free_port() for name in ("intake", "router", "notifier")}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    token = "system-test-internal-token"
+    with ExitStack() as stack:
+        pdok = stack.enter_context(locatieserver())
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "BUURSIGNAAL_ENVIRONMENT": "test",
+            "BUURSIGNAAL_SECRET_KEY": "system-test-secret-0123456789abcdef",
+            "BUURSIGNAAL_INTAKE_INTERNAL_API_TOKEN": token,
+            "BUURSIGNAAL_INTAKE_PUBLIC_BASE_URL": urls["intake"],
+            "BUURSIGNAAL_INTAKE_PDOK_LOCATIESERVER_URL": pdok,
+            "BUURSIGNAAL_ROUTER_FIXED_WIND_FROM_DEG": "180",
+            "BUURSIGNAAL_ROUTER_PDOK_LOCATIESERVER_URL": pdok,
+            "BUURSIGNAAL_NOTIFIER_INTAKE_URL": urls["intake"],
+            "BUURSIGNAAL_NOTIFIER_INTERNAL_API_TOKEN": token,
+            "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": urls["notifier"],
+            "BUURSIGNAAL_NOTIFIER_SMTP_PORT": str(smtp.port),
+            "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "1",
+        }
+        for name in ports:
+            database = postgres_server.create_database(f"{name}_{topic_suffix}")
+            env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = database
+        registered = subprocess.run(
+            [sys.executable, "-m", "services.cli", "notifier", "add-authority", "od-odnzkg",
+             "--name", "OD Noordzeekanaalgebied"],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        key = registered.stdout.strip().rsplit(" ", 1)[-1]
+        for name, port in ports.items():
+            stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
+        driver = stack.enter_context(chromium())
+        started_ms = int(time.time() * 1000)
+
+        # 1. the resident reports through the web form
+        driver.get(urls["intake"] + "/")
+        tab_to(driver, "category-odour")
+        press(driver, Keys.SPACE)
+        tab_to(driver, "field-postcode")
+        press(driver, "1949 AB")
+        tab_to(driver, "field-house_number")
+        press(driver, "10")
+        now = datetime.now(ZoneInfo("Europe/Amsterdam"))
+        tab_to(driver, "field-observed_date")
+        replace_text(driver, now.strftime("%d-%m-%Y"))
+        tab_to(driver, "field-observed_time")
+        replace_text(driver, now.strftime("%H:%M"))
+        tab_to(driver, "field-description")
+        press(driver, DESCRIPTION)
+        tab_to(driver, "field-email")
+        press(driver, "buur@example.nl")
+        tab_to(driver, "field-email_updates")
+        press(driver, Keys.SPACE)
+        tab_to(driver, "submit")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.ID, "tracking-link"))
+        )
+        tracking = driver.find_element(By.ID, "tracking-link").get_attribute("href") or ""
+
+        # 2. the delivery on the Seveso-omgevingsdienst's own topic, with the reason
+        def ours(records: list[object]) -> list[ReportDelivered]:
+            found = []
+            for record in records:
+                if record.timestamp < started_ms:  # type: ignore[attr-defined]
+                    continue
+                _, event = decode(headers_of(record), record.value or b"")  # type: ignore[attr-defined]
+                if isinstance(event, ReportDelivered) and event.report.description == DESCRIPTION:
+                    found.append(event)
+            return found
+
+        records = asyncio.run(consume_until(
+            kafka_bootstrap_servers, delivery_topic("od-odnzkg").name,
+            lambda rs: bool(ours(rs)), timeout_s=90,
+        ))  # fmt: skip
+        (delivery,) = ours(records)
+        assert delivery.recipient.role is Role.EXECUTING_BODY
+        assert "Tata Steel" in delivery.recipient.reason.nl
+        assert "benedenwinds" in delivery.recipient.reason.nl
+
+        # 3. the OD acknowledges and resolves in its inbox
+        driver.get(urls["notifier"] + "/inbox/login")
+        tab_to(driver, "api_key")
+        press(driver, key, Keys.ENTER)
+        short = str(delivery.report_id)[:8]
+
+        def listed() -> bool:
+            driver.refresh()
+            return bool(driver.find_elements(By.LINK_TEXT, short))
+
+        wait_until(listed)
+        driver.find_element(By.LINK_TEXT, short).send_keys(Keys.ENTER)
+        tab_to(driver, "status-acknowledged")
+        press(driver, Keys.SPACE)
+        tab_to(driver, "save")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 10).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "acknowledged")
+        )
+        tab_to(driver, "status-forwarded")
+        press(
+            driver, *[Keys.ARROW_DOWN] * 4
+        )  # forwarded, in_progress, no_action, not_ours, resolved
+        tab_to(driver, "explanation")
+        press(driver, EXPLAINED)
+        tab_to(driver, "save")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 10).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "resolved")
+        )
+
+        # 4. the resident's tracking page shows it, and the e-mail brings the explanation
+        def tracking_shows_it() -> bool:
+            driver.get(tracking)
+            return EXPLAINED in driver.page_source
+
+        wait_until(tracking_shows_it, timeout_s=60)
+        wait_until(lambda: any(m["Subject"] == "Antwoord op uw melding"
+                               for m in smtp.inbox.messages), timeout_s=60)  # fmt: skip
+        closing = next(m for m in smtp.inbox.messages if m["Subject"] == "Antwoord op uw melding")
+        text = closing.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        assert EXPLAINED in text
+        assert closing["To"] == "buur@example.nl"
+        no_link = re.search(r"Nee: (\S+)", text)
+        assert no_link is not None
+
+        # 5. "not solved": the leg reopens
+        driver.get(no_link.group(1))
+        assert "Is het probleem opgelost?" in driver.page_source
+        driver.find_element(By.XPATH, "//button[@value='no']").send_keys(Keys.ENTER)
+        WebDriverWait(driver, 10).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "main"), "heropend")
+        )
+        legs = httpx.get(urls["notifier"] + "/api/v1/legs",
+                         headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+        (leg,) = [leg for leg in legs if leg["report_id"] == str(delivery.report_id)]
+        assert leg["status"] == "reopened"
+        assert leg["deadline"] == "resolve", "the clock runs again"
