@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,8 +31,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from schemas.cloudevents import decode
+from schemas.pattern import PatternDetected
 from schemas.routing import ReportDelivered, Role
-from schemas.topics import delivery_topic
+from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.local.postgres import ThrowawayPostgres, free_port
 from tests.notifier.conftest import SmtpServer
 from tests.support.browser import chromium, press, replace_text, tab_to
@@ -61,13 +63,24 @@ def wait_until(condition: object, timeout_s: float = 60.0) -> None:
         time.sleep(0.5)
 
 
-def test_report_to_answer_to_reopened(
+@dataclass
+class System:
+    urls: dict[str, str]
+    env: dict[str, str]
+    key: str
+    smtp: SmtpServer
+    bootstrap: str
+
+
+@pytest.fixture
+def system(
     kafka_bootstrap_servers: str,
     postgres_server: ThrowawayPostgres,
     smtp: SmtpServer,
     tmp_path: Path,
     topic_suffix: str,
-) -> None:
+) -> Iterator[System]:
+    """Intake, router and notifier as processes on the test broker and PostgreSQL."""
     ports = {name: free_port() for name in ("intake", "router", "notifier")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     token = "system-test-internal-token"
@@ -100,6 +113,17 @@ def test_report_to_answer_to_reopened(
         key = registered.stdout.strip().rsplit(" ", 1)[-1]
         for name, port in ports.items():
             stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
+        yield System(urls, env, key, smtp, kafka_bootstrap_servers)
+
+
+def test_report_to_answer_to_reopened(system: System) -> None:
+    urls, key, smtp, kafka_bootstrap_servers = (
+        system.urls,
+        system.key,
+        system.smtp,
+        system.bootstrap,
+    )
+    with ExitStack() as stack:
         driver = stack.enter_context(chromium())
         started_ms = int(time.time() * 1000)
 
@@ -207,3 +231,43 @@ def test_report_to_answer_to_reopened(
         (leg,) = [leg for leg in legs if leg["report_id"] == str(delivery.report_id)]
         assert leg["status"] == "reopened"
         assert leg["deadline"] == "resolve", "the clock runs again"
+
+
+def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) -> None:
+    """Ten neighbours report odour within minutes through the app API: the burst rule announces
+    a pattern near the steelworks to the OD and the province, and the digest lists it."""
+    started_ms = int(time.time() * 1000)
+    for n in range(10):
+        answer = httpx.post(system.urls["intake"] + "/api/v1/reports", json={
+            "category": "odour", "postcode": "1949 AB", "house_number": "10",
+            "description": "Scherpe lucht.", "device_id": f"neighbour-{n}",
+            "observed_at": datetime.now(ZoneInfo("Europe/Amsterdam")).isoformat(),
+        }, timeout=10)  # fmt: skip
+        assert answer.status_code == 202, answer.text
+
+    def bursts(records: list[object]) -> list[PatternDetected]:
+        found = []
+        for record in records:
+            if record.timestamp < started_ms:  # type: ignore[attr-defined]
+                continue
+            _, event = decode(headers_of(record), record.value or b"")  # type: ignore[attr-defined]
+            if isinstance(event, PatternDetected) and event.facility_ids == ["tata_steel_ijmuiden"]:
+                found.append(event)
+        return found
+
+    records = asyncio.run(consume_until(
+        system.bootstrap, PATTERN_DETECTED.name,
+        lambda rs: any(set(p.recipients) >= {"od-odnzkg", "pv27"} for p in bursts(rs)),
+        timeout_s=90,
+    ))  # fmt: skip
+    pattern = bursts(records)[-1]
+    assert pattern.method.value == "burst"
+    assert pattern.unique_reporters >= 10
+    digest = subprocess.run(
+        [sys.executable, "-m", "services.cli", "notifier", "digest"],
+        env=system.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    url = digest.stdout.strip().rsplit(" ", 1)[-1]
+    page = httpx.get(url, timeout=10).text
+    assert "burst" in page
+    assert "tata_steel_ijmuiden" in page
