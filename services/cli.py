@@ -255,6 +255,21 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from services.demo import plan, register_with_cli, run
+
+    reports = plan(Path(args.reference), seed=args.seed, days=args.days, per_day=args.per_day)
+    episodes = sorted({r.episode for r in reports if r.episode})
+    print(f"demo: {len(reports)} reports over {args.days} simulated days "
+          f"(episodes: {', '.join(episodes)}), {args.scale:.0f}x real time")  # fmt: skip
+    counts = asyncio.run(
+        run(reports, intake_url=args.intake, notifier_url=args.notifier, scale=args.scale,
+            seed=args.seed, register=register_with_cli)
+    )  # fmt: skip
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    return 0
+
+
 def _reference(args: argparse.Namespace) -> int:
     if args.action == "import-boundaries":
         return _import_boundaries(args)
@@ -401,6 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notifier.add_argument("--name", help="the authority's display name")
     notifier.set_defaults(handler=_notifier)
+
+    demo = commands.add_parser("demo", help="a simulated week of reports against the stack")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--days", type=float, default=7)
+    demo.add_argument("--per-day", type=int, default=120)
+    demo.add_argument("--scale", type=float, default=600, help="simulated s per real s")
+    demo.add_argument("--intake", default="http://127.0.0.1:8000")
+    demo.add_argument("--notifier", default="http://127.0.0.1:8002")
+    demo.add_argument("--reference", default="../shared/data")
+    demo.set_defaults(handler=_demo)
 
     deploy = commands.add_parser("deploy", help="render the generated Kubernetes manifests")
     deploy.add_argument("action", choices=("render",))

@@ -39,6 +39,8 @@ def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
         "BUURSIGNAAL_INTAKE_PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port}",
         "BUURSIGNAAL_NOTIFIER_INTAKE_URL": f"http://127.0.0.1:{base_port}",
         "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port + 2}",
+        # `buursignaal demo` posts every simulated resident from this one machine
+        "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",
     }
     return {**wiring, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
 

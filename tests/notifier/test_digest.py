@@ -36,18 +36,19 @@ async def test_digest_page_json_and_event(
                          location=at(WIJK_AAN_ZEE[0] + n * 0.0002, WIJK_AAN_ZEE[1])), place)
         for n in range(10)
     ]  # fmt: skip
-    noise = [
-        (report_received(reporter_key=reporter_key(f"n-{n}"), category=Category.NOISE,
+    soil = [  # a category no other test delivers to these bodies: the topics are shared
+        (report_received(reporter_key=reporter_key(f"n-{n}"), category=Category.SOIL,
                          location=at(52.37, 4.89)), Place(municipality_code="GM0363",
                                                           province_code="PV27"))
         for n in range(3)
     ]  # fmt: skip
-    await send_reports(notifier_service, producer, odour + noise)
+    await send_reports(notifier_service, producer, odour + soil)
     digest_id = await notifier_service.notifier.publish_digest()
 
     document = (await notifier_service.client.get(f"/digests/{digest_id}.json")).json()
-    assert document["counts"]["by_category"]["odour"] == {"count": 10, "suppressed": False}
-    assert document["counts"]["by_category"]["noise"] == {"count": None, "suppressed": True}
+    # other tests' deliveries to the same bodies may arrive too (one broker): at least ours
+    assert document["counts"]["by_category"]["odour"]["count"] >= 10
+    assert document["counts"]["by_category"]["soil"] == {"count": None, "suppressed": True}
     assert any(p["method"] == "burst" for p in document["patterns"])
     assert any(f["facility_id"] != "tata_steel_ijmuiden" for f in document["blind_spots"])
     assert all(f["facility_id"] != "tata_steel_ijmuiden" for f in document["blind_spots"])
@@ -59,7 +60,7 @@ async def test_digest_page_json_and_event(
     assert not re.search(r"\b[0-9a-f]{64}\b", html), "no reporter keys"
     assert "Zeestraat" not in html, "no report texts"
     assert "@" not in html, "no addresses"
-    assert "noise: &lt;5" in html, "three reports are shown as <5"
+    assert "soil: &lt;5" in html, "three reports are shown as <5"
     file = tmp_path / "digest.html"
     file.write_text(html)
     with chromium() as driver:
@@ -74,7 +75,7 @@ async def test_digest_page_json_and_event(
             assert image.get_attribute("alt")
             assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
         body = driver.find_element(By.TAG_NAME, "body").text
-        assert "noise: <5" in body
+        assert "soil: <5" in body
         assert not re.search(r"(?<![\d.])[1-4] (melders|meldingen)\b", body)
 
     records = await consume_until(
@@ -86,4 +87,4 @@ async def test_digest_page_json_and_event(
     ]
     assert isinstance(events[0], DigestPublished)
     assert events[0].url.endswith(f"/digests/{digest_id}")
-    assert Category.NOISE not in events[0].reports_by_category, "small counts stay out"
+    assert Category.SOIL not in events[0].reports_by_category, "small counts stay out"
