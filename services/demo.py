@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+# the bodies the demo answers for (the others never answer: their ladders climb)
+ANSWERING = ("od-odnzkg", "od-dcmr", "pv27", "pv28", "gm0363", "gm0599", "gm0518", "gm0344")
 CATEGORY_MIX = {"odour": 0.45, "noise": 0.25, "air": 0.15, "vibration": 0.05, "water": 0.05,
                 "soil": 0.05}  # fmt: skip
 HOURLY_RHYTHM = [0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.8, 1.0, 1.0, 0.9, 0.8, 0.8,
@@ -162,7 +164,16 @@ async def _answer(
     register: Any,
 ) -> None:
     """A few authorities look at their legs: most acknowledge, some resolve, some never do."""
-    for recipient in ("od-odnzkg", "od-dcmr", "pv27", "pv28", "gm0363", "gm0599"):
+    for recipient in (
+        "od-odnzkg",
+        "od-dcmr",
+        "pv27",
+        "pv28",
+        "gm0363",
+        "gm0599",
+        "gm0518",
+        "gm0344",
+    ):
         if recipient not in keys:
             keys[recipient] = await asyncio.to_thread(register, recipient)
         headers = {"Authorization": f"Bearer {keys[recipient]}"}

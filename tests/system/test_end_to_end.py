@@ -292,9 +292,9 @@ def test_the_demo_plan_is_reproducible_and_has_its_episodes() -> None:
 
 
 def test_the_demo_drives_the_running_stack(system: System) -> None:
-    """Two simulated hours, 3,600 times faster: reports accepted, authorities answering."""
+    """Twelve simulated hours, 3,600 times faster: reports accepted, authorities answering."""
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "demo", "--days", "0.1", "--per-day", "240",
+        [sys.executable, "-m", "services.cli", "demo", "--days", "0.5", "--per-day", "480",
          "--scale", "3600", "--intake", system.urls["intake"],
          "--notifier", system.urls["notifier"]],
         env=system.env, capture_output=True, text=True, timeout=300, check=True,
