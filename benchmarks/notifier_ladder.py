@@ -23,10 +23,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import insert
 
-from benchmarks.support import local_broker, peak_rss_mb, server, uvicorn_argv
+from benchmarks.support import (
+    count_arrivals,
+    local_broker,
+    passthrough,
+    peak_rss_mb,
+    server,
+    uvicorn_argv,
+)
 from schemas.cloudevents import headers_for
 from schemas.leg import Actor, ActorKind, LegStatus, LegStatusReported
 from schemas.topics import LEG_STATUS, LEG_STATUS_REPORTED, TopicSpec, all_static_topics
@@ -152,52 +159,6 @@ async def fill_reports(bootstrap: str, count: int) -> None:
     await producer.stop()
 
 
-async def passthrough(bootstrap: str, count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        LEG_STATUS_REPORTED.name, bootstrap_servers=bootstrap, group_id="bench-passthrough",
-        auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
-    await consumer.start()
-    await producer.start()
-    seen = 0
-    started = time.perf_counter()
-    while seen < count:
-        batch = await consumer.getmany(timeout_ms=500)
-        futures = []
-        for records in batch.values():
-            for record in records:
-                futures.append(await producer.send(
-                    PASSTHROUGH.name, record.value, key=record.key, headers=list(record.headers)
-                ))  # fmt: skip
-                seen += 1
-        await asyncio.gather(*futures)
-        await consumer.commit()
-    elapsed = time.perf_counter() - started
-    await consumer.stop()
-    await producer.stop()
-    return count / elapsed
-
-
-async def count_changes(bootstrap: str, count: int, timeout_s: float) -> tuple[int, float]:
-    consumer = AIOKafkaConsumer(
-        LEG_STATUS.name, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    seen, first, last = 0, 0.0, 0.0
-    started = time.perf_counter()
-    try:
-        while seen < count and time.perf_counter() - started < timeout_s:
-            batch = await consumer.getmany(timeout_ms=500)
-            arrived = sum(len(records) for records in batch.values())
-            if arrived:
-                first, last = first or time.perf_counter(), time.perf_counter()
-            seen += arrived
-    finally:
-        await consumer.stop()
-    return seen, last - first
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--legs", type=int, default=1_000_000)
@@ -222,7 +183,15 @@ def main() -> None:
             with local_broker(tmp / "kafka") as bootstrap:
                 asyncio.run(ensure_topics(bootstrap, [*all_static_topics(), PASSTHROUGH]))
                 asyncio.run(fill_reports(bootstrap, args.events))
-                ceiling = asyncio.run(passthrough(bootstrap, args.events))
+                ceiling = asyncio.run(
+                    passthrough(
+                        bootstrap,
+                        LEG_STATUS_REPORTED.name,
+                        PASSTHROUGH.name,
+                        args.events,
+                        idempotent=True,
+                    )
+                )
                 port = free_port()
                 env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                        "BUURSIGNAAL_NOTIFIER_DATABASE_URL": url,
@@ -230,7 +199,9 @@ def main() -> None:
                        "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "3600"}  # fmt: skip
                 argv = [*uvicorn_argv("services.notifier.app:create_app", port), "--factory"]
                 with server(argv, env, "/ready", port) as process:
-                    changed, steady_s = asyncio.run(count_changes(bootstrap, args.events, 600))
+                    changed, steady_s = asyncio.run(
+                        count_arrivals(bootstrap, [LEG_STATUS.name], args.events, 600)
+                    )
                     rss = peak_rss_mb(process.pid)
             rate = changed / steady_s if steady_s else 0.0
             print(f"bare passthrough:   {ceiling:8.0f} records/s")

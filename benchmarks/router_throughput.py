@@ -20,9 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from benchmarks.support import local_broker, peak_rss_mb, server, uvicorn_argv
+from benchmarks.support import (
+    count_arrivals,
+    local_broker,
+    passthrough,
+    peak_rss_mb,
+    server,
+    uvicorn_argv,
+)
 from schemas.cloudevents import headers_for
 from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.topics import (
@@ -66,59 +73,6 @@ async def fill(bootstrap: str, count: int) -> None:
     await producer.stop()
 
 
-async def passthrough(bootstrap: str, count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        REPORT_RECEIVED.name, bootstrap_servers=bootstrap, group_id="bench-passthrough",
-        auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
-    # the router's own producer settings (services.runtime.service.add_outbox_relay)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=False, acks="all", linger_ms=2
-    )
-    await consumer.start()
-    await producer.start()
-    seen = 0
-    started = time.perf_counter()
-    while seen < count:
-        batch = await consumer.getmany(timeout_ms=500)
-        futures = []
-        for records in batch.values():
-            for record in records:
-                futures.append(await producer.send(
-                    PASSTHROUGH.name, record.value, key=record.key, headers=list(record.headers)
-                ))  # fmt: skip
-                seen += 1
-        await asyncio.gather(*futures)
-        await consumer.commit()
-    elapsed = time.perf_counter() - started
-    await consumer.stop()
-    await producer.stop()
-    return count / elapsed
-
-
-async def count_decisions(bootstrap: str, count: int, timeout_s: float) -> tuple[int, float]:
-    """Outcomes seen, and the seconds from the first outcome to the last (steady state)."""
-    consumer = AIOKafkaConsumer(
-        ROUTING_DECIDED.name, REPORT_UNROUTABLE.name, ROUTING_TRIAGE.name,
-        bootstrap_servers=bootstrap, group_id=None,
-        auto_offset_reset="earliest",
-    )  # fmt: skip
-    await consumer.start()
-    seen = 0
-    started = time.perf_counter()
-    first = last = 0.0
-    try:
-        while seen < count and time.perf_counter() - started < timeout_s:
-            batch = await consumer.getmany(timeout_ms=500)
-            arrived = sum(len(records) for records in batch.values())
-            if arrived:
-                first, last = first or time.perf_counter(), time.perf_counter()
-            seen += arrived
-    finally:
-        await consumer.stop()
-    return seen, last - first
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=5000)
@@ -129,7 +83,11 @@ def main() -> None:
     ):
         asyncio.run(ensure_topics(bootstrap, [*all_static_topics(), PASSTHROUGH]))
         asyncio.run(fill(bootstrap, args.reports))
-        ceiling = asyncio.run(passthrough(bootstrap, args.reports))
+        ceiling = asyncio.run(
+            passthrough(
+                bootstrap, REPORT_RECEIVED.name, PASSTHROUGH.name, args.reports, idempotent=False
+            )
+        )
         print(f"passthrough measured: {ceiling:.0f} records/s", flush=True)
         database_url = f"sqlite+aiosqlite:///{Path(tmp_dir) / 'router.sqlite'}"
         upgrade("router", database_url)
@@ -142,7 +100,14 @@ def main() -> None:
         argv = [*uvicorn_argv("services.router.app:create_app", port), "--factory"]
         started = time.perf_counter()
         with server(argv, env, "/ready", port) as process:
-            decided, steady_s = asyncio.run(count_decisions(bootstrap, args.reports, 600))
+            decided, steady_s = asyncio.run(
+                count_arrivals(
+                    bootstrap,
+                    [ROUTING_DECIDED.name, REPORT_UNROUTABLE.name, ROUTING_TRIAGE.name],
+                    args.reports,
+                    600,
+                )
+            )
             elapsed = time.perf_counter() - started
             rss_mb = peak_rss_mb(process.pid)
     rate = decided / elapsed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -101,3 +102,62 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+async def passthrough(
+    bootstrap: str, source: str, target: str, count: int, *, idempotent: bool
+) -> float:
+    """The ceiling: a bare aiokafka loop that consumes ``count`` records from ``source`` and
+    produces each to ``target`` (acks=all), committing offsets per batch; records per second."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    consumer = AIOKafkaConsumer(
+        source, bootstrap_servers=bootstrap, group_id="bench-passthrough",
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=idempotent, acks="all", linger_ms=2
+    )
+    await consumer.start()
+    await producer.start()
+    seen = 0
+    started = time.perf_counter()
+    while seen < count:
+        batch = await consumer.getmany(timeout_ms=500)
+        futures = []
+        for records in batch.values():
+            for record in records:
+                futures.append(await producer.send(
+                    target, record.value, key=record.key, headers=list(record.headers)
+                ))  # fmt: skip
+                seen += 1
+        await asyncio.gather(*futures)
+        await consumer.commit()
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    await producer.stop()
+    return count / elapsed
+
+
+async def count_arrivals(
+    bootstrap: str, topics: list[str], count: int, timeout_s: float
+) -> tuple[int, float]:
+    """Records seen on ``topics``, and the seconds from the first to the last (steady state)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen, first, last = 0, 0.0, 0.0
+    started = time.perf_counter()
+    try:
+        while seen < count and time.perf_counter() - started < timeout_s:
+            batch = await consumer.getmany(timeout_ms=500)
+            arrived = sum(len(records) for records in batch.values())
+            if arrived:
+                first, last = first or time.perf_counter(), time.perf_counter()
+            seen += arrived
+    finally:
+        await consumer.stop()
+    return seen, last - first
