@@ -13,6 +13,7 @@ import pytest
 
 from services.local.postgres import ThrowawayPostgres, install
 from tests.support.kafka import kafka_bootstrap
+from tests.support.smtp import smtp_server  # noqa: F401  (a fixture for every test package)
 
 
 @pytest.fixture(scope="session")

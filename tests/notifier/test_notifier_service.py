@@ -27,9 +27,10 @@ from services.notifier.actions import leg_id_for
 from services.notifier.authorities import register_authority
 from services.notifier.models import Leg, MailJob
 from services.runtime.broker import ensure_topics
-from tests.notifier.conftest import Intake, NotifierUnderTest, SmtpServer
+from tests.notifier.conftest import Intake, NotifierUnderTest
 from tests.support.factories import NOW, delivered, recipient, report_received
 from tests.support.kafka import consume_until, headers_of, wait_async
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de afzuiging hersteld; bij controle was de geur verdwenen."

@@ -36,25 +36,15 @@ from schemas.routing import ReportDelivered, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.local.postgres import ThrowawayPostgres, free_port
 from services.notifier.actions import leg_id_for
-from tests.notifier.conftest import SmtpServer
 from tests.support.browser import chromium, press, replace_text, tab_to
 from tests.support.kafka import consume_until, headers_of
 from tests.support.pdok import locatieserver
 from tests.support.processes import service_process
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging is gerepareerd."
 DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def wait_until(condition: object, timeout_s: float = 60.0) -> None:
@@ -77,7 +67,7 @@ class System:
 def system(
     kafka_bootstrap_servers: str,
     postgres_server: ThrowawayPostgres,
-    smtp: SmtpServer,
+    smtp_server: SmtpServer,
     tmp_path: Path,
     topic_suffix: str,
 ) -> Iterator[System]:
@@ -101,7 +91,7 @@ def system(
             "BUURSIGNAAL_NOTIFIER_INTAKE_URL": urls["intake"],
             "BUURSIGNAAL_NOTIFIER_INTERNAL_API_TOKEN": token,
             "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": urls["notifier"],
-            "BUURSIGNAAL_NOTIFIER_SMTP_PORT": str(smtp.port),
+            "BUURSIGNAAL_NOTIFIER_SMTP_PORT": str(smtp_server.port),
             "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "1",
         }
         for name in ports:
@@ -115,7 +105,7 @@ def system(
         key = registered.stdout.strip().rsplit(" ", 1)[-1]
         for name, port in ports.items():
             stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
-        yield System(urls, env, key, smtp, kafka_bootstrap_servers)
+        yield System(urls, env, key, smtp_server, kafka_bootstrap_servers)
 
 
 def test_report_to_answer_to_reopened(system: System) -> None:
