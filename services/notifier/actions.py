@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,7 +31,7 @@ from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory,
 from services.notifier.norms import Norms
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.database import stage_insert
+from services.runtime.database import as_utc, dialect_insert, stage_insert
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
@@ -69,11 +67,6 @@ DEADLINE_WORDS = {
 
 def leg_id_for(report_id: object, recipient_id: str) -> str:
     return str(uuid.uuid5(LEG_NAMESPACE, f"{report_id}/{recipient_id}"))
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 @dataclass
@@ -209,7 +202,7 @@ class Legs:
         case = await session.get(CaseFile, leg.report_id)
         category = case.category if case else leg.category
         if current is LegStatus.WAITING_FOR_RESIDENT and leg.paused_at is not None:
-            leg.paused_hours += self.calendar.between(_aware(leg.paused_at), now)
+            leg.paused_hours += self.calendar.between(as_utc(leg.paused_at), now)
             leg.paused_at = None
         leg.status = wanted.value
         if handler:
@@ -238,9 +231,9 @@ class Legs:
         first = leg.acknowledged_at is None
         leg.acknowledged_at = leg.acknowledged_at or now
         TIME_TO_ACKNOWLEDGE.labels(leg.recipient_id, category).observe(
-            self.calendar.between(_aware(leg.delivered_at), now)
+            self.calendar.between(as_utc(leg.delivered_at), now)
         )
-        self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=_aware(leg.clock_origin))
+        self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=as_utc(leg.clock_origin))
         if first:
             self.mail(
                 session, "acknowledged", leg.report_id, f"acknowledged:{leg.id}",
@@ -263,7 +256,7 @@ class Legs:
         leg.explanation = explanation
         leg.forwarded_to = forwarded_to
         if wanted in transitions.OPEN_ANSWERS:
-            worked = self.calendar.between(_aware(leg.clock_origin), now) - leg.paused_hours
+            worked = self.calendar.between(as_utc(leg.clock_origin), now) - leg.paused_hours
             TIME_TO_RESOLVE.labels(leg.recipient_id, category).observe(max(0.0, worked))
             self.mail(
                 session, "closed", leg.report_id, f"closed:{leg.id}:{leg.cycle}",
@@ -303,7 +296,7 @@ class Legs:
         self._emit_status(session, new, SYSTEM, now)
 
     def _due(self, leg: Leg, step: int) -> datetime:
-        return self.calendar.add(_aware(leg.clock_origin), step * leg.norm_hours + leg.paused_hours)
+        return self.calendar.add(as_utc(leg.clock_origin), step * leg.norm_hours + leg.paused_hours)
 
     # -- the ladder ----------------------------------------------------------------------------
 
@@ -325,9 +318,9 @@ class Legs:
         due_legs = list((await session.exec(query)).all())
         rungs: list[tuple[Leg, int, DeadlineKind, datetime]] = []
         for leg in due_legs:
-            while leg.next_due_at is not None and _aware(leg.next_due_at) <= now:
+            while leg.next_due_at is not None and as_utc(leg.next_due_at) <= now:
                 kind = DeadlineKind(leg.deadline_kind or DeadlineKind.RESOLVE.value)
-                rungs.append((leg, leg.next_step, kind, _aware(leg.next_due_at)))
+                rungs.append((leg, leg.next_step, kind, as_utc(leg.next_due_at)))
                 leg.next_step += 1
                 leg.next_due_at = (
                     self._due(leg, leg.next_step) if leg.next_step <= len(STEPS) else None
@@ -353,7 +346,7 @@ class Legs:
     ) -> set[tuple[str, int, str, int]]:
         table = EscalationFired.__table__  # type: ignore[attr-defined]
         statement = (
-            _insert(session)(table)
+            dialect_insert(session)(table)
             .values(
                 [
                     {
@@ -508,8 +501,3 @@ class Legs:
 
     def _emit(self, session: AsyncSession, event: Event, topic: str, key: str) -> None:
         enqueue(session, event, topic=topic, key=key, source=SOURCE, clock=self.clock)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive UTC datetimes back."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

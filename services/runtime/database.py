@@ -9,9 +9,12 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, event, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -124,3 +127,14 @@ def _drop_staged(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _forget_undo(session: Session) -> None:
     session.info.pop(_UNDO, None)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored datetime as aware UTC: SQLite returns them naive (in UTC), PostgreSQL aware."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The session's dialect ``insert`` (PostgreSQL or SQLite), for ``ON CONFLICT`` clauses."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.runtime.clock import Clock
+from services.runtime.database import dialect_insert
 from services.runtime.models import ProcessedEvent
 
 
@@ -23,8 +22,7 @@ async def first_delivery(
 ) -> bool:
     """Claim ``event_id`` for ``consumer``; False when an earlier delivery already claimed it."""
     values = {"consumer": consumer, "event_id": event_id, "processed_at": clock.now()}
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = (
         insert(ProcessedEvent)
         .values(**values)
@@ -41,8 +39,7 @@ async def first_deliveries(
     if not event_ids:
         return set()
     now = clock.now()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = (
         insert(ProcessedEvent)
         .values([{"consumer": consumer, "event_id": i, "processed_at": now} for i in event_ids])

@@ -14,7 +14,7 @@ import statistics
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from services.notifier.models import (
 from services.notifier.patterns.service import coarse
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
+from services.runtime.database import as_utc
 
 SMALL = 5
 
@@ -75,10 +76,6 @@ def read_facilities(reference_dir: Path) -> list[Facility]:
         ]
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 async def compose(
     session: AsyncSession,
     *,
@@ -99,7 +96,7 @@ async def compose(
             )
         ).all()
     )
-    in_period = [s for s in signals if _aware(s.observed_at) >= start]
+    in_period = [s for s in signals if as_utc(s.observed_at) >= start]
     patterns = list(
         (
             await session.exec(
@@ -127,7 +124,7 @@ async def compose(
             "method": record.method,
             "category": record.category,
             "scope": record.scope,
-            "status": "new" if _aware(record.first_detected_at) >= start else "ongoing",
+            "status": "new" if as_utc(record.first_detected_at) >= start else "ongoing",
             "recurrence_interval_days": record.recurrence_interval_days,
             "unique_reporters": _count(record.unique_reporters),
             "facility_ids": record.facility_ids,
@@ -136,7 +133,7 @@ async def compose(
             "centre": {"lat": record.centre_lat, "lon": record.centre_lon, "grid_m": 500}
             if record.centre_lat is not None
             else None,
-            "detected_at": _aware(record.detected_at).isoformat(),
+            "detected_at": as_utc(record.detected_at).isoformat(),
         }
         pattern_items.append(item)
         if members:
@@ -158,9 +155,9 @@ async def compose(
         },
     }
     weekly = Counter(
-        (_aware(s.observed_at).date().isocalendar()[:2], s.category)
+        (as_utc(s.observed_at).date().isocalendar()[:2], s.category)
         for s in signals
-        if _aware(s.observed_at) >= end - timedelta(weeks=12)
+        if as_utc(s.observed_at) >= end - timedelta(weeks=12)
     )
     if weekly:
         charts["weekly"] = _weekly(weekly)
@@ -206,14 +203,14 @@ def _performance(
     for recipient_id, own in sorted(per.items()):
         answered = [leg for leg in own if leg.acknowledged_at is not None]
         ack_hours = [
-            calendar.between(_aware(leg.delivered_at), _aware(leg.acknowledged_at))
+            calendar.between(as_utc(leg.delivered_at), as_utc(leg.acknowledged_at))
             for leg in answered
             if leg.acknowledged_at is not None
         ]
         closed = [leg for leg in own if leg.closed_at is not None and leg.status in
                   ("resolved", "no_action")]  # fmt: skip
         resolve_hours = [
-            calendar.between(_aware(leg.clock_origin), _aware(leg.closed_at)) - leg.paused_hours
+            calendar.between(as_utc(leg.clock_origin), as_utc(leg.closed_at)) - leg.paused_hours
             for leg in closed
             if leg.closed_at is not None
         ]
@@ -243,7 +240,7 @@ def _longest_waiting(
     legs: list[Leg], by_report: dict[str, Signal], calendar: WorkingCalendar, now: datetime
 ) -> list[dict[str, Any]]:
     open_legs = [leg for leg in legs if leg.status not in {s.value for s in CLOSED}]
-    open_legs.sort(key=lambda leg: _aware(leg.delivered_at))
+    open_legs.sort(key=lambda leg: as_utc(leg.delivered_at))
     rows = []
     for leg in open_legs[:10]:
         signal = by_report.get(leg.report_id)
@@ -253,7 +250,7 @@ def _longest_waiting(
                 "category": leg.category,
                 "municipality_code": signal.municipality_code if signal else None,
                 "status": leg.status,
-                "working_hours_waiting": round(calendar.between(_aware(leg.delivered_at), now), 1),
+                "working_hours_waiting": round(calendar.between(as_utc(leg.delivered_at), now), 1),
             }
         )
     return rows
@@ -296,7 +293,7 @@ def _map(members: list[Signal]) -> str:
 
 
 def _series(members: list[Signal]) -> str:
-    days = Counter(_aware(m.observed_at).date() for m in members)
+    days = Counter(as_utc(m.observed_at).date() for m in members)
     ordered = sorted(days)
     figure, axes = plt.subplots(figsize=(4, 2.2))
     axes.bar([d.isoformat() for d in ordered], [days[d] for d in ordered])

@@ -29,7 +29,7 @@ from services.notifier.models import PatternRecord, Signal
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.scan import scan
 from services.runtime.clock import Clock
-from services.runtime.database import on_rollback
+from services.runtime.database import as_utc, on_rollback
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
@@ -128,7 +128,7 @@ class Patterns:
             report_id=report_id,
             reporter_key=signal.reporter_key,
             category=signal.category,
-            at=_aware(signal.observed_at),
+            at=as_utc(signal.observed_at),
             x_m=x,
             y_m=y,
             facility_ids=list(signal.facility_ids),
@@ -199,7 +199,7 @@ class Patterns:
             self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
             self.detector.observe(
                 report_id=signal.report_id, reporter_key=signal.reporter_key,
-                category=signal.category, at=_aware(signal.observed_at), x_m=x, y_m=y,
+                category=signal.category, at=as_utc(signal.observed_at), x_m=x, y_m=y,
                 facility_ids=list(signal.facility_ids),
                 recipients=[r.split(":", 1)[1] for r in signal.recipients], announce=False,
             )  # fmt: skip
@@ -220,15 +220,15 @@ class Patterns:
         )
         seen: set[tuple[str, datetime]] = set()
         cases: list[Signal] = []
-        for signal in sorted(rows, key=lambda s: _aware(s.observed_at)):
-            hour = _aware(signal.observed_at).replace(minute=0, second=0, microsecond=0)
+        for signal in sorted(rows, key=lambda s: as_utc(s.observed_at)):
+            hour = as_utc(signal.observed_at).replace(minute=0, second=0, microsecond=0)
             if (signal.reporter_key, hour) not in seen:  # one case per reporter per hour
                 seen.add((signal.reporter_key, hour))
                 cases.append(signal)
         if len(cases) < 3:
             return 0
         xy = np.array([plane(c.lat, c.lon) for c in cases])
-        days = np.array([(_aware(c.observed_at).date() - first.date()).days for c in cases])
+        days = np.array([(as_utc(c.observed_at).date() - first.date()).days for c in cases])
         settings = self.scan_settings
         clusters = await asyncio.to_thread(
             scan, xy[:, 0], xy[:, 1], days, today=364, permutations=settings.permutations,
@@ -297,7 +297,7 @@ class Patterns:
         signals_by_facility: dict[str, list[Signal]] = defaultdict(list)
         for signal in rows:
             for facility_id in signal.facility_ids:
-                daily[facility_id][_aware(signal.observed_at).date()] += 1
+                daily[facility_id][as_utc(signal.observed_at).date()] += 1
                 signals_by_facility[facility_id].append(signal)
         clusters_since = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
         scans = (
@@ -316,7 +316,7 @@ class Patterns:
                 continue
             key = f"facility/{facility_id}/{today.isocalendar().week}"
             members = [s for s in signals_by_facility[facility_id]
-                       if _aware(s.observed_at).date() > today - timedelta(days=30)]  # fmt: skip
+                       if as_utc(s.observed_at).date() > today - timedelta(days=30)]  # fmt: skip
             reporters = {m.reporter_key for m in members}
             if await self._grew(session, key, len(reporters)):
                 continue
@@ -427,7 +427,3 @@ def cusum_alarm(counts: Counter[date], today: date, *, k: float = 0.5, h: float 
         if statistic > h:
             return True
     return False
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
