@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,7 +35,7 @@ from services.intake.corrections import CorrectionRequest, correct_report
 from services.intake.location import Geocoder, Netherlands, OutsideNetherlandsError
 from services.intake.models import ReporterContact, ReportRecord
 from services.intake.open311 import open311_router
-from services.intake.privacy import unsubscribe_token
+from services.intake.privacy import ContactsAsked, unsubscribe_token
 from services.intake.problems import (
     language_from,
     validation_problem,
@@ -157,31 +157,33 @@ def _internal_routes(
             return problem(404, "no-report", "There is no report with this id.")
         return JSONResponse({"report_id": report_id, "status": "corrected"}, status_code=202)
 
-    @app.get("/internal/v1/reports/{report_id}/contact", include_in_schema=False)
-    async def contact_for_mail(report_id: str, request: Request) -> Response:
-        """The e-mail address for one notification, to the notifier only (bearer token)."""
+    @app.post("/internal/v1/contacts", include_in_schema=False)
+    async def contacts_for_mail(asked: ContactsAsked, request: Request) -> Response:
+        """The e-mail addresses for a round of notifications, to the notifier only (bearer
+        token): ``{"report_ids": [...]}`` in, the reports whose resident asked for e-mail
+        updates out; a report without a usable address is simply absent."""
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not token or not hmac.compare_digest(given, token):
             return problem(401, "unauthorised", "A valid internal token is required.")
         async with intake.sessions() as session:
-            row = (
+            rows = (
                 await session.exec(
                     select(ReporterContact, ReportRecord.language)
                     .join(ReportRecord, ReportRecord.id == ReporterContact.report_id)  # type: ignore[arg-type]
-                    .where(ReporterContact.report_id == report_id)
+                    .where(col(ReporterContact.report_id).in_(asked.report_ids))
                 )
-            ).first()
-        if row is None or row[0].email is None or not row[0].email_updates:
-            return problem(404, "no-contact", "No e-mail address that may be used.")
-        contact, language = row
-        signature = unsubscribe_token(secret, report_id)
-        return JSONResponse(
-            {
+            ).all()
+        contacts = {
+            contact.report_id: {
                 "email": contact.email,
                 "language": language,
-                "unsubscribe_url": f"{public_base_url}/unsubscribe/{report_id}/{signature}",
+                "unsubscribe_url": f"{public_base_url}/unsubscribe/{contact.report_id}/"
+                f"{unsubscribe_token(secret, contact.report_id)}",
             }
-        )
+            for contact, language in rows
+            if contact.email is not None and contact.email_updates
+        }
+        return JSONResponse({"contacts": contacts})
 
     @app.get("/unsubscribe/{report_id}/{signature}", response_class=HTMLResponse)
     async def unsubscribe_page(report_id: str, signature: str) -> Response:

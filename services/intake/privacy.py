@@ -16,6 +16,17 @@ import hmac
 import secrets
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ContactsAsked(BaseModel):
+    """``POST /internal/v1/contacts`` (the notifier, bearer token): whose addresses it needs
+    for one round of mail. Addresses leave intake only this way, at the moment of sending."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    report_ids: list[str] = Field(min_length=1, max_length=500)
+
 
 def reporter_key(secret: str, *, device_id: str | None, email: str | None) -> str:
     basis = f"device:{device_id}" if device_id else f"email:{email.lower()}" if email else None

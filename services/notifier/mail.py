@@ -1,12 +1,12 @@
 """Mail to residents: jobs in the database, sent by a background loop through SMTP.
 
-The address is asked from intake at the moment of sending (bearer token) and is neither stored
-nor logged here. A job is one mail (its dedupe key makes a second job impossible); it is marked
-sent right after the SMTP server accepted it. When the server or intake is unreachable the job
-waits with a growing delay (up to an hour) and is tried again, indefinitely; a resident who did
-not opt in (intake answers 404) makes the job ``skipped``. The Message-ID is derived from the
-job, so a mail sent again after a crash in the moment between acceptance and marking carries
-the same id.
+The addresses are asked from intake at the moment of sending, for a page of due jobs in one
+request (bearer token), and are neither stored nor logged here. A job is one mail (its dedupe
+key makes a second job impossible); it is marked sent right after the SMTP server accepted it.
+When the server or intake is unreachable the job waits with a growing delay (up to an hour) and
+is tried again, indefinitely; a resident who did not opt in (intake leaves the report out of
+its answer) makes the job ``skipped``. The Message-ID is derived from the job, so a mail sent
+again after a crash in the moment between acceptance and marking carries the same id.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, engine_of, writing
 
 log = logging.getLogger(__name__)
+Outcome = tuple[str, str | None]
+"""What became of one attempt ("sent", "skipped" or "retry") and, for a retry, why."""
 MAX_DELAY = timedelta(hours=1)
 
 
@@ -61,69 +63,111 @@ class Mailer:
     mail_from: str
     smtp_timeout_s: float = 10.0
 
-    async def contact(self, report_id: str) -> Contact:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(
-                f"{self.intake_url.rstrip('/')}/internal/v1/reports/{report_id}/contact",
-                headers={"Authorization": f"Bearer {self.internal_token}"},
-            )
-        if response.status_code == 404:
-            raise NoContactError(report_id)
+    async def contacts(
+        self, report_ids: list[str], client: httpx.AsyncClient
+    ) -> dict[str, Contact]:
+        """The addresses intake may give for these reports (absent: no mail for that one)."""
+        response = await client.post(
+            f"{self.intake_url.rstrip('/')}/internal/v1/contacts",
+            json={"report_ids": sorted(set(report_ids))},
+            headers={"Authorization": f"Bearer {self.internal_token}"},
+        )
         response.raise_for_status()
-        body = response.json()
-        return Contact(body["email"], body.get("language", "nl"), body["unsubscribe_url"])
+        return {
+            report_id: Contact(body["email"], body.get("language", "nl"), body["unsubscribe_url"])
+            for report_id, body in response.json()["contacts"].items()
+        }
 
-    async def send_due(self, limit: int = 100) -> int:
-        """Try every job whose time has come; return how many were sent."""
+    async def send_due(self, page: int = 100) -> int:
+        """Try every job whose time has come (``page`` at a time, one connection to intake for
+        the round); return how many were sent."""
         now = self.clock.now()
-        async with self.sessions() as session:
-            jobs = list(
-                (
-                    await session.exec(
-                        select(MailJob)
-                        .where(MailJob.status == "pending", col(MailJob.next_attempt_at) <= now)
-                        .order_by(col(MailJob.id))
-                        .limit(limit)
+        sent, after = 0, 0
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            while True:
+                async with self.sessions() as session:
+                    jobs = list(
+                        (
+                            await session.exec(
+                                select(MailJob)
+                                .where(
+                                    MailJob.status == "pending",
+                                    col(MailJob.next_attempt_at) <= now,
+                                    col(MailJob.id) > after,
+                                )
+                                .order_by(col(MailJob.id))
+                                .limit(page)
+                            )
+                        ).all()
                     )
-                ).all()
-            )
-        sent = 0
-        for job in jobs:
-            sent += await self._attempt(job)
-        return sent
+                if not jobs:
+                    return sent
+                try:
+                    contacts: dict[str, Contact] | httpx.HTTPError = await self.contacts(
+                        [job.report_id for job in jobs], client
+                    )
+                except httpx.HTTPError as failure:
+                    contacts = failure
+                outcomes = [await self._attempt(job, contacts) for job in jobs]
+                sent += sum(outcome == "sent" for outcome, _ in outcomes)
+                # a sent mail was marked at once; skips and retries have no side effect to
+                # repeat after a crash, so they are written together
+                await self._record([(j, o) for j, o in zip(jobs, outcomes, strict=True)
+                                    if o[0] != "sent"])  # fmt: skip
+                if len(jobs) < page:
+                    return sent
+                after = jobs[-1].id or after
 
-    async def _attempt(self, job: MailJob) -> int:
-        outcome, error = "sent", None
+    async def _attempt(
+        self, job: MailJob, contacts: dict[str, Contact] | httpx.HTTPError
+    ) -> Outcome:
         try:
-            contact = await self.contact(job.report_id)
+            if isinstance(contacts, httpx.HTTPError):
+                raise contacts
+            contact = contacts.get(job.report_id)
+            if contact is None:
+                raise NoContactError(job.report_id)
             message = self.compose(job, contact)
             await aiosmtplib.send(
                 message, hostname=self.smtp_host, port=self.smtp_port, timeout=self.smtp_timeout_s
             )
         except NoContactError:
-            outcome = "skipped"
+            return ("skipped", None)
         except (httpx.HTTPError, aiosmtplib.SMTPException, OSError) as failure:
-            outcome, error = "retry", f"{type(failure).__name__}: {failure}"[:500]
+            return ("retry", f"{type(failure).__name__}: {failure}"[:500])
+        await self._record([(job, ("sent", None))])
+        return ("sent", None)
+
+    async def _record(self, outcomes: list[tuple[MailJob, Outcome]]) -> None:
+        if not outcomes:
+            return
         async with (
             writing(engine_of(self.sessions)),
             self.sessions() as session,
             session.begin(),
         ):
-            stored = await session.get(MailJob, job.id)
-            if stored is None:
-                return 0
-            stored.attempts += 1
-            if outcome == "retry":
-                delay = min(MAX_DELAY, timedelta(seconds=5 * 2 ** min(stored.attempts, 12)))
-                stored.next_attempt_at = self.clock.now() + delay
-                stored.last_error = error
-                log.warning("mail %s not sent (%s); again in %s", job.id, error, delay)
-            else:
-                stored.status = outcome
-                stored.sent_at = self.clock.now() if outcome == "sent" else None
-            session.add(stored)
-        MAILS.labels(job.kind, outcome).inc()
-        return 1 if outcome == "sent" else 0
+            ids = [job.id for job, _ in outcomes]
+            stored_jobs = {
+                job.id: job
+                for job in (
+                    await session.exec(select(MailJob).where(col(MailJob.id).in_(ids)))
+                ).all()
+            }
+            for job, (outcome, error) in outcomes:
+                stored = stored_jobs.get(job.id)
+                if stored is None:
+                    continue
+                stored.attempts += 1
+                if outcome == "retry":
+                    delay = min(MAX_DELAY, timedelta(seconds=5 * 2 ** min(stored.attempts, 12)))
+                    stored.next_attempt_at = self.clock.now() + delay
+                    stored.last_error = error
+                    log.warning("mail %s not sent (%s); again in %s", job.id, error, delay)
+                else:
+                    stored.status = outcome
+                    stored.sent_at = self.clock.now() if outcome == "sent" else None
+                session.add(stored)
+                MAILS.labels(job.kind, outcome).inc()
 
     def compose(self, job: MailJob, contact: Contact) -> EmailMessage:
         language = "en" if contact.language == "en" else "nl"

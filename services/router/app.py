@@ -122,9 +122,14 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
             raise UnprocessableEventError(f"expected a correction, got {event.ce_type}")
         await routing.on_correction(session, event)
 
-    runtime.consume(REPORT_RECEIVED, on_report, description="Every accepted report is routed once.")
     runtime.consume(
-        REPORT_CORRECTED, on_correction, description="A corrected place or category: decide again."
+        REPORT_RECEIVED, on_report, description="Every accepted report is routed once.", urgent=True
+    )
+    runtime.consume(
+        REPORT_CORRECTED,
+        on_correction,
+        description="A corrected place or category: decide again.",
+        urgent=True,
     )
     runtime.consume(LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing.")
     for spec in (ROUTING_DECIDED, REPORT_UNROUTABLE, ROUTING_TRIAGE):

@@ -36,6 +36,12 @@ from services.runtime.metrics import EVENTS_CONSUMED
 from services.runtime.outbox import OutboxRelay, staged
 
 log = logging.getLogger(__name__)
+COLLECT_MS = 200
+"""How long the broker may hold a fetch of a non-urgent consumer to collect a larger batch."""
+COLLECT_BYTES = 256 * 1024
+"""... unless this much has come in before."""
+URGENT_FETCH_WAIT_MS = 500
+"""An urgent consumer's fetch returns at the first record; this is only the idle round trip."""
 
 Apply = Callable[[AsyncSession, CloudEventAttributes, Event], Awaitable[None]]
 # Load what a batch will need in a few queries before it is applied (optional).
@@ -252,9 +258,15 @@ def subscribe(
     description: str,
     max_records: int = 500,
     pattern: str | None = None,
+    urgent: bool = False,
 ) -> None:
     """Register ``consumer`` on ``spec``'s topic (or every topic matching ``pattern``, written
     like ``buursignaal.delivery.{recipient_id}.v1``) in batches of up to ``max_records``.
+
+    An ``urgent`` consumer gets each record as soon as the broker has it (a report on its way
+    to the authority). Any other lets the broker collect for up to ``COLLECT_MS`` before it
+    answers a fetch: larger batches, far fewer transactions and fetch requests (a fetch on the
+    delivery pattern names every recipient's topic), a fraction of a second later.
 
     The offsets are committed after the handler returns; when it raises, the consumer is
     rewound to the batch's first record (``NACK_ON_ERROR``) and the batch comes again.
@@ -277,6 +289,8 @@ def subscribe(
         batch=True,
         max_records=max_records,
         batch_timeout_ms=50,
+        fetch_min_bytes=1 if urgent else COLLECT_BYTES,
+        fetch_max_wait_ms=URGENT_FETCH_WAIT_MS if urgent else COLLECT_MS,
         title=f"{group_id}:{source}",
         description=description,
     )(handle)

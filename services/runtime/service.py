@@ -66,8 +66,13 @@ class ServiceRuntime:
         *,
         description: str,
         prepare: Prepare | None = None,
+        urgent: bool = False,
     ) -> EventConsumer:
-        """Consume ``spec``'s topic in this service's group, once per event, dead-lettering."""
+        """Consume ``spec``'s topic in this service's group, once per event, dead-lettering.
+
+        ``urgent``: hand over each record at once rather than letting the broker collect a
+        batch first (see ``subscribe``); for the path from the resident to the authority.
+        """
         if spec.dead_letter is None:
             raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
         consumer = EventConsumer(
@@ -87,6 +92,7 @@ class ServiceRuntime:
             group_id=group,
             description=description,
             max_records=self.settings.consumer_batch_size,
+            urgent=urgent,
         )
         self.consumers.append(consumer)
         return consumer
@@ -99,6 +105,7 @@ class ServiceRuntime:
         *,
         description: str,
         prepare: Prepare | None = None,
+        urgent: bool = False,
     ) -> EventConsumer:
         """Like ``consume``, for every topic matching ``pattern`` (one group for them all)."""
         consumer = EventConsumer(
@@ -118,6 +125,7 @@ class ServiceRuntime:
             description=description,
             max_records=self.settings.consumer_batch_size,
             pattern=pattern,
+            urgent=urgent,
         )
         self.consumers.append(consumer)
         return consumer

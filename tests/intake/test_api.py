@@ -334,12 +334,18 @@ async def test_nearby_and_i_notice_it_too(intake_service: IntakeUnderTest) -> No
 
 async def test_internal_contact_lookup_needs_the_token(intake_service: IntakeUnderTest) -> None:
     created = await post(intake_service, body(email="r@example.nl", email_updates=True))
-    path = f"/internal/v1/reports/{created.json()['report_id']}/contact"
-    assert (await intake_service.client.get(path)).status_code == 401
-    answer = await intake_service.client.get(
-        path, headers={"Authorization": "Bearer internal-token-for-tests"}
+    no_opt_in = await post(intake_service, body(email="q@example.nl"))
+    anonymous = await post(intake_service, body())
+    opted_in, not_opted_in, without_address = (
+        r.json()["report_id"] for r in (created, no_opt_in, anonymous)
     )
-    contact = answer.json()
+    asked = {"report_ids": [opted_in, not_opted_in, without_address]}
+    token = {"Authorization": "Bearer internal-token-for-tests"}
+    path = "/internal/v1/contacts"
+    assert (await intake_service.client.post(path, json=asked)).status_code == 401
+    contacts = (await intake_service.client.post(path, json=asked, headers=token)).json()
+    assert list(contacts["contacts"]) == [opted_in], "only the resident who asked for mail"
+    contact = contacts["contacts"][opted_in]
     assert (contact["email"], contact["language"]) == ("r@example.nl", "nl")
     # the unsubscribe link in every mail: a confirmation page, then no more mails
     unsubscribe = contact["unsubscribe_url"].removeprefix("http://intake.test")
@@ -347,18 +353,13 @@ async def test_internal_contact_lookup_needs_the_token(intake_service: IntakeUnd
     assert page.status_code == 200
     assert "<form" in page.text
     assert (await intake_service.client.post(unsubscribe)).status_code == 200
-    after = await intake_service.client.get(
-        path, headers={"Authorization": "Bearer internal-token-for-tests"}
-    )
-    assert after.status_code == 404, "no address once unsubscribed"
+    after = await intake_service.client.post(path, json=asked, headers=token)
+    assert after.json() == {"contacts": {}}, "no address once unsubscribed"
     forged = await intake_service.client.post(unsubscribe[:-4] + "0000")
     assert forged.status_code == 404
-    no_opt_in = await post(intake_service, body(email="q@example.nl"))
-    path = f"/internal/v1/reports/{no_opt_in.json()['report_id']}/contact"
-    answer = await intake_service.client.get(
-        path, headers={"Authorization": "Bearer internal-token-for-tests"}
-    )
-    assert answer.status_code == 404
+    empty = await intake_service.client.post(path, json={"report_ids": []}, headers=token)
+    assert empty.status_code == 400
+    assert empty.headers["content-type"] == "application/problem+json"
 
 
 def metric_value(text: str, sample: str) -> float:

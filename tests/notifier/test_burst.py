@@ -41,3 +41,24 @@ def test_reports_older_than_an_hour_do_not_count() -> None:
     assert report(detector, 2, "b", 30) == []
     assert report(detector, 3, "c", 61) == [], "the first report fell out of the hour"
     assert len(report(detector, 4, "d", 62)) == 2
+
+
+def test_a_rolled_back_transaction_leaves_the_windows_as_they_were() -> None:
+    detector = BurstDetector(threshold=3)
+    assert report(detector, 1, "a", 0) == []
+    journal = detector.begin()
+    assert report(detector, 2, "b", 1) == []
+    far = detector.observe(
+        report_id="r-far", reporter_key="z", category="noise", at=START, x_m=0.0, y_m=0.0,
+        facility_ids=[], recipients=["gm0453"],
+    )  # fmt: skip
+    assert far == []
+    detector.rollback(journal)  # forget r2 and the noise window the transaction opened
+    assert report(detector, 3, "c", 2) == [], "r2 was rolled back: two reporters, not three"
+    assert len(report(detector, 4, "d", 3)) == 2, "the third unique reporter crosses"
+    noise = [
+        detector.observe(report_id=f"r-far-{n}", reporter_key=f"y{n}", category="noise",
+                         at=START, x_m=0.0, y_m=0.0, facility_ids=[], recipients=["gm0453"])
+        for n in range(2)
+    ]  # fmt: skip
+    assert noise == [[], []], "the rolled-back noise report does not count towards a burst"

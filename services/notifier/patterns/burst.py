@@ -4,7 +4,10 @@ only when more unique reporters join (or a body involved in its reports had not 
 when the burst has died down the next one is new.
 
 In memory (a dict per key; cost per report is a few dictionary operations), rebuilt from the
-last hour of stored signals when the service starts.
+last hour of stored signals when the service starts. The windows follow the database
+transaction: ``begin`` starts a journal of the windows as they were before the transaction
+first touched them, and ``rollback`` puts those back (copying only what a batch touches, not
+the whole hour).
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ class Burst:
     recipients: tuple[str, ...]
 
 
+Journal = dict[tuple[str, ...], _Window | None]
+"""Windows as they were before a transaction changed them (``None``: there was none)."""
+
+
 class BurstDetector:
     def __init__(
         self,
@@ -54,13 +61,27 @@ class BurstDetector:
         self.window = window
         self.cell_m = cell_m
         self._windows: dict[tuple[str, ...], _Window] = {}
+        self._journal: Journal | None = None
 
-    def snapshot(self) -> dict[tuple[str, ...], _Window]:
-        """A copy of the windows (small: one hour of reports) to restore on a rollback."""
-        return copy.deepcopy(self._windows)
+    def begin(self) -> Journal:
+        """From now on, remember every window as it was before its first change."""
+        self._journal = {}
+        return self._journal
 
-    def restore(self, snapshot: dict[tuple[str, ...], _Window]) -> None:
-        self._windows = snapshot
+    def rollback(self, journal: Journal) -> None:
+        """Put the windows ``journal`` remembers back as they were at ``begin``."""
+        for key, before in journal.items():
+            if before is None:
+                self._windows.pop(key, None)
+            else:
+                self._windows[key] = before
+        journal.clear()
+
+    def _window(self, key: tuple[str, ...]) -> _Window:
+        if self._journal is not None and key not in self._journal:
+            before = self._windows.get(key)
+            self._journal[key] = None if before is None else copy.deepcopy(before)
+        return self._windows.setdefault(key, _Window())
 
     def keys(
         self, category: str, x_m: float, y_m: float, facility_ids: list[str]
@@ -84,7 +105,7 @@ class BurstDetector:
         """Count one report (a second call for the same report only adds recipients)."""
         bursts = []
         for key in self.keys(category, x_m, y_m, facility_ids):
-            window = self._windows.setdefault(key, _Window())
+            window = self._window(key)
             self._expire(window, at)
             window.recipients.update(recipients)
             if report_id not in window.report_ids:

@@ -143,8 +143,8 @@ class Patterns:
         if session.info.get("buursignaal.burst_snapshot"):
             return
         session.info["buursignaal.burst_snapshot"] = True
-        snapshot = self.detector.snapshot()
-        on_rollback(session, lambda: self.detector.restore(snapshot))
+        journal = self.detector.begin()
+        on_rollback(session, lambda: self.detector.rollback(journal))
         on_rollback(session, lambda: session.info.pop("buursignaal.burst_snapshot", None))
 
     async def _announce_burst(self, session: AsyncSession, burst: Burst, signal: Signal) -> None:
