@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer
 
 from benchmarks.support import hey, local_broker, server
 from schemas.topics import REPORT_RECEIVED
-from services.local.postgres import free_port
+from services.local.postgres import ThrowawayPostgres, free_port, install
 from services.runtime.migrations import upgrade
 
 SERVICES = ("router", "notifier", "intake")
@@ -186,9 +186,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL instead of SQLite"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp_dir:
+    with tempfile.TemporaryDirectory() as tmp_dir, ExitStack() as stack:
         tmp = Path(tmp_dir)
+        postgres = None
+        if args.postgres:
+            postgres = ThrowawayPostgres(install()).start()
+            stack.callback(postgres.stop)
         with local_broker(tmp / "kafka") as bootstrap:
             env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                    "BUURSIGNAAL_INTAKE_RATE_LIMIT_DEVICE_SECONDS": "0",
@@ -199,6 +206,8 @@ def main() -> None:
             ports = {name: free_port() for name in SERVICES}
             for name in SERVICES:
                 url = f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite'}"
+                if postgres is not None:
+                    url = postgres.create_database(name)
                 upgrade(name, url)
                 env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = url
             env["BUURSIGNAAL_NOTIFIER_INTAKE_URL"] = f"http://127.0.0.1:{ports['intake']}"

@@ -33,7 +33,7 @@ from services.intake.photos import CleanPhoto
 from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.database import SessionFactory, engine_of, stage_insert, writing
 from services.runtime.group_commit import GroupCommitter
 from services.runtime.logs import REPORT_ID
 from services.runtime.models import OutboxMessage
@@ -325,16 +325,54 @@ def received_event(
     )
 
 
+@dataclass
+class TrackingRows:
+    """A batch's recipient rows and report records, fetched by ``load_tracking`` in two
+    queries, so that each event finds them (or learns there are none) without asking."""
+
+    report_ids: set[str]
+    recipients: dict[str, dict[str, RecipientView]]
+    records: dict[str, ReportRecord]
+
+
+TRACKING_ROWS = "buursignaal.tracking_rows"
+STATUS_TABLE: Table = StatusView.__table__  # type: ignore[attr-defined]
+
+
+async def load_tracking(session: AsyncSession, report_ids: set[str]) -> None:
+    """The ``prepare`` step of the tracking consumers."""
+    rows = TrackingRows(set(report_ids), {r: {} for r in report_ids}, {})
+    if report_ids:
+        views = await session.exec(
+            select(RecipientView).where(col(RecipientView.report_id).in_(report_ids))
+        )
+        for view in views:
+            rows.recipients[view.report_id][view.recipient_id] = view
+        records = await session.exec(
+            select(ReportRecord).where(col(ReportRecord.id).in_(report_ids))
+        )
+        rows.records.update((record.id, record) for record in records)
+    session.info[TRACKING_ROWS] = rows
+
+
+async def _tracking(session: AsyncSession, report_id: str) -> TrackingRows:
+    rows = session.info.get(TRACKING_ROWS)
+    if not isinstance(rows, TrackingRows) or report_id not in rows.report_ids:
+        await load_tracking(session, {report_id})  # an event handled on its own
+        rows = session.info[TRACKING_ROWS]
+    return rows
+
+
 async def apply_routing(session: AsyncSession, decision: RoutingDecided) -> None:
     """Show the resident who got the report and why; recipients no longer routed are withdrawn."""
     report_id = str(decision.report_id)
-    existing = {
-        row.recipient_id: row
-        for row in (
-            await session.exec(select(RecipientView).where(RecipientView.report_id == report_id))
-        ).all()
-    }
+    rows = await _tracking(session, report_id)
+    existing = rows.recipients[report_id]
     current = {recipient.recipient_id for recipient in decision.recipients}
+    for recipient_id, row in list(existing.items()):
+        if recipient_id not in current and row.routing_round < decision.round:
+            row.withdrawn = True
+            session.add(row)
     for recipient in decision.recipients:
         row = existing.get(recipient.recipient_id) or RecipientView(
             report_id=report_id,
@@ -350,11 +388,8 @@ async def apply_routing(session: AsyncSession, decision: RoutingDecided) -> None
         row.routing_round = decision.round
         row.withdrawn = False
         session.add(row)
-    for recipient_id, row in existing.items():
-        if recipient_id not in current and row.routing_round < decision.round:
-            row.withdrawn = True
-            session.add(row)
-    record = (await session.exec(select(ReportRecord).where(ReportRecord.id == report_id))).first()
+        existing[recipient.recipient_id] = row
+    record = rows.records.get(report_id)
     if record is not None and decision.referral is not None:
         record.status_note_nl = decision.referral.reason.nl
         record.status_note_en = decision.referral.reason.en
@@ -363,23 +398,16 @@ async def apply_routing(session: AsyncSession, decision: RoutingDecided) -> None
 
 async def apply_status(session: AsyncSession, change: LegStatusChanged) -> None:
     report_id = str(change.report_id)
-    session.add(
-        StatusView(
-            report_id=report_id,
-            recipient_id=change.recipient_id,
-            status=change.status.value,
-            occurred_at=change.occurred_at,
-            explanation=change.explanation,
-        )
-    )
-    row = (
-        await session.exec(
-            select(RecipientView).where(
-                RecipientView.report_id == report_id,
-                RecipientView.recipient_id == change.recipient_id,
-            )
-        )
-    ).first()
+    stage_insert(
+        session,
+        STATUS_TABLE,
+        {
+            "report_id": report_id, "recipient_id": change.recipient_id,
+            "status": change.status.value, "occurred_at": change.occurred_at,
+            "explanation": change.explanation,
+        },
+    )  # fmt: skip
+    row = (await _tracking(session, report_id)).recipients[report_id].get(change.recipient_id)
     if row is not None:
         row.status = change.status.value
         if change.respond_by is not None:
@@ -388,9 +416,8 @@ async def apply_status(session: AsyncSession, change: LegStatusChanged) -> None:
 
 
 async def apply_unroutable(session: AsyncSession, event: ReportUnroutable) -> None:
-    record = (
-        await session.exec(select(ReportRecord).where(ReportRecord.id == str(event.report_id)))
-    ).first()
+    report_id = str(event.report_id)
+    record = (await _tracking(session, report_id)).records.get(report_id)
     if record is not None:
         record.status = "unroutable"
         record.status_note_nl = event.reason.nl

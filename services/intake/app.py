@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +30,13 @@ from schemas.topics import (
     ROUTING_DECIDED,
     all_static_topics,
 )
-from services.intake.actions import Intake, apply_routing, apply_status, apply_unroutable
+from services.intake.actions import (
+    Intake,
+    apply_routing,
+    apply_status,
+    apply_unroutable,
+    load_tracking,
+)
 from services.intake.api import api_router
 from services.intake.corrections import CorrectionRequest, correct_report
 from services.intake.location import Geocoder, Netherlands, OutsideNetherlandsError
@@ -76,13 +83,20 @@ async def _on_unroutable(session: AsyncSession, _a: CloudEventAttributes, event:
     await apply_unroutable(session, event)
 
 
+async def _load_tracking(session: AsyncSession, events: Sequence[Event]) -> None:
+    await load_tracking(session, {str(getattr(event, "report_id", "")) for event in events})
+
+
 def build_runtime_for(settings: IntakeSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     runtime.declare_publisher(REPORT_RECEIVED)
     runtime.declare_publisher(REPORT_CORRECTED)
-    runtime.consume(ROUTING_DECIDED, _on_routing, description="Who got the report, and why.")
-    runtime.consume(LEG_STATUS, _on_status, description="Answers, for the tracking page.")
-    runtime.consume(REPORT_UNROUTABLE, _on_unroutable, description="Reports nobody can take.")
+    for spec, apply, description in (
+        (ROUTING_DECIDED, _on_routing, "Who got the report, and why."),
+        (LEG_STATUS, _on_status, "Answers, for the tracking page."),
+        (REPORT_UNROUTABLE, _on_unroutable, "Reports nobody can take."),
+    ):
+        runtime.consume(spec, apply, description=description, prepare=_load_tracking)
     return runtime
 
 

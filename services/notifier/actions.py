@@ -5,7 +5,7 @@ feedback. Each runs inside the caller's transaction and emits its events through
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,19 @@ SOURCE = "/buursignaal/notifier"
 HISTORY_TABLE: Table = LegHistory.__table__  # type: ignore[attr-defined]
 MAIL_JOB_TABLE: Table = MailJob.__table__  # type: ignore[attr-defined]
 NATIONAL_TABLE = "national-table"
+LOADED = "buursignaal.loaded"
+
+
+@dataclass
+class Loaded:
+    """What ``Legs.load`` fetched for a batch: the ids it asked for and the rows that exist."""
+
+    asked_legs: set[str]
+    asked_cases: set[str]
+    legs: dict[str, Leg] = field(default_factory=dict)
+    cases: dict[str, CaseFile] = field(default_factory=dict)
+
+
 SYSTEM = Actor(kind=ActorKind.SYSTEM, actor_id="notifier")
 LEG_NAMESPACE = uuid.UUID("5b0d0c1e-7f57-4d6b-9a61-2d1c2f6b8e10")
 STEPS = (
@@ -85,10 +98,20 @@ class Legs:
         """A leg for the delivered recipient (once: a second delivery finds the first leg)."""
         report = delivery.report
         leg_id = leg_id_for(report.report_id, delivery.recipient.recipient_id)
-        existing = await session.get(Leg, leg_id)
+        loaded = session.info.get(LOADED)
+        existing = (
+            loaded.legs.get(leg_id)
+            if isinstance(loaded, Loaded) and leg_id in loaded.asked_legs
+            else await session.get(Leg, leg_id)
+        )
         if existing is not None:
             return existing
-        case = await session.get(CaseFile, str(report.report_id))
+        report_id = str(report.report_id)
+        case = (
+            loaded.cases.get(report_id)
+            if isinstance(loaded, Loaded) and report_id in loaded.asked_cases
+            else await session.get(CaseFile, report_id)
+        )
         urgent = delivery.acute or bool(report.health_symptoms or report.symptoms_other)
         if case is None:
             case = CaseFile(
@@ -100,6 +123,8 @@ class Legs:
                 received_at=report.received_at,
             )
             session.add(case)
+            if isinstance(loaded, Loaded):
+                loaded.cases[report_id] = case  # the report's next delivery in this batch
         now = self._now()
         leg = self._new_leg(
             leg_id=leg_id,
@@ -113,6 +138,8 @@ class Legs:
             now=now,
         )
         session.add(leg)
+        if isinstance(loaded, Loaded):
+            loaded.legs[leg_id] = leg  # a second delivery to the same recipient in this batch
         self._history(session, leg, None, SYSTEM, "delivered", now)
         self._emit_status(session, leg, SYSTEM, now)
         return leg
@@ -158,23 +185,17 @@ class Legs:
         return leg
 
     async def load(self, session: AsyncSession, report_ids: set[str], leg_ids: set[str]) -> None:
-        """Bring a batch's legs and cases into the session in two queries (the events that
-        follow find them in the identity map instead of asking the database one by one).
-
-        The identity map holds objects weakly, so the session keeps a list of them until the
-        transaction ends.
-        """
-        kept: list[object] = session.info.setdefault("buursignaal.loaded", [])
+        """Bring a batch's legs and cases into the session in two queries; the events that
+        follow find them (or learn that they do not exist yet) without asking the database
+        one by one. The session keeps them until the transaction ends."""
+        loaded = Loaded(asked_legs=set(leg_ids), asked_cases=set(report_ids))
         if leg_ids:
-            kept.extend((await session.exec(select(Leg).where(col(Leg.id).in_(leg_ids)))).all())
+            found = (await session.exec(select(Leg).where(col(Leg.id).in_(leg_ids)))).all()
+            loaded.legs.update((leg.id, leg) for leg in found)
         if report_ids:
-            kept.extend(
-                (
-                    await session.exec(
-                        select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
-                    )
-                ).all()
-            )
+            query = select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
+            loaded.cases.update((case.report_id, case) for case in (await session.exec(query)))
+        session.info[LOADED] = loaded
 
     # -- status ----------------------------------------------------------------------------
 
