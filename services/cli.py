@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from services.local import kafka
 from services.local.errors import LocalInfraError
+from services.local.stack import LOCAL_WEATHER_DIR
 
 if TYPE_CHECKING:
     from services.notifier.settings import NotifierSettings
@@ -256,15 +258,20 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from services.demo import plan, register_with_cli, run
+    from services.demo import plan, register_with_cli, run, wind_series, write_knmi_hours
 
     reports = plan(Path(args.reference), seed=args.seed, days=args.days, per_day=args.per_day)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)
+    wind_file = write_knmi_hours(
+        wind_series(args.seed, args.days), start, Path(args.reference), Path(args.weather_dir)
+    )
+    print(f"demo: wind series for the simulated week in {wind_file}")
     episodes = sorted({r.episode for r in reports if r.episode})
     print(f"demo: {len(reports)} reports over {args.days} simulated days "
           f"(episodes: {', '.join(episodes)}), {args.scale:.0f}x real time")  # fmt: skip
     counts = asyncio.run(
         run(reports, intake_url=args.intake, notifier_url=args.notifier, scale=args.scale,
-            seed=args.seed, register=register_with_cli)
+            seed=args.seed, register=register_with_cli, start=start)
     )  # fmt: skip
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))
     return 0
@@ -424,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=600, help="simulated s per real s")
     demo.add_argument("--intake", default="http://127.0.0.1:8000")
     demo.add_argument("--notifier", default="http://127.0.0.1:8002")
+    demo.add_argument("--weather-dir", default=str(LOCAL_WEATHER_DIR),
+                      help="where the local router reads its wind")  # fmt: skip
     demo.add_argument("--reference", default="../shared/data")
     demo.set_defaults(handler=_demo)
 

@@ -4,7 +4,11 @@ A seeded plan: background reports over the whole country with a daily rhythm and
 mix, and three incident episodes near real facilities from the reference data: an odour episode
 downwind of a chemical site (many unique neighbours within hours: the burst rule), a dust
 episode near a steelworks over two days (the space-time scan), and noise during a night shift.
-The plan runs compressed in time (``--scale`` simulated seconds per real second); authorities
+The episodes lie downwind of their facility in a seeded, plausible wind series, which the demo
+writes as a KNMI hourly file where the local router reads its wind (``var/weather``), so that the
+router's reasons name the same wind. The simulated week is the one that has just passed (each
+report is observed at its simulated time) and runs compressed in time (``--scale`` simulated
+seconds per real second); authorities
 (registered on the fly) acknowledge most legs, answer some late and leave some unanswered, so
 the clocks, the ladder, patterns and the digest have something to show.
 """
@@ -18,7 +22,7 @@ import random
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +68,46 @@ def _near(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[fl
     )
 
 
+@dataclass(frozen=True)
+class WindHour:
+    hour: int  # simulated hours from the start
+    from_deg: float
+    speed_ms: float
+
+
+def wind_series(seed: int, days: float) -> list[WindHour]:
+    """A plausible week of wind over the Netherlands, hour by hour, the same for the same seed:
+    the prevailing south-westerly turning slowly (a random walk pulled back to 230 degrees),
+    stronger in the afternoon than at night."""
+    rng = random.Random(seed * 7919 + 1)
+    direction, series = 230.0, []
+    for hour in range(math.ceil(days * 24) + 1):
+        direction += rng.gauss(0, 9) + (230 - direction) * 0.08
+        daytime = 1 + 0.35 * math.sin((hour % 24 - 9) / 24 * 2 * math.pi)
+        speed = max(0.5, rng.gauss(4.5, 1.0) * daytime)
+        series.append(WindHour(hour, round(direction % 360), round(speed, 1)))
+    return series
+
+
+def _downwind_of(
+    rng: random.Random, lat: float, lon: float, wind: WindHour, metres: tuple[float, float]
+) -> tuple[float, float]:
+    """A point where the wind carries what ``lat, lon`` emits: within 20 degrees of downwind."""
+    bearing = math.radians((wind.from_deg + 180 + rng.uniform(-20, 20)) % 360)
+    distance = rng.uniform(*metres)
+    return (
+        lat + distance * math.cos(bearing) / 110_540,
+        lon + distance * math.sin(bearing) / (111_320 * math.cos(math.radians(lat))),
+    )
+
+
 def plan(
     reference_dir: Path, *, seed: int = 1, days: float = 7, per_day: int = 120
 ) -> list[PlannedReport]:
-    """The week's reports in simulated time, the same for the same seed."""
+    """The week's reports in simulated time, the same for the same seed; the episodes lie
+    downwind of their facility in ``wind_series(seed, days)``."""
     rng = random.Random(seed)
+    wind = wind_series(seed, days)
     towns, facilities = _towns(reference_dir), _facilities(reference_dir)
     reports: list[PlannedReport] = []
     categories, weights = list(CATEGORY_MIX), list(CATEGORY_MIX.values())
@@ -86,18 +125,20 @@ def plan(
     # odour downwind (north-east) of the Chemours plant in Dordrecht, day 2 evening
     chem_lat, chem_lon, _ = facilities.get("chemours_dordrecht", (51.8133, 4.6667, "chemicals"))
     for n in range(18):
-        lat, lon = _near(rng, chem_lat + 0.015, chem_lon + 0.02, 1200)
+        at_s = (24 + 19) * 3600 + n * 150
+        lat, lon = _downwind_of(rng, chem_lat, chem_lon, _wind_at(wind, at_s), (700, 2500))
         reports.append(PlannedReport(
-            at_s=(24 + 19) * 3600 + n * 150, category="odour", lat=lat, lon=lon,
+            at_s=at_s, category="odour", lat=lat, lon=lon,
             device_id=f"dordrecht-{n}", description="Chemische lucht, prikkende ogen.",
             episode="odour-chemours",
         ))  # fmt: skip
     # dust near the IJmuiden steelworks, days 4 and 5
     steel_lat, steel_lon, _ = facilities.get("tata_steel_ijmuiden", (52.4766, 4.5922, "steel"))
     for n in range(14):
-        lat, lon = _near(rng, steel_lat + 0.016, steel_lon + 0.008, 1500)
+        at_s = (3 * 24 + 8) * 3600 + n * 9000
+        lat, lon = _downwind_of(rng, steel_lat, steel_lon, _wind_at(wind, at_s), (800, 3000))
         reports.append(PlannedReport(
-            at_s=(3 * 24 + 8) * 3600 + n * 9000, category="air", lat=lat, lon=lon,
+            at_s=at_s, category="air", lat=lat, lon=lon,
             device_id=f"wijkaanzee-{n}", description="Zwart stof op de vensterbank.",
             episode="dust-steelworks",
         ))  # fmt: skip
@@ -110,6 +151,36 @@ def plan(
             episode="noise-night",
         ))  # fmt: skip
     return sorted((r for r in reports if r.at_s < days * 86400), key=lambda r: r.at_s)
+
+
+def _wind_at(series: list[WindHour], at_s: float) -> WindHour:
+    return series[min(int(at_s // 3600), len(series) - 1)]
+
+
+def write_knmi_hours(
+    series: list[WindHour], start: datetime, reference_dir: Path, weather_dir: Path
+) -> Path:
+    """The series as a KNMI hourly file (``uurgeg`` columns STN, YYYYMMDD, HH, DD, FH) for every
+    wind station in the reference data, hour 0 beginning at ``start``; the router reads it
+    like KNMI's own files. Returns the file written."""
+    weather_dir.mkdir(parents=True, exist_ok=True)
+    source = reference_dir / "weather" / "knmi_stations.csv"
+    stations_text = source.read_text(encoding="utf-8")
+    stations = [row["stn"] for row in csv.DictReader(stations_text.splitlines())
+                if row["DD"] == "True" and row["FH"] == "True"]  # fmt: skip
+    lines = ["# Buursignaal demo wind (not KNMI observations); columns as in KNMI uurgeg files",
+             "# STN,YYYYMMDD,   HH,   DD,   FH"]  # fmt: skip
+    base = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    for hour in series:
+        ending = base + timedelta(hours=hour.hour + 1)
+        day, hh = (ending - timedelta(days=1), 24) if ending.hour == 0 else (ending, ending.hour)
+        for station in stations:
+            lines.append(f"{station:>5},{day:%Y%m%d},{hh:>5},{int(hour.from_deg) or 360:>5},"
+                         f"{round(hour.speed_ms * 10):>5}")  # fmt: skip
+    (weather_dir / "knmi_stations.csv").write_text(stations_text, encoding="utf-8")
+    written = weather_dir / "knmi_uurgeg_demo.txt"
+    written.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return written
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -128,8 +199,10 @@ async def run(
     scale: float,
     seed: int,
     register: Any,
+    start: datetime,
 ) -> dict[str, int]:
-    """Submit the plan in compressed time; authorities answer as it goes."""
+    """Submit the plan in compressed time, each report observed at ``start`` plus its
+    simulated time (a week that has just passed); authorities answer as it goes."""
     rng = random.Random(seed + 1)
     keys: dict[str, str] = {}
     answered: set[str] = set()
@@ -143,7 +216,7 @@ async def run(
             response = await client.post(f"{intake_url}/api/v1/reports", json={
                 "category": report.category, "lat": report.lat, "lon": report.lon,
                 "description": report.description, "device_id": report.device_id,
-                "observed_at": datetime.now(UTC).isoformat(),
+                "observed_at": (start + timedelta(seconds=report.at_s)).isoformat(),
             })  # fmt: skip
             counts["submitted"] += 1
             counts["accepted"] += response.status_code == 202

@@ -14,8 +14,11 @@ import httpx
 
 from services.local import kafka
 from services.local.errors import LocalInfraError
+from services.runtime.settings import PROJECT_ROOT
 
 SERVICES = ("intake", "router", "notifier")
+LOCAL_WEATHER_DIR = PROJECT_ROOT / "var" / "weather"
+"""The local router's KNMI wind files (``buursignaal demo`` writes its wind series here)."""
 
 
 @dataclass
@@ -41,6 +44,8 @@ def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
         "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": f"http://127.0.0.1:{base_port + 2}",
         # `buursignaal demo` posts every simulated resident from this one machine
         "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",
+        # and writes its wind series here, which the router reads again when it changes
+        "BUURSIGNAAL_ROUTER_WEATHER_DIR": str(LOCAL_WEATHER_DIR),
     }
     return {**wiring, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
 

@@ -30,7 +30,7 @@ from services.router.rules import load_rules
 from services.router.settings import RouterSettings
 from services.router.versions import VersionedRouter
 from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards, WaterBoardFinder
-from services.router.wind import FixedWind, KnmiHourlyWind, WindProvider
+from services.router.wind import FixedWind, WatchedKnmiWind, WindProvider
 from services.runtime.broker import ensure_topics
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.errors import UnprocessableEventError
@@ -47,11 +47,11 @@ log = logging.getLogger(__name__)
 
 def build_router(settings: RouterSettings) -> VersionedRouter:
     wind: WindProvider
-    weather = settings.reference_dir / "weather"
+    weather = settings.weather_dir or settings.reference_dir / "weather"
     if settings.fixed_wind_from_deg is not None:
         wind = FixedWind(settings.fixed_wind_from_deg)
-    elif (weather / "knmi_stations.csv").exists():
-        wind = KnmiHourlyWind.load(weather)
+    elif settings.weather_dir is not None or (weather / "knmi_stations.csv").exists():
+        wind = WatchedKnmiWind(weather)
     else:
         log.warning("no KNMI wind files in %s: wind unknown, no downwind attribution", weather)
         wind = FixedWind(None)

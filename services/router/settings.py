@@ -19,6 +19,11 @@ class RouterSettings(ServiceSettings):
         default=PROJECT_ROOT.parent / "shared" / "data",
         description="boundaries/ and registry/ (GeoJSON + CSV); weather/ for KNMI wind",
     )
+    weather_dir: Path | None = Field(
+        default=None,
+        description="KNMI hourly wind (knmi_stations.csv, knmi_uurgeg_*.txt), read again when "
+        "the files change; default: weather/ in the reference directory",
+    )
     fixed_wind_from_deg: float | None = Field(
         default=None, ge=0, le=360, description="use this wind everywhere instead of KNMI files"
     )

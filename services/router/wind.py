@@ -8,12 +8,18 @@ everywhere (tests, demos, or when no files are configured).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import logging
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,58 @@ class KnmiHourlyWind:
             if found is not None:
                 return WindObservation(found[0], found[1], station.station_id, ending)
         return None
+
+
+class WatchedKnmiWind:
+    """``KnmiHourlyWind`` from a directory, read again when its files change (a new hourly
+    import, or the demo's series), looked at no more than every ``check_interval_s``. A
+    directory without files yet answers "no wind" until they appear."""
+
+    def __init__(
+        self,
+        weather_dir: Path,
+        *,
+        check_interval_s: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._dir = weather_dir
+        self._interval = check_interval_s
+        self._monotonic = monotonic
+        self._checked_at: float | None = None
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._wind = KnmiHourlyWind([], {})
+
+    def _files(self) -> tuple[tuple[str, int, int], ...]:
+        paths = [self._dir / "knmi_stations.csv", *sorted(self._dir.glob("knmi_uurgeg_*.txt"))]
+        found = []
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                found.append((path.name, stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
+
+    def _refresh(self) -> None:
+        now = self._monotonic()
+        if self._checked_at is not None and now - self._checked_at < self._interval:
+            return
+        self._checked_at = now
+        signature = self._files()
+        if signature == self._signature:
+            return
+        if not (self._dir / "knmi_stations.csv").exists():
+            self._wind, self._signature = KnmiHourlyWind([], {}), signature
+            return
+        try:
+            self._wind = KnmiHourlyWind.load(self._dir)
+        except (OSError, ValueError, KeyError):  # half written, say: try again next time
+            log.exception("KNMI wind in %s cannot be read; keeping the previous files", self._dir)
+            return
+        self._signature = signature
+        log.info("KNMI wind read from %s (%d files)", self._dir, len(signature))
+
+    def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
+        self._refresh()
+        return self._wind.wind_at(lat, lon, moment)
 
 
 def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -11,6 +11,7 @@ the resident answers "not solved" -> the leg is reopened.
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import re
 import subprocess
@@ -281,12 +282,34 @@ def test_the_demo_plan_is_reproducible_and_has_its_episodes() -> None:
     assert sum(18 <= h <= 21 for h in hours) > sum(1 <= h <= 4 for h in hours), "daily rhythm"
 
 
-def test_the_demo_drives_the_running_stack(system: System) -> None:
+def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
+    """The odour and dust episodes are where the wind of their hour carries the facility's
+    emissions, by the router's own downwind test (within 30 degrees)."""
+    from services.demo import plan, wind_series
+    from services.router.wind import bearing_deg, downwind
+    from tests.router.test_reference import SHARED
+
+    series = wind_series(3, 7)
+    assert series == wind_series(3, 7)
+    assert len({hour.from_deg for hour in series}) > 20, "the wind turns during the week"
+    with (SHARED / "registry" / "facilities_nl.csv").open(newline="", encoding="utf-8") as f:
+        where = {r["facility_id"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(f)}
+    sources = {"odour-chemours": where["chemours_dordrecht"],
+               "dust-steelworks": where["tata_steel_ijmuiden"]}  # fmt: skip
+    episodes = [r for r in plan(SHARED, seed=3) if r.episode in sources]
+    assert len(episodes) == 18 + 14
+    for report in episodes:
+        wind_from = series[int(report.at_s // 3600)].from_deg
+        bearing = bearing_deg(*sources[str(report.episode)], report.lat, report.lon)
+        assert downwind(wind_from, bearing), (report, wind_from, bearing)
+
+
+def test_the_demo_drives_the_running_stack(system: System, tmp_path: Path) -> None:
     """Twelve simulated hours, 3,600 times faster: reports accepted, authorities answering."""
     result = subprocess.run(
         [sys.executable, "-m", "services.cli", "demo", "--days", "0.5", "--per-day", "480",
          "--scale", "3600", "--intake", system.urls["intake"],
-         "--notifier", system.urls["notifier"]],
+         "--notifier", system.urls["notifier"], "--weather-dir", str(tmp_path)],
         env=system.env, capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     counts = dict(item.split(": ") for item in result.stdout.strip().splitlines()[-1].split(", "))
@@ -294,3 +317,4 @@ def test_the_demo_drives_the_running_stack(system: System) -> None:
     assert submitted > 0
     assert accepted >= 0.9 * submitted, "a few points near the coast may fall outside NL"
     assert int(counts["acknowledged"]) + int(counts["ignored"]) > 0, result.stdout
+    assert (tmp_path / "knmi_uurgeg_demo.txt").stat().st_size > 0, "the week's wind for the router"
