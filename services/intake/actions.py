@@ -340,8 +340,13 @@ STATUS_TABLE: Table = StatusView.__table__  # type: ignore[attr-defined]
 
 
 async def load_tracking(session: AsyncSession, report_ids: set[str]) -> None:
-    """The ``prepare`` step of the tracking consumers."""
-    rows = TrackingRows(set(report_ids), {r: {} for r in report_ids}, {})
+    """The ``prepare`` step of the tracking consumers (adds to what the session has)."""
+    rows = session.info.get(TRACKING_ROWS)
+    if not isinstance(rows, TrackingRows):
+        rows = session.info[TRACKING_ROWS] = TrackingRows(set(), {}, {})
+    report_ids = report_ids - rows.report_ids
+    rows.report_ids |= report_ids
+    rows.recipients.update((r, {}) for r in report_ids)
     if report_ids:
         views = await session.exec(
             select(RecipientView).where(col(RecipientView.report_id).in_(report_ids))
@@ -352,14 +357,12 @@ async def load_tracking(session: AsyncSession, report_ids: set[str]) -> None:
             select(ReportRecord).where(col(ReportRecord.id).in_(report_ids))
         )
         rows.records.update((record.id, record) for record in records)
-    session.info[TRACKING_ROWS] = rows
 
 
 async def _tracking(session: AsyncSession, report_id: str) -> TrackingRows:
-    rows = session.info.get(TRACKING_ROWS)
-    if not isinstance(rows, TrackingRows) or report_id not in rows.report_ids:
-        await load_tracking(session, {report_id})  # an event handled on its own
-        rows = session.info[TRACKING_ROWS]
+    await load_tracking(session, {report_id})  # nothing to do when the batch's prepare did it
+    rows = session.info[TRACKING_ROWS]
+    assert isinstance(rows, TrackingRows)
     return rows
 
 

@@ -98,20 +98,12 @@ class Legs:
         """A leg for the delivered recipient (once: a second delivery finds the first leg)."""
         report = delivery.report
         leg_id = leg_id_for(report.report_id, delivery.recipient.recipient_id)
-        loaded = session.info.get(LOADED)
-        existing = (
-            loaded.legs.get(leg_id)
-            if isinstance(loaded, Loaded) and leg_id in loaded.asked_legs
-            else await session.get(Leg, leg_id)
-        )
+        report_id = str(report.report_id)
+        loaded = await self._loaded(session, report_id, leg_id)
+        existing = loaded.legs.get(leg_id)
         if existing is not None:
             return existing
-        report_id = str(report.report_id)
-        case = (
-            loaded.cases.get(report_id)
-            if isinstance(loaded, Loaded) and report_id in loaded.asked_cases
-            else await session.get(CaseFile, report_id)
-        )
+        case = loaded.cases.get(report_id)
         urgent = delivery.acute or bool(report.health_symptoms or report.symptoms_other)
         if case is None:
             case = CaseFile(
@@ -123,8 +115,7 @@ class Legs:
                 received_at=report.received_at,
             )
             session.add(case)
-            if isinstance(loaded, Loaded):
-                loaded.cases[report_id] = case  # the report's next delivery in this batch
+            loaded.cases[report_id] = case  # the report's next delivery in this batch
         now = self._now()
         leg = self._new_leg(
             leg_id=leg_id,
@@ -138,8 +129,7 @@ class Legs:
             now=now,
         )
         session.add(leg)
-        if isinstance(loaded, Loaded):
-            loaded.legs[leg_id] = leg  # a second delivery to the same recipient in this batch
+        loaded.legs[leg_id] = leg  # a second delivery to the same recipient in this batch
         self._history(session, leg, None, SYSTEM, "delivered", now)
         self._emit_status(session, leg, SYSTEM, now)
         return leg
@@ -188,14 +178,31 @@ class Legs:
         """Bring a batch's legs and cases into the session in two queries; the events that
         follow find them (or learn that they do not exist yet) without asking the database
         one by one. The session keeps them until the transaction ends."""
-        loaded = Loaded(asked_legs=set(leg_ids), asked_cases=set(report_ids))
+        loaded = session.info.get(LOADED)
+        if not isinstance(loaded, Loaded):
+            loaded = session.info[LOADED] = Loaded(asked_legs=set(), asked_cases=set())
+        loaded.asked_legs |= leg_ids
+        loaded.asked_cases |= report_ids
         if leg_ids:
             found = (await session.exec(select(Leg).where(col(Leg.id).in_(leg_ids)))).all()
             loaded.legs.update((leg.id, leg) for leg in found)
         if report_ids:
             query = select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
             loaded.cases.update((case.report_id, case) for case in (await session.exec(query)))
-        session.info[LOADED] = loaded
+
+    async def _loaded(self, session: AsyncSession, report_id: str, leg_id: str) -> Loaded:
+        """The batch's loaded rows, with this leg and case among them (an event on its own,
+        outside a consumer's ``prepare``, loads them now)."""
+        loaded = session.info.get(LOADED)
+        if (
+            not isinstance(loaded, Loaded)
+            or leg_id not in loaded.asked_legs
+            or report_id not in loaded.asked_cases
+        ):
+            await self.load(session, {report_id}, {leg_id})
+        result = session.info[LOADED]
+        assert isinstance(result, Loaded)
+        return result
 
     # -- status ----------------------------------------------------------------------------
 
