@@ -46,8 +46,8 @@ class Contact:
     unsubscribe_url: str
 
 
-class NoContactError(Exception):
-    """The resident did not opt in to mail (or unsubscribed, or the address was erased)."""
+def _reason(failure: Exception) -> str:
+    return f"{type(failure).__name__}: {failure}"[:500]
 
 
 @dataclass
@@ -102,13 +102,14 @@ class Mailer:
                     )
                 if not jobs:
                     return sent
+                outcomes: list[Outcome]
                 try:
-                    contacts: dict[str, Contact] | httpx.HTTPError = await self.contacts(
-                        [job.report_id for job in jobs], client
-                    )
-                except httpx.HTTPError as failure:
-                    contacts = failure
-                outcomes = [await self._attempt(job, contacts) for job in jobs]
+                    contacts = await self.contacts([job.report_id for job in jobs], client)
+                except httpx.HTTPError as failure:  # intake unreachable: the page waits
+                    outcomes = [("retry", _reason(failure))] * len(jobs)
+                else:
+                    outcomes = [await self._attempt(job, contacts.get(job.report_id))
+                                for job in jobs]  # fmt: skip
                 sent += sum(outcome == "sent" for outcome, _ in outcomes)
                 # a sent mail was marked at once; skips and retries have no side effect to
                 # repeat after a crash, so they are written together
@@ -118,23 +119,19 @@ class Mailer:
                     return sent
                 after = jobs[-1].id or after
 
-    async def _attempt(
-        self, job: MailJob, contacts: dict[str, Contact] | httpx.HTTPError
-    ) -> Outcome:
-        try:
-            if isinstance(contacts, httpx.HTTPError):
-                raise contacts
-            contact = contacts.get(job.report_id)
-            if contact is None:
-                raise NoContactError(job.report_id)
-            message = self.compose(job, contact)
-            await aiosmtplib.send(
-                message, hostname=self.smtp_host, port=self.smtp_port, timeout=self.smtp_timeout_s
-            )
-        except NoContactError:
+    async def _attempt(self, job: MailJob, contact: Contact | None) -> Outcome:
+        """One mail (none when the resident gave no address for mail: ``skipped``)."""
+        if contact is None:
             return ("skipped", None)
-        except (httpx.HTTPError, aiosmtplib.SMTPException, OSError) as failure:
-            return ("retry", f"{type(failure).__name__}: {failure}"[:500])
+        try:
+            await aiosmtplib.send(
+                self.compose(job, contact),
+                hostname=self.smtp_host,
+                port=self.smtp_port,
+                timeout=self.smtp_timeout_s,
+            )
+        except (aiosmtplib.SMTPException, OSError) as failure:
+            return ("retry", _reason(failure))
         await self._record([(job, ("sent", None))])
         return ("sent", None)
 
