@@ -60,12 +60,17 @@ def _towns(reference_dir: Path) -> list[tuple[float, float]]:
         return [(float(r["centroid_lat"]), float(r["centroid_lon"])) for r in csv.DictReader(f)]
 
 
-def _near(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[float, float]:
-    distance, bearing = rng.uniform(0, metres), rng.uniform(0, 2 * math.pi)
+def _offset(lat: float, lon: float, distance: float, bearing: float) -> tuple[float, float]:
+    """The point ``distance`` metres from ``lat, lon`` at ``bearing`` (radians from north)."""
     return (
         lat + distance * math.cos(bearing) / 110_540,
         lon + distance * math.sin(bearing) / (111_320 * math.cos(math.radians(lat))),
     )
+
+
+def _near(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[float, float]:
+    distance, bearing = rng.uniform(0, metres), rng.uniform(0, 2 * math.pi)
+    return _offset(lat, lon, distance, bearing)
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,7 @@ def _downwind_of(
 ) -> tuple[float, float]:
     """A point where the wind carries what ``lat, lon`` emits: within 20 degrees of downwind."""
     bearing = math.radians((wind.from_deg + 180 + rng.uniform(-20, 20)) % 360)
-    distance = rng.uniform(*metres)
-    return (
-        lat + distance * math.cos(bearing) / 110_540,
-        lon + distance * math.sin(bearing) / (111_320 * math.cos(math.radians(lat))),
-    )
+    return _offset(lat, lon, rng.uniform(*metres), bearing)
 
 
 def plan(

@@ -154,15 +154,23 @@ def _problems_for_api(app: FastAPI) -> None:
         return Response(str(error.detail), status_code=error.status_code, media_type="text/plain")
 
 
+def _unauthorised(request: Request, token: str) -> Response | None:
+    """The 401 for an internal endpoint called without the bearer token (none when it is
+    right; an empty configured token closes the endpoints)."""
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(given, token):
+        return problem(401, "unauthorised", "A valid internal token is required.")
+    return None
+
+
 def _internal_routes(
     app: FastAPI, intake: Intake, token: str, secret: str, public_base_url: str
 ) -> None:
     @app.post("/internal/v1/reports/{report_id}/correction", include_in_schema=False)
     async def correction(report_id: str, body: CorrectionRequest, request: Request) -> Response:
         """A triage desk or authority corrects the place or category; the router decides again."""
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not token or not hmac.compare_digest(given, token):
-            return problem(401, "unauthorised", "A valid internal token is required.")
+        if (refused := _unauthorised(request, token)) is not None:
+            return refused
         try:
             found = await correct_report(intake, report_id, body)
         except OutsideNetherlandsError as error:
@@ -176,9 +184,8 @@ def _internal_routes(
         """The e-mail addresses for a round of notifications, to the notifier only (bearer
         token): ``{"report_ids": [...]}`` in, the reports whose resident asked for e-mail
         updates out; a report without a usable address is simply absent."""
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not token or not hmac.compare_digest(given, token):
-            return problem(401, "unauthorised", "A valid internal token is required.")
+        if (refused := _unauthorised(request, token)) is not None:
+            return refused
         async with intake.sessions() as session:
             rows = (
                 await session.exec(
