@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.local import kafka
-from services.local.postgres import free_port
+from tools.local import kafka
+from tools.local.postgres import free_port
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from aiokafka import AIOKafkaConsumer
 
 from benchmarks.support import hey, local_broker, server
 from schemas.topics import REPORT_RECEIVED
-from services.local.postgres import ThrowawayPostgres, free_port, install
 from services.runtime.migrations import upgrade
+from tools.local.postgres import ThrowawayPostgres, free_port, install
 
 SERVICES = ("router", "notifier", "intake")
 OMGEVINGSDIENST_DELIVERIES = r"buursignaal\.delivery\.od-.*\.v1"
@@ -216,7 +216,7 @@ def main() -> None:
             env["BUURSIGNAAL_NOTIFIER_SMTP_PORT"] = str(free_port())  # no mail: no addresses
             with ExitStack() as services:
                 for name in SERVICES:
-                    argv = [sys.executable, "-m", "services.cli", "serve", name,
+                    argv = [sys.executable, "-m", "tools.cli", "serve", name,
                             "--port", str(ports[name])]  # fmt: skip
                     services.enter_context(server(argv, env, "/ready", ports[name]))
                 base = f"http://127.0.0.1:{ports['intake']}"

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.support import hey, local_broker, metric, server, uvicorn_argv
-from services.local.postgres import ThrowawayPostgres, free_port, install
 from services.runtime.migrations import upgrade
+from tools.local.postgres import ThrowawayPostgres, free_port, install
 
 
 def main() -> None:

@@ -37,7 +37,6 @@ from benchmarks.support import (
 from schemas.cloudevents import headers_for
 from schemas.leg import Actor, ActorKind, LegStatus, LegStatusReported
 from schemas.topics import LEG_STATUS, LEG_STATUS_REPORTED, TopicSpec, all_static_topics
-from services.local.postgres import ThrowawayPostgres, free_port, install
 from services.notifier.actions import Legs, leg_id_for
 from services.notifier.models import CaseFile, Leg
 from services.notifier.norms import Norms
@@ -46,6 +45,7 @@ from services.runtime.broker import ensure_topics
 from services.runtime.clock import FixedClock
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
+from tools.local.postgres import ThrowawayPostgres, free_port, install
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 CHUNK = 5000

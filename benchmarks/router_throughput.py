@@ -40,9 +40,9 @@ from schemas.topics import (
     TopicSpec,
     all_static_topics,
 )
-from services.local.postgres import free_port
 from services.runtime.broker import ensure_topics
 from services.runtime.migrations import upgrade
+from tools.local.postgres import free_port
 
 PASSTHROUGH = TopicSpec("bench.passthrough.v1", None, "report_id", 6, None, (), ())
 

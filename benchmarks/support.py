@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from services.local import kafka
-from services.local.postgres import free_port
+from tools.local import kafka
+from tools.local.postgres import free_port
 
 
 @contextmanager

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from services.local.postgres import ThrowawayPostgres, install
 from tests.support.kafka import kafka_bootstrap
 from tests.support.smtp import smtp_server  # noqa: F401  (a fixture for every test package)
+from tools.local.postgres import ThrowawayPostgres, install
 
 
 @pytest.fixture(scope="session")

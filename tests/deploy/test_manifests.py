@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from schemas.topics import LEG_STATUS_REPORTED, all_static_topics, delivery_topic
-from services.deployment import recipient_ids, render
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
 from services.router.settings import RouterSettings
 from services.runtime.settings import ServiceSettings
 from tests.router.test_reference import SHARED
+from tools.deployment import recipient_ids, render
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -18,7 +18,7 @@ from services.runtime.database import make_engine, session_factory
 def test_register_an_open311_client(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}"
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "intake", "add-open311-client", "meldapp"],
+        [sys.executable, "-m", "tools.cli", "intake", "add-open311-client", "meldapp"],
         env={**os.environ, "BUURSIGNAAL_INTAKE_DATABASE_URL": url},
         capture_output=True,
         text=True,

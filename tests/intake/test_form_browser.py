@@ -11,9 +11,9 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from services.local.postgres import free_port
 from tests.intake.test_relay_crash import intake_env, intake_process
 from tests.support.browser import active_id, chromium, press, replace_text, tab_to
+from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from schemas.topics import REPORT_RECEIVED
-from services.local.postgres import free_port
 from tests.intake.conftest import SECRET
 from tests.intake.test_api import body
 from tests.support.kafka import consume_until
 from tests.support.processes import service_process
+from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from services.local import kafka
-from services.local.errors import LocalInfraError
-from services.local.postgres import free_port
+from tools.local import kafka
+from tools.local.errors import LocalInfraError
+from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
 
@@ -66,7 +66,7 @@ def broker_args(config: kafka.BrokerConfig) -> list[str]:
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
+        [sys.executable, "-m", "tools.cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from services.local.postgres import ThrowawayPostgres, install
+from tools.local.postgres import ThrowawayPostgres, install
 
 pytestmark = pytest.mark.postgres
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.local.postgres import free_port
 from tests.local.test_kafka_broker import java_processes_using
+from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
 
@@ -39,7 +39,7 @@ def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
     stderr_file = tmp_path / "stack.stderr"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "services.cli", "stack", "up",
+            sys.executable, "-m", "tools.cli", "stack", "up",
             "--data-dir", str(data_dir),
             "--port", str(broker_port),
             "--controller-port", str(controller_port),

@@ -15,7 +15,6 @@ from asgi_lifespan import LifespanManager
 from faststream.kafka import KafkaBroker
 
 from services.intake.app import create_app as create_intake
-from services.local.postgres import free_port
 from services.notifier.app import Notifier, create_app
 from services.notifier.settings import NotifierSettings
 from services.runtime.broker import make_broker
@@ -25,6 +24,7 @@ from tests.intake.conftest import intake_settings
 from tests.support.factories import NOW
 from tests.support.kafka import wait_for
 from tests.support.pdok import locatieserver
+from tools.local.postgres import free_port
 
 TOKEN = "internal-token-for-tests"
 

@@ -18,11 +18,11 @@ from selenium.webdriver.support.wait import WebDriverWait
 from schemas.cloudevents import headers_for
 from schemas.routing import Role
 from schemas.topics import delivery_topic
-from services.local.postgres import free_port
 from services.runtime.broker import ensure_topics, make_broker
 from tests.support.browser import active_id, chromium, press, tab_to
 from tests.support.factories import delivered, recipient, report_received
 from tests.support.processes import service_process
+from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "De vergunning is aangescherpt; de fabriek moet de filters vervangen."
@@ -54,7 +54,7 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite'}",
     }
     registered = subprocess.run(
-        [sys.executable, "-m", "services.cli", "notifier", "add-authority", "gm0453",
+        [sys.executable, "-m", "tools.cli", "notifier", "add-authority", "gm0453",
          "--name", "Gemeente Velsen"],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip

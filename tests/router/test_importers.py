@@ -150,7 +150,7 @@ def test_cli_imports_facilities(tmp_path: Path) -> None:
     source = tmp_path / "eea.csv"
     write_eea(source)
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "reference", "import-facilities", str(tmp_path),
+        [sys.executable, "-m", "tools.cli", "reference", "import-facilities", str(tmp_path),
          "--eea-csv", str(source), "--reference", str(SHARED)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -102,7 +102,7 @@ def test_every_point_in_the_netherlands_has_exactly_one_municipality(
 
 def test_check_command_reports_problems(tmp_path: Path) -> None:
     ok = subprocess.run(
-        [sys.executable, "-m", "services.cli", "reference", "check", str(SHARED)],
+        [sys.executable, "-m", "tools.cli", "reference", "check", str(SHARED)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -114,7 +114,7 @@ def test_check_command_reports_problems(tmp_path: Path) -> None:
     lines = table.read_text().splitlines()
     table.write_text("\n".join(line for line in lines if not line.startswith("GM0344,")) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "reference", "check", str(broken)],
+        [sys.executable, "-m", "tools.cli", "reference", "check", str(broken)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 1

@@ -114,7 +114,7 @@ def test_the_version_valid_on_the_observed_day_routes(two_versions: Path) -> Non
 
 def test_reference_check_reports_every_version(two_versions: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "reference", "check", str(two_versions)],
+        [sys.executable, "-m", "tools.cli", "reference", "check", str(two_versions)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert "reference 2025.1" in result.stdout

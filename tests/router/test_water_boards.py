@@ -7,11 +7,11 @@ from pathlib import Path
 
 from schemas.report import Category
 from schemas.routing import Role
-from services.local.postgres import free_port
 from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards
 from tests.router.test_reference import reference
 from tests.router.test_resolution import report, router
 from tests.support import pdok
+from tools.local.postgres import free_port
 
 AMSTERDAM = (52.3702, 4.8952)
 BOARDS = {"W0155": "Waterschap Amstel Gooi en Vecht", "W0372": "Hoogheemraadschap van Delfland"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.demo import WindHour, write_knmi_hours
 from services.router.wind import WatchedKnmiWind, parse_uurgeg
 from tests.router.test_reference import SHARED
+from tools.demo import WindHour, write_knmi_hours
 
 START = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
 DORDRECHT = (51.8133, 4.6667)

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from services.local import kafka
-from services.local.postgres import free_port
 from services.router.app import create_app
 from services.router.settings import RouterSettings
 from tests.support.kafka import wait_for
+from tools.local import kafka
+from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from schemas.compat import breaking_changes, check_exports, event_schemas
-from services.contracts import stale_asyncapi, stale_openapi, stale_topic_reference
+from tools.contracts import stale_asyncapi, stale_openapi, stale_topic_reference
 
 
 def test_committed_json_schemas_are_current_and_compatible() -> None:

@@ -12,8 +12,8 @@ from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer
 
-from services.local import kafka
-from services.local.postgres import free_port
+from tools.local import kafka
+from tools.local.postgres import free_port
 
 Record: TypeAlias = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
 

@@ -21,7 +21,7 @@ def service_process(
     """Start the service, wait until ``/ready``; SIGKILL it when the block ends."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", name, "--port", str(port)],
+            [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

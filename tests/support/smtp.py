@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.local.postgres import free_port
+from tools.local.postgres import free_port
 
 
 @dataclass

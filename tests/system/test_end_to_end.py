@@ -35,13 +35,13 @@ from schemas.cloudevents import decode
 from schemas.pattern import PatternDetected
 from schemas.routing import ReportDelivered, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
-from services.local.postgres import ThrowawayPostgres, free_port
 from services.notifier.actions import leg_id_for
 from tests.support.browser import chromium, press, replace_text, tab_to
 from tests.support.kafka import consume_until, headers_of
 from tests.support.pdok import locatieserver
 from tests.support.processes import service_process
 from tests.support.smtp import SmtpServer
+from tools.local.postgres import ThrowawayPostgres, free_port
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging is gerepareerd."
@@ -99,7 +99,7 @@ def system(
             database = postgres_server.create_database(f"{name}_{topic_suffix}")
             env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = database
         registered = subprocess.run(
-            [sys.executable, "-m", "services.cli", "notifier", "add-authority", "od-odnzkg",
+            [sys.executable, "-m", "tools.cli", "notifier", "add-authority", "od-odnzkg",
              "--name", "OD Noordzeekanaalgebied"],
             env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
@@ -257,7 +257,7 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
     assert pattern.method.value == "burst"
     assert pattern.unique_reporters >= 10
     digest = subprocess.run(
-        [sys.executable, "-m", "services.cli", "notifier", "digest"],
+        [sys.executable, "-m", "tools.cli", "notifier", "digest"],
         env=system.env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     url = digest.stdout.strip().rsplit(" ", 1)[-1]
@@ -267,8 +267,8 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
 
 
 def test_the_demo_plan_is_reproducible_and_has_its_episodes() -> None:
-    from services.demo import plan
     from tests.router.test_reference import SHARED
+    from tools.demo import plan
 
     first, second = plan(SHARED, seed=3), plan(SHARED, seed=3)
     assert first == second
@@ -285,9 +285,9 @@ def test_the_demo_plan_is_reproducible_and_has_its_episodes() -> None:
 def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
     """The odour and dust episodes are where the wind of their hour carries the facility's
     emissions, by the router's own downwind test (within 30 degrees)."""
-    from services.demo import plan, wind_series
     from services.router.wind import bearing_deg, downwind
     from tests.router.test_reference import SHARED
+    from tools.demo import plan, wind_series
 
     series = wind_series(3, 7)
     assert series == wind_series(3, 7)
@@ -307,7 +307,7 @@ def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
 def test_the_demo_drives_the_running_stack(system: System, tmp_path: Path) -> None:
     """Twelve simulated hours, 3,600 times faster: reports accepted, authorities answering."""
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "demo", "--days", "0.5", "--per-day", "480",
+        [sys.executable, "-m", "tools.cli", "demo", "--days", "0.5", "--per-day", "480",
          "--scale", "3600", "--intake", system.urls["intake"],
          "--notifier", system.urls["notifier"], "--weather-dir", str(tmp_path)],
         env=system.env, capture_output=True, text=True, timeout=300, check=True,

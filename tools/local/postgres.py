@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.local.errors import LocalInfraError
+from tools.local.errors import LocalInfraError
 
 DEBIAN_PREFIX = Path("/usr/lib/postgresql")
 

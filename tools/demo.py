@@ -274,7 +274,7 @@ async def _answer(
 def register_with_cli(recipient: str) -> str:
     """An API key for ``recipient`` in the running notifier's database (same environment)."""
     out = subprocess.run(
-        [sys.executable, "-m", "services.cli", "notifier", "add-authority", recipient],
+        [sys.executable, "-m", "tools.cli", "notifier", "add-authority", recipient],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return out.stdout.strip().rsplit(" ", 1)[-1]

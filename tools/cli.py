@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from services.local import kafka
-from services.local.errors import LocalInfraError
-from services.local.stack import LOCAL_WEATHER_DIR
+from tools.local import kafka
+from tools.local.errors import LocalInfraError
+from tools.local.stack import LOCAL_WEATHER_DIR
 
 if TYPE_CHECKING:
     from services.notifier.settings import NotifierSettings
@@ -113,7 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from services.local import stack
+    from tools.local import stack
 
     stack.run(_broker_config(args), base_port=args.base_port)
     return 0
@@ -121,7 +121,7 @@ def _stack(args: argparse.Namespace) -> int:
 
 def _schemas(args: argparse.Namespace) -> int:
     from schemas.compat import check_exports, write_exports
-    from services.contracts import (
+    from tools.contracts import (
         stale_asyncapi,
         stale_openapi,
         stale_topic_reference,
@@ -245,7 +245,7 @@ def _notifier_scan(settings: NotifierSettings) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from services.deployment import write
+    from tools.deployment import write
 
     stale = write(Path(args.reference), check=args.check)
     if args.check and stale:
@@ -258,7 +258,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from services.demo import plan, register_with_cli, run, wind_series, write_knmi_hours
+    from tools.demo import plan, register_with_cli, run, wind_series, write_knmi_hours
 
     reports = plan(Path(args.reference), seed=args.seed, days=args.days, per_day=args.per_day)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from services.local import kafka
-from services.local.errors import LocalInfraError
 from services.runtime.settings import PROJECT_ROOT
+from tools.local import kafka
+from tools.local.errors import LocalInfraError
 
 SERVICES = ("intake", "router", "notifier")
 LOCAL_WEATHER_DIR = PROJECT_ROOT / "var" / "weather"
@@ -56,7 +56,7 @@ def start_services(bootstrap_servers: str, base_port: int) -> list[RunningServic
     for offset, name in enumerate(SERVICES):
         port = base_port + offset
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", name, "--port", str(port)],
+            [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)],
             env=env,
             start_new_session=True,
         )

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.local.errors import LocalInfraError
+from tools.local.errors import LocalInfraError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_HOME = PROJECT_ROOT / "deploy" / "kafka"
