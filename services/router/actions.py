@@ -29,7 +29,7 @@ from schemas.topics import (
 from services.router.metrics import DECIDE_SECONDS, RECIPIENTS, ROUTED
 from services.router.models import RoutedReport
 from services.router.resolution import Resolution
-from services.router.versions import VersionedRouter
+from services.router.versions import ResolverByYear
 from services.router.waterboards import WaterBoardFinder
 from services.runtime.clock import Clock
 from services.runtime.database import stage_insert
@@ -52,17 +52,17 @@ class RoutingState:
     refused_by: list[str]
 
 
-class Routing:
+class RoutingActions:
     def __init__(
         self,
-        router: VersionedRouter,
+        resolvers: ResolverByYear,
         clock: Clock,
         ensure_topic: EnsureTopic,
         *,
         max_refusals: int = 2,
         water_boards: WaterBoardFinder | None = None,
     ) -> None:
-        self.router = router
+        self.resolvers = resolvers
         self.clock = clock
         self.ensure_topic = ensure_topic
         self.max_refusals = max_refusals
@@ -164,7 +164,7 @@ class Routing:
     ) -> Resolution:
         excluded = frozenset(routed.refused_by)
         with DECIDE_SECONDS.time():
-            resolution = self.router.resolve(report, excluded)
+            resolution = self.resolvers.resolve(report, excluded)
         lat, lon = report.location.lat, report.location.lon
         if (
             resolution.needs_water_board
@@ -174,7 +174,7 @@ class Routing:
         ):
             board = await self.water_boards.find(lat, lon)
             if board is not None:
-                resolution = self.router.resolve(report, excluded, water_board=board)
+                resolution = self.resolvers.resolve(report, excluded, water_board=board)
         ROUTED.labels(resolution.outcome, report.category.value).inc()
         for chosen in resolution.recipients:
             RECIPIENTS.labels(chosen.rule_id, chosen.role.value).inc()
@@ -209,7 +209,7 @@ class Routing:
             excluded_recipients=routed.refused_by,
             candidate_facilities=resolution.candidates,
             wind=resolution.wind,
-            registry_version=f"{resolution.registry_version}/rules {self.router.rules.version}",
+            registry_version=f"{resolution.registry_version}/rules {self.resolvers.rules.version}",
             confidence=resolution.confidence,
             call_112=resolution.call_112,
             referral=resolution.referral,

@@ -20,7 +20,8 @@ from typing import Protocol
 import httpx
 from shapely import Point
 
-from services.router.reference.places import Layer, to_plane
+from services.router.reference.places import Layer
+from services.runtime.geo import to_plane
 
 log = logging.getLogger(__name__)
 CACHE_DECIMALS = 3  # about 100 m: neighbours share one lookup

@@ -19,7 +19,7 @@ from shapely.geometry import mapping, shape
 
 from schemas.report import Category
 from services.router.rules import load_rules
-from services.router.versions import VersionedRouter, available_years
+from services.router.versions import ResolverByYear, available_years
 from services.router.wind import FixedWind
 from tests.router.test_reference import SHARED
 from tests.router.test_resolution import report
@@ -95,8 +95,8 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_version_valid_on_the_observed_day_routes(two_versions: Path) -> None:
     assert available_years(two_versions) == [2025, 2026]
-    router = VersionedRouter.load(two_versions, load_rules(), FixedWind(180.0))
-    old, new = router.routers
+    router = ResolverByYear.load(two_versions, load_rules(), FixedWind(180.0))
+    old, new = router.resolvers
     assert old.registry.validity.valid_until is not None
     assert old.registry.validity.valid_until.isoformat() == "2025-12-31"
     assert new.registry.validity.valid_until is None

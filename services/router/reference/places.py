@@ -25,12 +25,10 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from services.router.reference.registry import Registry
+from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
 
 log = logging.getLogger(__name__)
 
-REFERENCE_LAT = 52.2
-METRES_PER_DEG_LON = 111_320 * math.cos(math.radians(REFERENCE_LAT))
-METRES_PER_DEG_LAT = 110_540
 BORDER_M = 250.0
 GRID_CELL_M = 250.0
 NEAR_BORDER = -2  # grid value: ask the geometries
@@ -41,10 +39,6 @@ LAYERS = {
     "safety_region": "veiligheidsregio_{year}.geojson",
     "ggd_region": "ggdregio_{year}.geojson",
 }
-
-
-def to_plane(lat: float, lon: float) -> tuple[float, float]:
-    return lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT
 
 
 def _planar(geometry: BaseGeometry) -> BaseGeometry:
@@ -190,7 +184,7 @@ class PlaceIndex:
 
     def locate(self, lat: float, lon: float) -> PlaceMatch:
         if self.grid is not None:
-            found = self.grid.lookup(lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT)
+            found = self.grid.lookup(*to_plane(lat, lon))
             if found == OUTSIDE:
                 return PlaceMatch(None, None, None, None, (), exact=True)
             if found != NEAR_BORDER:
