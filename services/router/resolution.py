@@ -142,7 +142,25 @@ class Resolver:
         if referral is not None:
             resolution.referral = referral
             return resolution
-        observation = self._observed_wind(report, lat, lon)
+        self._address(resolution, report, (lat, lon), match, excluded, water_board)
+        return resolution
+
+    def _address(
+        self,
+        resolution: Resolution,
+        report: Report,
+        point: tuple[float, float],
+        match: PlaceMatch,
+        excluded: frozenset[str],
+        water_board: str | None,
+    ) -> None:
+        """The wind, the candidates, the rules that apply and their recipients."""
+        lat, lon = point
+        observation = (
+            self.wind.wind_at(lat, lon, report.observed_at)
+            if report.category in WIND_CATEGORIES
+            else None
+        )
         if observation is not None:
             resolution.wind = Wind(
                 direction_deg=observation.direction_deg,
@@ -150,25 +168,6 @@ class Resolver:
                 station_id=observation.station_id,
                 hour_ending=observation.hour_ending,
             )
-        self._address(resolution, report, match, observation, excluded, water_board)
-        return resolution
-
-    def _observed_wind(self, report: Report, lat: float, lon: float) -> WindObservation | None:
-        if report.category not in WIND_CATEGORIES:
-            return None
-        return self.wind.wind_at(lat, lon, report.observed_at)
-
-    def _address(
-        self,
-        resolution: Resolution,
-        report: Report,
-        match: PlaceMatch,
-        observation: WindObservation | None,
-        excluded: frozenset[str],
-        water_board: str | None,
-    ) -> None:
-        """The candidates, the rules that apply and their recipients, into ``resolution``."""
-        lat, lon = report.location.lat or 0.0, report.location.lon or 0.0
         resolution.candidates, source = self._candidates(report, lat, lon, observation)
         facts = self._facts(report, match, source, observation)
         if water_board in self.registry.water_boards:
