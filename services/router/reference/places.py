@@ -76,12 +76,11 @@ class CellGrid:
 
     def _span(self, bounds: tuple[float, float, float, float]) -> tuple[tuple[int, int], ...]:
         x0, y0, x1, y1 = bounds
-        return (
-            (max(int((x0 - self.min_x) // self.cell_m), 0),
-             max(int((y0 - self.min_y) // self.cell_m), 0)),
-            (min(int((x1 - self.min_x) // self.cell_m) + 1, self.nx - 1),
-             min(int((y1 - self.min_y) // self.cell_m) + 1, self.ny - 1)),
-        )  # fmt: skip
+        (ix0, iy0), (ix1, iy1) = self._cell(x0, y0), self._cell(x1, y1)
+        return (max(ix0, 0), max(iy0, 0)), (min(ix1 + 1, self.nx - 1), min(iy1 + 1, self.ny - 1))
+
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        return int((x - self.min_x) // self.cell_m), int((y - self.min_y) // self.cell_m)
 
     def lookup(self, x: float, y: float) -> int:
         """The municipality index, OUTSIDE, or NEAR_BORDER for a point in the plane."""
