@@ -196,8 +196,9 @@ class RoutingActions:
 
     async def _resolve(self, report: Report, excluded: frozenset[str]) -> Resolution:
         """The resolution, asked again with the water board when a rule wants it."""
+        resolver = self.resolvers.for_report(report)
         with DECIDE_SECONDS.time():
-            resolution = self.resolvers.resolve(report, excluded)
+            resolution = resolver.resolve(report, excluded)
         lat, lon = report.location.lat, report.location.lon
         if not (resolution.needs_water_board and self.water_boards):
             return resolution
@@ -206,7 +207,7 @@ class RoutingActions:
         board = await self.water_boards.find(lat, lon)
         if board is None:
             return resolution
-        return self.resolvers.resolve(report, excluded, water_board=board)
+        return resolver.resolve(report, excluded, water_board=board)
 
     def _decision(
         self, routed: RoutingState, report: Report, resolution: Resolution

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from schemas.report import Report
 from services.router.reference.loader import ReferenceDataError, load_registry
 from services.router.reference.places import PlaceIndex
-from services.router.resolution import Resolution, Resolver
+from services.router.resolution import Resolver
 from services.router.rules import RuleTable
 from services.router.wind import WindProvider
 
@@ -36,7 +36,7 @@ def available_years(directory: Path) -> list[int]:
 
 
 class ResolverByYear:
-    """One ``Resolver`` per registry version; ``resolve`` picks the one valid on ``observed_at``."""
+    """One ``Resolver`` per registry version; ``for_report`` picks the one valid on its day."""
 
     def __init__(self, resolvers: Sequence[Resolver]) -> None:
         if not resolvers:
@@ -71,15 +71,9 @@ class ResolverByYear:
         """The version valid on ``day``; before the first version, the first one."""
         return self.resolvers[max(0, bisect_right(self._starts, day) - 1)]
 
-    def resolve(
-        self,
-        report: Report,
-        excluded: frozenset[str] = frozenset(),
-        *,
-        water_board: str | None = None,
-    ) -> Resolution:
-        day = report.observed_at.astimezone(AMSTERDAM).date()
-        return self.for_day(day).resolve(report, excluded, water_board=water_board)
+    def for_report(self, report: Report) -> Resolver:
+        """The version valid on the day ``report`` was observed (in the Netherlands)."""
+        return self.for_day(report.observed_at.astimezone(AMSTERDAM).date())
 
     def possible_recipient_ids(self) -> list[str]:
         return sorted({i for resolver in self.resolvers for i in resolver.possible_recipient_ids()})

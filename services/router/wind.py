@@ -41,10 +41,7 @@ class FixedWind:
         self._speed = speed_ms
 
     def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
-        hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
-            hours=1
-        )
-        return WindObservation(self._direction, self._speed, "fixed", hour)
+        return WindObservation(self._direction, self._speed, "fixed", hour_ending(moment))
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,8 @@ def test_the_version_valid_on_the_observed_day_routes(two_versions: Path) -> Non
     # 23:30 in Amsterdam on New Year's Eve is still 2025; 00:30 on 1 January is 2026
     before = report(*VELSEN, Category.NOISE, observed_at=datetime(2025, 12, 31, 22, 30, tzinfo=UTC))
     after = report(*VELSEN, Category.NOISE, observed_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
-    first, second = router.resolve(before), router.resolve(after)
+    first = router.for_report(before).resolve(before)
+    second = router.for_report(after).resolve(after)
     assert (first.place.municipality_code, first.registry_version) == ("GM0453", "2025.1")
     assert (second.place.municipality_code, second.registry_version) == (NEW_CODE, "2026.1")
     assert "gm0453" in {r.recipient_id for r in first.recipients}
