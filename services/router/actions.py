@@ -37,7 +37,7 @@ from services.runtime.errors import UnprocessableEventError
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/router"
-ROUTED_REPORT_TABLE: Table = RoutedReport.__table__  # type: ignore[attr-defined]
+ROUTED_REPORT_TABLE: Table = RoutedReport.metadata.tables["routed_report"]
 EnsureTopic = Callable[[TopicSpec], Awaitable[None]]
 
 

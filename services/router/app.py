@@ -162,7 +162,6 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
     consume_inputs(runtime, routing)
     declare_outputs(runtime)
     add_outbox_relay(runtime, idempotent_producer=False)  # hundreds of delivery topics
-    runtime.routing = routing  # type: ignore[attr-defined]
     return runtime
 
 
