@@ -8,15 +8,17 @@
 - ``to_plane`` / ``from_plane``: a flat metric plane (equirectangular at 52.2°N), so that
   "within 250 m" is a plain distance; over the Netherlands its scale error is at most ~3 %.
 - ``rd_to_wgs84`` / ``wgs84_to_rd``: RD New (EPSG:28992) metres and WGS84 degrees, through
-  pyproj with one transformer per direction, made on first use.
+  pyproj with one transformer per direction, made (and pyproj imported) on first use.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cache
+from typing import TYPE_CHECKING
 
-from pyproj import Transformer
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 EARTH_RADIUS_M = 6_371_000
 REFERENCE_LAT = 52.2
@@ -62,6 +64,8 @@ def from_plane(x: float, y: float) -> tuple[float, float]:
 
 @cache
 def _transformer(source: str, target: str) -> Transformer:
+    from pyproj import Transformer  # imported on first use: the router never loads PROJ
+
     return Transformer.from_crs(source, target, always_xy=True)
 
 
