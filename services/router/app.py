@@ -9,22 +9,13 @@ import logging
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from schemas import topics
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusChanged
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered
-from schemas.topics import (
-    LEG_STATUS,
-    REPORT_CORRECTED,
-    REPORT_RECEIVED,
-    REPORT_UNROUTABLE,
-    ROUTING_DECIDED,
-    ROUTING_TRIAGE,
-    TopicSpec,
-    all_static_topics,
-    delivery_topic,
-)
+from schemas.topics import TopicSpec
 from services.router.actions import RoutingActions
 from services.router.rules import load_rules
 from services.router.settings import RouterSettings
@@ -89,7 +80,7 @@ class DeliveryTopics:
             self.known.add(spec.name)
 
     async def create_all(self, recipient_ids: list[str]) -> None:
-        specs = [delivery_topic(i) for i in recipient_ids]
+        specs = [topics.delivery_topic(i) for i in recipient_ids]
         try:
             created = await ensure_topics(self._bootstrap_servers, specs)
         except Exception:  # each report's first delivery creates its topic instead
@@ -120,20 +111,25 @@ def consume_inputs(runtime: ServiceRuntime, routing: RoutingActions) -> None:
         await routing.on_correction(session, event)
 
     runtime.consume(
-        REPORT_RECEIVED, on_report, description="Every accepted report is routed once.", urgent=True
+        topics.REPORT_RECEIVED,
+        on_report,
+        description="Every accepted report is routed once.",
+        urgent=True,
     )
     runtime.consume(
-        REPORT_CORRECTED,
+        topics.REPORT_CORRECTED,
         on_correction,
         description="A corrected place or category: decide again.",
         urgent=True,
     )
-    runtime.consume(LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing.")
+    runtime.consume(
+        topics.LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing."
+    )
 
 
 def declare_outputs(runtime: ServiceRuntime) -> None:
     """Decisions, unroutable reports, triage requests and one delivery topic per recipient."""
-    for spec in (ROUTING_DECIDED, REPORT_UNROUTABLE, ROUTING_TRIAGE):
+    for spec in (topics.ROUTING_DECIDED, topics.REPORT_UNROUTABLE, topics.ROUTING_TRIAGE):
         runtime.declare_publisher(spec)
     runtime.broker.publisher(
         "buursignaal.delivery.{recipient_id}.v1",
@@ -144,19 +140,19 @@ def declare_outputs(runtime: ServiceRuntime) -> None:
 
 
 def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
-    runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    topics = DeliveryTopics(runtime, settings.kafka_bootstrap_servers)
+    runtime = build_runtime(NAME, settings, topics=topics.all_static_topics(), clock=clock)
+    delivery_topics = DeliveryTopics(runtime, settings.kafka_bootstrap_servers)
     resolvers = build_resolvers(settings)
     routing = RoutingActions(
         resolvers,
         clock,
-        topics.ensure,
+        delivery_topics.ensure,
         max_refusals=settings.max_refusals,
         water_boards=build_water_boards(settings, resolvers),
     )
 
     async def create_delivery_topics(_stop: asyncio.Event) -> None:
-        await topics.create_all(resolvers.possible_recipient_ids())
+        await delivery_topics.create_all(resolvers.possible_recipient_ids())
 
     runtime.background.append(create_delivery_topics)
     consume_inputs(runtime, routing)
