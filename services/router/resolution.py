@@ -24,7 +24,7 @@ from schemas.routing import (
 from services.router.reference.places import PlaceIndex, PlaceMatch
 from services.router.reference.registry import Facility, Registry
 from services.router.rules import Condition, Rule, RuleTable
-from services.router.targets import Targets
+from services.router.targets import Targets, od_recipient_id
 from services.router.wind import WindObservation, WindProvider, downwind
 from services.runtime.geo import bearing_deg, flat_distance_m
 
@@ -196,7 +196,7 @@ class Resolver:
         return [
             *(code.lower() for code in registry.municipalities),
             *(code.lower() for code in registry.provinces),
-            *(f"od-{code.lower()}" for code in registry.omgevingsdiensten),
+            *(od_recipient_id(code) for code in registry.omgevingsdiensten),
             *(code.lower() for code in registry.ggd_regions),
             *(code.lower() for code in registry.safety_regions),
             *(code.lower() for code in registry.water_boards),

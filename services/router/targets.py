@@ -114,7 +114,7 @@ class Targets:
         od = self.registry.omgevingsdiensten.get(od_code or "")
         if od is None:
             return None
-        return Addressee(f"od-{od.code.lower()}", od.name, RecipientKind.OMGEVINGSDIENST)
+        return Addressee(od_recipient_id(od.code), od.name, RecipientKind.OMGEVINGSDIENST)
 
     def _ggd(self, around: Surroundings) -> Addressee | None:
         code = around.match.ggd_region or around.place_municipality.ggd_region_code
@@ -138,6 +138,11 @@ class Targets:
         if board is None:
             return None
         return Addressee(code.lower(), board, RecipientKind.WATER_BOARD)
+
+
+def od_recipient_id(code: str) -> str:
+    """An omgevingsdienst's recipient id: ``od-`` and its code (``od-odnzkg``)."""
+    return f"od-{code.lower()}"
 
 
 def reason_values(addressee: Addressee, around: Surroundings) -> dict[str, str]:
