@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from schemas.report import Category, Location, LocationSource, Report
-from services.router.app import build_router
+from services.router.app import build_resolvers
 from services.router.settings import RouterSettings
 
 OBSERVED = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -31,10 +31,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     started = time.perf_counter()
-    router = build_router(RouterSettings(fixed_wind_from_deg=180.0)).latest
+    resolver = build_resolvers(RouterSettings(fixed_wind_from_deg=180.0)).latest
     load_s = time.perf_counter() - started
     rng = random.Random(args.seed)
-    facilities = list(router.registry.facilities.values())
+    facilities = list(resolver.registry.facilities.values())
     reports = []
     categories = list(Category)
     for i in range(args.reports):
@@ -47,7 +47,7 @@ def main() -> None:
             category = Category.ODOUR
         else:
             lat, lon = rng.uniform(50.8, 53.4), rng.uniform(3.5, 7.1)
-            while i % 50 and router.places.locate_exactly(lat, lon).municipality is None:
+            while i % 50 and resolver.places.locate_exactly(lat, lon).municipality is None:
                 lat, lon = rng.uniform(50.8, 53.4), rng.uniform(3.5, 7.1)  # residents live on land
             category = rng.choice(categories)
         reports.append(Report(
@@ -59,7 +59,7 @@ def main() -> None:
     timings = []
     for report in reports:
         t0 = time.perf_counter()
-        resolution = router.resolve(report)
+        resolution = resolver.resolve(report)
         elapsed = time.perf_counter() - t0
         timings.append(elapsed)
         outcomes.setdefault(resolution.outcome, []).append(elapsed)

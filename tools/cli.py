@@ -308,14 +308,14 @@ def _import_facilities(args: argparse.Namespace) -> int:
     from services.router.reference.importers import import_facilities
     from services.router.reference.loader import ReferenceDataError
     from services.router.rules import load_rules
-    from services.router.versions import VersionedRouter
+    from services.router.versions import ResolverByYear
     from services.router.wind import FixedWind
 
     if args.eea_csv is None:
         print("buursignaal: import-facilities needs --eea-csv", file=sys.stderr)
         return 2
     try:
-        latest = VersionedRouter.load(Path(args.reference), load_rules(), FixedWind(None)).latest
+        latest = ResolverByYear.load(Path(args.reference), load_rules(), FixedWind(None)).latest
         out = Path(args.directory) / "registry" / "facilities_nl.csv"
         count = import_facilities(Path(args.eea_csv), out, latest.registry, latest.places)
     except (OSError, ReferenceDataError) as error:

@@ -21,10 +21,10 @@ KAFKA_DIR = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes" / "kaf
 
 def recipient_ids(reference_dir: Path) -> list[str]:
     from services.router.rules import load_rules
-    from services.router.versions import VersionedRouter
+    from services.router.versions import ResolverByYear
     from services.router.wind import FixedWind
 
-    return VersionedRouter.load(
+    return ResolverByYear.load(
         reference_dir, load_rules(), FixedWind(None)
     ).possible_recipient_ids()
 

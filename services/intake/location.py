@@ -15,12 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import httpx
-from pyproj import Transformer
 from shapely import Point, prepared, unary_union
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from schemas.report import LocationSource
+from services.runtime.geo import rd_to_wgs84 as rd_to_wgs84  # re-exported for the intake
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,6 @@ class Netherlands:
 def _outline(path: str) -> BaseGeometry:
     features = json.loads(Path(path).read_text())["features"]
     return unary_union([shape(f["geometry"]) for f in features]).buffer(OUTLINE_BUFFER_DEG)
-
-
-_RD_TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
-
-
-def rd_to_wgs84(x: float, y: float) -> tuple[float, float]:
-    """RD New metres to (lat, lon)."""
-    lon, lat = _RD_TO_WGS84.transform(x, y)
-    return float(lat), float(lon)
 
 
 class Geocoder:

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.models import RecipientView, ReportRecord, StatusView
 from services.intake.privacy import token_digest
+from services.runtime.geo import distance_m
 
 CLOSED_STATUSES = frozenset({"resolved", "no_action"})
 ANSWERING_ROLES = frozenset({"competent_authority", "executing_body"})
@@ -124,14 +125,6 @@ class NearbyReport:
     observed_at: datetime
     distance_m: int
     also_noticed: int
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), good to a few metres at these scales."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 6_371_000 * 2 * math.asin(math.sqrt(a))
 
 
 async def nearby_open_reports(

@@ -29,7 +29,7 @@ from schemas.topics import (
 from services.router.metrics import DECIDE_SECONDS, RECIPIENTS, ROUTED
 from services.router.models import RoutedReport
 from services.router.resolution import Resolution
-from services.router.versions import VersionedRouter
+from services.router.versions import ResolverByYear
 from services.router.waterboards import WaterBoardFinder
 from services.runtime.clock import Clock
 from services.runtime.database import stage_insert
@@ -37,7 +37,7 @@ from services.runtime.errors import UnprocessableEventError
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/router"
-ROUTED_REPORT_TABLE: Table = RoutedReport.__table__  # type: ignore[attr-defined]
+ROUTED_REPORT_TABLE: Table = RoutedReport.metadata.tables["routed_report"]
 EnsureTopic = Callable[[TopicSpec], Awaitable[None]]
 
 
@@ -52,17 +52,17 @@ class RoutingState:
     refused_by: list[str]
 
 
-class Routing:
+class RoutingActions:
     def __init__(
         self,
-        router: VersionedRouter,
+        resolvers: ResolverByYear,
         clock: Clock,
         ensure_topic: EnsureTopic,
         *,
         max_refusals: int = 2,
         water_boards: WaterBoardFinder | None = None,
     ) -> None:
-        self.router = router
+        self.resolvers = resolvers
         self.clock = clock
         self.ensure_topic = ensure_topic
         self.max_refusals = max_refusals
@@ -162,19 +162,9 @@ class Routing:
     async def _decide(
         self, session: AsyncSession, routed: RoutingState, report: Report
     ) -> Resolution:
-        excluded = frozenset(routed.refused_by)
-        with DECIDE_SECONDS.time():
-            resolution = self.router.resolve(report, excluded)
-        lat, lon = report.location.lat, report.location.lon
-        if (
-            resolution.needs_water_board
-            and self.water_boards
-            and lat is not None
-            and lon is not None
-        ):
-            board = await self.water_boards.find(lat, lon)
-            if board is not None:
-                resolution = self.router.resolve(report, excluded, water_board=board)
+        """Resolve ``report`` for this round and emit its outcome: unroutable, triage, or a
+        decision with a delivery to each recipient that does not have the report yet."""
+        resolution = await self._resolve(report, frozenset(routed.refused_by))
         ROUTED.labels(resolution.outcome, report.category.value).inc()
         for chosen in resolution.recipients:
             RECIPIENTS.labels(chosen.rule_id, chosen.role.value).inc()
@@ -200,7 +190,29 @@ class Routing:
             )
             if resolution.outcome == "triage":
                 return resolution
-        decision = RoutingDecided(
+        self._emit(session, self._decision(routed, report, resolution), ROUTING_DECIDED)
+        await self._deliver(session, routed, report, resolution)
+        return resolution
+
+    async def _resolve(self, report: Report, excluded: frozenset[str]) -> Resolution:
+        """The resolution, asked again with the water board when a rule wants it."""
+        resolver = self.resolvers.for_report(report)
+        with DECIDE_SECONDS.time():
+            resolution = resolver.resolve(report, excluded)
+        lat, lon = report.location.lat, report.location.lon
+        if not (resolution.needs_water_board and self.water_boards):
+            return resolution
+        if lat is None or lon is None:
+            return resolution
+        board = await self.water_boards.find(lat, lon)
+        if board is None:
+            return resolution
+        return resolver.resolve(report, excluded, water_board=board)
+
+    def _decision(
+        self, routed: RoutingState, report: Report, resolution: Resolution
+    ) -> RoutingDecided:
+        return RoutingDecided(
             report_id=report.report_id,
             round=routed.routing_round,
             decided_at=self.clock.now(),
@@ -209,12 +221,16 @@ class Routing:
             excluded_recipients=routed.refused_by,
             candidate_facilities=resolution.candidates,
             wind=resolution.wind,
-            registry_version=f"{resolution.registry_version}/rules {self.router.rules.version}",
+            registry_version=f"{resolution.registry_version}/rules {self.resolvers.rules.version}",
             confidence=resolution.confidence,
             call_112=resolution.call_112,
             referral=resolution.referral,
         )
-        self._emit(session, decision, ROUTING_DECIDED)
+
+    async def _deliver(
+        self, session: AsyncSession, routed: RoutingState, report: Report, resolution: Resolution
+    ) -> None:
+        """A delivery on its own topic to each recipient that does not have the report yet."""
         new = [r for r in resolution.recipients if r.recipient_id not in routed.delivered_to]
         for recipient in new:
             topic = delivery_topic(recipient.recipient_id)
@@ -231,7 +247,6 @@ class Routing:
             )
             self._emit(session, delivery, topic)
         routed.delivered_to = [*routed.delivered_to, *(r.recipient_id for r in new)]
-        return resolution
 
     def _emit(self, session: AsyncSession, event: Event, topic: TopicSpec) -> None:
         key = str(getattr(event, "report_id", uuid.uuid4()))

@@ -9,26 +9,17 @@ import logging
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from schemas import topics
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusChanged
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered
-from schemas.topics import (
-    LEG_STATUS,
-    REPORT_CORRECTED,
-    REPORT_RECEIVED,
-    REPORT_UNROUTABLE,
-    ROUTING_DECIDED,
-    ROUTING_TRIAGE,
-    TopicSpec,
-    all_static_topics,
-    delivery_topic,
-)
-from services.router.actions import Routing
+from schemas.topics import TopicSpec
+from services.router.actions import RoutingActions
 from services.router.rules import load_rules
 from services.router.settings import RouterSettings
-from services.router.versions import VersionedRouter
+from services.router.versions import ResolverByYear
 from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards, WaterBoardFinder
 from services.router.wind import FixedWind, WatchedKnmiWind, WindProvider
 from services.runtime.broker import ensure_topics
@@ -45,7 +36,7 @@ NAME = "router"
 log = logging.getLogger(__name__)
 
 
-def build_router(settings: RouterSettings) -> VersionedRouter:
+def build_resolvers(settings: RouterSettings) -> ResolverByYear:
     wind: WindProvider
     weather = settings.weather_dir or settings.reference_dir / "weather"
     if settings.fixed_wind_from_deg is not None:
@@ -55,13 +46,13 @@ def build_router(settings: RouterSettings) -> VersionedRouter:
     else:
         log.warning("no KNMI wind files in %s: wind unknown, no downwind attribution", weather)
         wind = FixedWind(None)
-    return VersionedRouter.load(settings.reference_dir, load_rules(), wind)
+    return ResolverByYear.load(settings.reference_dir, load_rules(), wind)
 
 
 def build_water_boards(
-    settings: RouterSettings, router: VersionedRouter
+    settings: RouterSettings, resolvers: ResolverByYear
 ) -> WaterBoardFinder | None:
-    latest = router.latest.registry
+    latest = resolvers.latest.registry
     year = latest.validity.valid_from.year
     boundaries = BoundaryWaterBoards.load(settings.reference_dir, year)
     if boundaries is not None:
@@ -74,38 +65,35 @@ def build_water_boards(
     return None
 
 
-def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
-    runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
-    known_topics: set[str] = set()
+class DeliveryTopics:
+    """Every recipient's delivery topic, created once: all in one request at start (off the
+    per-report path), or at a report's first delivery to it when that request failed."""
 
-    async def ensure_topic(spec: TopicSpec) -> None:
-        if spec.name not in known_topics:
-            await ensure_topics(settings.kafka_bootstrap_servers, [spec])
-            known_topics.add(spec.name)
+    def __init__(self, runtime: ServiceRuntime, bootstrap_servers: str) -> None:
+        self._runtime = runtime
+        self._bootstrap_servers = bootstrap_servers
+        self.known: set[str] = set()
 
-    router = build_router(settings)
-    routing = Routing(
-        router,
-        clock,
-        ensure_topic,
-        max_refusals=settings.max_refusals,
-        water_boards=build_water_boards(settings, router),
-    )
+    async def ensure(self, spec: TopicSpec) -> None:
+        if spec.name not in self.known:
+            await ensure_topics(self._bootstrap_servers, [spec])
+            self.known.add(spec.name)
 
-    async def create_delivery_topics(_stop: asyncio.Event) -> None:
-        """Every recipient's topic in one request at start, off the per-report path."""
-        specs = [delivery_topic(i) for i in router.possible_recipient_ids()]
+    async def create_all(self, recipient_ids: list[str]) -> None:
+        specs = [topics.delivery_topic(i) for i in recipient_ids]
         try:
-            created = await ensure_topics(settings.kafka_bootstrap_servers, specs)
+            created = await ensure_topics(self._bootstrap_servers, specs)
         except Exception:  # each report's first delivery creates its topic instead
             log.exception("could not create the delivery topics at start")
             return
-        known_topics.update(spec.name for spec in specs)
-        if runtime.relay_producer is not None:
-            await runtime.relay_producer.track(known_topics)
+        self.known.update(spec.name for spec in specs)
+        if self._runtime.relay_producer is not None:
+            await self._runtime.relay_producer.track(self.known)
         log.info("delivery topics: %d known, %d created", len(specs), len(created))
 
-    runtime.background.append(create_delivery_topics)
+
+def consume_inputs(runtime: ServiceRuntime, routing: RoutingActions) -> None:
+    """Received reports, corrections and "not ours" answers, each to its routing action."""
 
     async def on_report(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
         if not isinstance(event, ReportReceived):
@@ -123,16 +111,25 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
         await routing.on_correction(session, event)
 
     runtime.consume(
-        REPORT_RECEIVED, on_report, description="Every accepted report is routed once.", urgent=True
+        topics.REPORT_RECEIVED,
+        on_report,
+        description="Every accepted report is routed once.",
+        urgent=True,
     )
     runtime.consume(
-        REPORT_CORRECTED,
+        topics.REPORT_CORRECTED,
         on_correction,
         description="A corrected place or category: decide again.",
         urgent=True,
     )
-    runtime.consume(LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing.")
-    for spec in (ROUTING_DECIDED, REPORT_UNROUTABLE, ROUTING_TRIAGE):
+    runtime.consume(
+        topics.LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing."
+    )
+
+
+def declare_outputs(runtime: ServiceRuntime) -> None:
+    """Decisions, unroutable reports, triage requests and one delivery topic per recipient."""
+    for spec in (topics.ROUTING_DECIDED, topics.REPORT_UNROUTABLE, topics.ROUTING_TRIAGE):
         runtime.declare_publisher(spec)
     runtime.broker.publisher(
         "buursignaal.delivery.{recipient_id}.v1",
@@ -140,8 +137,27 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
         description="One topic per recipient (recipient id in the name).",
         schema=ReportDelivered,
     )
+
+
+def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
+    runtime = build_runtime(NAME, settings, topics=topics.all_static_topics(), clock=clock)
+    delivery_topics = DeliveryTopics(runtime, settings.kafka_bootstrap_servers)
+    resolvers = build_resolvers(settings)
+    routing = RoutingActions(
+        resolvers,
+        clock,
+        delivery_topics.ensure,
+        max_refusals=settings.max_refusals,
+        water_boards=build_water_boards(settings, resolvers),
+    )
+
+    async def create_delivery_topics(_stop: asyncio.Event) -> None:
+        await delivery_topics.create_all(resolvers.possible_recipient_ids())
+
+    runtime.background.append(create_delivery_topics)
+    consume_inputs(runtime, routing)
+    declare_outputs(runtime)
     add_outbox_relay(runtime, idempotent_producer=False)  # hundreds of delivery topics
-    runtime.routing = routing  # type: ignore[attr-defined]
     return runtime
 
 

@@ -17,15 +17,16 @@ from schemas.routing import (
     FacilityCandidate,
     Place,
     Recipient,
-    RecipientKind,
     Referral,
     Role,
     Wind,
 )
 from services.router.reference.places import PlaceIndex, PlaceMatch
 from services.router.reference.registry import Facility, Registry
-from services.router.rules import Condition, RecipientRule, Rule, RuleTable
-from services.router.wind import WindObservation, WindProvider, bearing_deg, downwind
+from services.router.rules import Condition, Rule, RuleTable
+from services.router.targets import Targets, od_recipient_id
+from services.router.wind import WindObservation, WindProvider, downwind
+from services.runtime.geo import bearing_deg, flat_distance_m
 
 DEFAULT_RADII_M: dict[Category, float] = {
     Category.ODOUR: 5000,
@@ -60,13 +61,7 @@ class Resolution:
     needs_water_board: bool = False  # a rule wants the water board and none was given
 
 
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6_371_000 * math.hypot(x, y)
-
-
-class Router:
+class Resolver:
     """Holds the reference data and rules; ``resolve`` decides one report."""
 
     def __init__(
@@ -83,6 +78,7 @@ class Router:
         self.rules = rules
         self.wind = wind
         self.radii_m = radii_m or DEFAULT_RADII_M
+        self.targets = Targets(registry)
         self._active = [f for f in registry.facilities.values() if f.active]
         self._buckets: dict[tuple[int, int], list[Facility]] = {}
         self._place_memo: dict[PlaceMatch, Place] = {}
@@ -146,6 +142,20 @@ class Router:
         if referral is not None:
             resolution.referral = referral
             return resolution
+        self._address(resolution, report, (lat, lon), match, excluded, water_board)
+        return resolution
+
+    def _address(
+        self,
+        resolution: Resolution,
+        report: Report,
+        point: tuple[float, float],
+        match: PlaceMatch,
+        excluded: frozenset[str],
+        water_board: str | None,
+    ) -> None:
+        """The wind, the candidates, the rules that apply and their recipients."""
+        lat, lon = point
         observation = (
             self.wind.wind_at(lat, lon, report.observed_at)
             if report.category in WIND_CATEGORIES
@@ -179,7 +189,6 @@ class Router:
                 nl="Geen bevoegde instantie gevonden; een medewerker beslist wie het krijgt.",
                 en="No competent authority found; a person decides who gets the report.",
             )
-        return resolution
 
     def possible_recipient_ids(self) -> list[str]:
         """Every recipient id this registry can produce (each has its own delivery topic)."""
@@ -187,7 +196,7 @@ class Router:
         return [
             *(code.lower() for code in registry.municipalities),
             *(code.lower() for code in registry.provinces),
-            *(f"od-{code.lower()}" for code in registry.omgevingsdiensten),
+            *(od_recipient_id(code) for code in registry.omgevingsdiensten),
             *(code.lower() for code in registry.ggd_regions),
             *(code.lower() for code in registry.safety_regions),
             *(code.lower() for code in registry.water_boards),
@@ -222,9 +231,10 @@ class Router:
             return cached
         recipients: list[Recipient] = []
         complete = True
+        around = self.targets.surroundings(match, source, facts)
         for chosen_rule in chosen:
             for recipient_rule in chosen_rule.recipients:
-                recipient = self._recipient(recipient_rule, chosen_rule, match, source, facts)
+                recipient = self.targets.recipient(recipient_rule, chosen_rule, around)
                 if recipient is None:
                     complete = False
                 elif all(r.recipient_id != recipient.recipient_id for r in recipients):
@@ -280,7 +290,7 @@ class Router:
         if named is not None and named not in nearby:
             nearby.append(named)
         for facility in nearby:
-            distance = _distance_m(facility.lat, facility.lon, lat, lon)
+            distance = flat_distance_m(facility.lat, facility.lon, lat, lon)
             if distance > radius and facility is not named:
                 continue
             bearing = bearing_deg(facility.lat, facility.lon, lat, lon)
@@ -354,110 +364,6 @@ class Router:
             if wanted is not None and bool(facts[name]) is not wanted:
                 return False
         return True
-
-    def _recipient(
-        self,
-        rule: RecipientRule,
-        chosen: Rule,
-        match: PlaceMatch,
-        source: Facility | None,
-        facts: dict[str, object],
-    ) -> Recipient | None:
-        registry = self.registry
-        place_municipality = registry.municipalities[match.municipality or ""]
-        home = registry.municipalities.get(source.municipality_code) if source else None
-        municipality = home or place_municipality
-        province = registry.provinces.get(municipality.province_code)
-        od_code: str | None = None
-        target = rule.target
-        if target == "municipality":
-            ident, name, kind = (
-                municipality.code.lower(),
-                f"Gemeente {municipality.name}",
-                RecipientKind.MUNICIPALITY,
-            )
-        elif target == "province":
-            if province is None:
-                return None
-            ident, name, kind = (
-                province.code.lower(),
-                f"Provincie {province.name}",
-                RecipientKind.PROVINCE,
-            )
-        elif target in ("seveso_od_of_province", "od_of_municipality", "od_of_facility"):
-            if target == "seveso_od_of_province":
-                od_code = registry.seveso_od_by_province.get(province.name) if province else None
-            else:
-                od_code = municipality.omgevingsdienst_code
-            od = registry.omgevingsdiensten.get(od_code or "")
-            if od is None:
-                return None
-            ident, name, kind = f"od-{od.code.lower()}", od.name, RecipientKind.OMGEVINGSDIENST
-        elif target == "ggd":
-            region = registry.ggd_regions.get(
-                match.ggd_region or place_municipality.ggd_region_code
-            )
-            if region is None:
-                return None
-            ident, name, kind = region.code.lower(), region.name, RecipientKind.GGD
-        elif target == "safety_region":
-            region = registry.safety_regions.get(
-                match.safety_region or place_municipality.safety_region_code
-            )
-            if region is None:
-                return None
-            ident, name, kind = (
-                region.code.lower(),
-                f"Veiligheidsregio {region.name}",
-                RecipientKind.SAFETY_REGION,
-            )
-        elif target == "rijkswaterstaat":
-            ident, name, kind = "rijkswaterstaat", "Rijkswaterstaat", RecipientKind.RIJKSWATERSTAAT
-        elif target == "sodm":
-            ident, name, kind = (
-                "sodm",
-                "Staatstoezicht op de Mijnen",
-                RecipientKind.STATE_SUPERVISION_OF_MINES,
-            )
-        elif target == "water_board":
-            code = str(facts.get("water_board", ""))
-            board = registry.water_boards.get(code)
-            if board is None:
-                return None
-            ident, name, kind = code.lower(), board, RecipientKind.WATER_BOARD
-        else:
-            return None
-        wind = facts.get("wind")
-        downwind_nl = downwind_en = ""
-        if (
-            isinstance(wind, WindObservation)
-            and wind.direction_deg is not None
-            and source is not None
-        ):
-            downwind_nl = f", omdat u op dat moment benedenwinds van {source.name} was"
-            downwind_en = f", because you were downwind of {source.name} at the time"
-        values = {
-            "facility": source.name if source else "",
-            "facility_nl": f" (het gaat om {source.name})" if source else "",
-            "facility_en": f" (this concerns {source.name})" if source else "",
-            "municipality": municipality.name,
-            "province": province.name if province else "",
-            "od": name,
-            "ggd": name,
-            "safety_region": name.removeprefix("Veiligheidsregio "),
-            "water": str(facts.get("water", "")),
-            "water_board": name,
-            "wind_nl": downwind_nl,
-            "wind_en": downwind_en,
-        }
-        return Recipient(
-            recipient_id=ident,
-            name=name,
-            kind=kind,
-            role=rule.role,
-            rule_id=chosen.id,
-            reason=LocalizedText(nl=rule.nl.format(**values), en=rule.en.format(**values)),
-        )
 
 
 def observed_hour(moment: datetime) -> datetime:

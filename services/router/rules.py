@@ -26,9 +26,21 @@ Target = Literal[
     "sodm",
 ]
 PLACEHOLDERS = frozenset(
-    {"facility", "municipality", "province", "od", "ggd", "safety_region", "water", "water_board",
-     "wind_nl", "wind_en", "facility_nl", "facility_en"}
-)  # fmt: skip
+    {
+        "facility",
+        "municipality",
+        "province",
+        "od",
+        "ggd",
+        "safety_region",
+        "water",
+        "water_board",
+        "wind_nl",
+        "wind_en",
+        "facility_nl",
+        "facility_en",
+    }
+)
 RULES_FILE = Path(__file__).with_name("rules.yaml")
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from schemas.report import Report
 from services.router.reference.loader import ReferenceDataError, load_registry
 from services.router.reference.places import PlaceIndex
-from services.router.resolution import Resolution, Router
+from services.router.resolution import Resolver
 from services.router.rules import RuleTable
 from services.router.wind import WindProvider
 
@@ -35,22 +35,22 @@ def available_years(directory: Path) -> list[int]:
     return sorted(years)
 
 
-class VersionedRouter:
-    """One ``Router`` per registry version; ``resolve`` picks the one valid on ``observed_at``."""
+class ResolverByYear:
+    """One ``Resolver`` per registry version; ``for_report`` picks the one valid on its day."""
 
-    def __init__(self, routers: Sequence[Router]) -> None:
-        if not routers:
+    def __init__(self, resolvers: Sequence[Resolver]) -> None:
+        if not resolvers:
             raise ReferenceDataError("no registry version to route with")
-        self.routers = sorted(routers, key=lambda r: r.registry.validity.valid_from)
-        self._starts = [r.registry.validity.valid_from for r in self.routers]
-        self.rules = self.routers[0].rules
+        self.resolvers = sorted(resolvers, key=lambda r: r.registry.validity.valid_from)
+        self._starts = [r.registry.validity.valid_from for r in self.resolvers]
+        self.rules = self.resolvers[0].rules
 
     @classmethod
-    def load(cls, directory: Path, rules: RuleTable, wind: WindProvider) -> VersionedRouter:
+    def load(cls, directory: Path, rules: RuleTable, wind: WindProvider) -> ResolverByYear:
         years = available_years(directory)
         if not years:
             raise ReferenceDataError(f"{directory / 'registry'} has no gemeenten_<year>.csv")
-        routers = []
+        resolvers = []
         for index, year in enumerate(years):
             registry = load_registry(directory, year=year)
             if index + 1 < len(years):
@@ -59,27 +59,21 @@ class VersionedRouter:
                 )
             centroids = {code: m.centroid for code, m in registry.municipalities.items()}
             places = PlaceIndex.load(directory, centroids, year=year)
-            routers.append(Router(registry, places, rules, wind))
-        log.info("registry versions: %s", ", ".join(r.registry.version for r in routers))
-        return cls(routers)
+            resolvers.append(Resolver(registry, places, rules, wind))
+        log.info("registry versions: %s", ", ".join(r.registry.version for r in resolvers))
+        return cls(resolvers)
 
     @property
-    def latest(self) -> Router:
-        return self.routers[-1]
+    def latest(self) -> Resolver:
+        return self.resolvers[-1]
 
-    def for_day(self, day: date) -> Router:
+    def for_day(self, day: date) -> Resolver:
         """The version valid on ``day``; before the first version, the first one."""
-        return self.routers[max(0, bisect_right(self._starts, day) - 1)]
+        return self.resolvers[max(0, bisect_right(self._starts, day) - 1)]
 
-    def resolve(
-        self,
-        report: Report,
-        excluded: frozenset[str] = frozenset(),
-        *,
-        water_board: str | None = None,
-    ) -> Resolution:
-        day = report.observed_at.astimezone(AMSTERDAM).date()
-        return self.for_day(day).resolve(report, excluded, water_board=water_board)
+    def for_report(self, report: Report) -> Resolver:
+        """The version valid on the day ``report`` was observed (in the Netherlands)."""
+        return self.for_day(report.observed_at.astimezone(AMSTERDAM).date())
 
     def possible_recipient_ids(self) -> list[str]:
-        return sorted({i for router in self.routers for i in router.possible_recipient_ids()})
+        return sorted({i for resolver in self.resolvers for i in resolver.possible_recipient_ids()})

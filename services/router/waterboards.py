@@ -20,11 +20,17 @@ from typing import Protocol
 import httpx
 from shapely import Point
 
-from services.router.reference.places import Layer, to_plane
+from services.router.reference.places import Layer
+from services.runtime.geo import to_plane
 
 log = logging.getLogger(__name__)
 CACHE_DECIMALS = 3  # about 100 m: neighbours share one lookup
 PAUSE_AFTER_FAILURE_S = 60.0
+REVERSE_QUERY: dict[str, str | int] = {
+    "type": "adres",
+    "rows": 1,
+    "fl": "waterschapscode,waterschapsnaam",
+}
 
 
 class WaterBoardFinder(Protocol):
@@ -83,11 +89,8 @@ class PdokWaterBoards:
             async with httpx.AsyncClient(timeout=self._timeout_s) as client:
                 response = await client.get(
                     f"{self._base_url}/reverse",
-                    params={
-                        "lat": lat, "lon": lon, "type": "adres", "rows": 1,
-                        "fl": "waterschapscode,waterschapsnaam",
-                    },
-                )  # fmt: skip
+                    params={"lat": lat, "lon": lon, **REVERSE_QUERY},
+                )
                 response.raise_for_status()
                 docs = response.json().get("response", {}).get("docs", [])
         except (httpx.HTTPError, ValueError) as error:

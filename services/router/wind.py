@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+
+from services.runtime.geo import flat_distance_m
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,7 @@ class FixedWind:
         self._speed = speed_ms
 
     def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
-        hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
-            hours=1
-        )
-        return WindObservation(self._direction, self._speed, "fixed", hour)
+        return WindObservation(self._direction, self._speed, "fixed", hour_ending(moment))
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ class KnmiHourlyWind:
 
     def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
         ending = hour_ending(moment)
-        by_distance = sorted(self._stations, key=lambda s: _distance_km(lat, lon, s.lat, s.lon))
+        by_distance = sorted(self._stations, key=lambda s: flat_distance_m(lat, lon, s.lat, s.lon))
         for station in by_distance:
             found = self._observations.get((station.station_id, ending))
             if found is not None:
@@ -163,21 +161,6 @@ class WatchedKnmiWind:
     def wind_at(self, lat: float, lon: float, moment: datetime) -> WindObservation | None:
         self._refresh()
         return self._wind.wind_at(lat, lon, moment)
-
-
-def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    y = math.radians(lat2 - lat1)
-    return 6371 * math.hypot(x, y)
-
-
-def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Initial bearing from point 1 to point 2, degrees clockwise from north."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_lon = math.radians(lon2 - lon1)
-    x = math.sin(d_lon) * math.cos(phi2)
-    y = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(d_lon)
-    return (math.degrees(math.atan2(x, y)) + 360) % 360
 
 
 def downwind(

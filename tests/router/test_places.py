@@ -7,7 +7,7 @@ import random
 import numpy as np
 import shapely
 
-from services.router.reference.places import METRES_PER_DEG_LAT, METRES_PER_DEG_LON
+from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON
 from tests.router.test_reference import reference
 
 

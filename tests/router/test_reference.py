@@ -15,8 +15,9 @@ from shapely import Point, prepared, unary_union
 from shapely.geometry.base import BaseGeometry
 
 from services.router.reference.loader import check_registry, load_registry
-from services.router.reference.places import PlaceIndex, to_plane
+from services.router.reference.places import PlaceIndex
 from services.router.reference.registry import Registry
+from services.runtime.geo import to_plane
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -11,7 +11,7 @@ import pytest
 
 from schemas.report import Category, HealthSymptom, Location, LocationSource, Report
 from schemas.routing import Role
-from services.router.resolution import Resolution, Router
+from services.router.resolution import Resolution, Resolver
 from services.router.rules import load_rules
 from services.router.wind import FixedWind
 from tests.router.test_reference import reference
@@ -21,9 +21,9 @@ OBSERVED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @cache
-def router(wind_from: float | None) -> Router:
+def router(wind_from: float | None) -> Resolver:
     registry, places = reference()
-    return Router(registry, places, load_rules(), FixedWind(wind_from))
+    return Resolver(registry, places, load_rules(), FixedWind(wind_from))
 
 
 def report(lat: float, lon: float, category: Category = Category.ODOUR, **changes: Any) -> Report:

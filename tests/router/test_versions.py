@@ -19,7 +19,7 @@ from shapely.geometry import mapping, shape
 
 from schemas.report import Category
 from services.router.rules import load_rules
-from services.router.versions import VersionedRouter, available_years
+from services.router.versions import ResolverByYear, available_years
 from services.router.wind import FixedWind
 from tests.router.test_reference import SHARED
 from tests.router.test_resolution import report
@@ -95,15 +95,16 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_version_valid_on_the_observed_day_routes(two_versions: Path) -> None:
     assert available_years(two_versions) == [2025, 2026]
-    router = VersionedRouter.load(two_versions, load_rules(), FixedWind(180.0))
-    old, new = router.routers
+    router = ResolverByYear.load(two_versions, load_rules(), FixedWind(180.0))
+    old, new = router.resolvers
     assert old.registry.validity.valid_until is not None
     assert old.registry.validity.valid_until.isoformat() == "2025-12-31"
     assert new.registry.validity.valid_until is None
     # 23:30 in Amsterdam on New Year's Eve is still 2025; 00:30 on 1 January is 2026
     before = report(*VELSEN, Category.NOISE, observed_at=datetime(2025, 12, 31, 22, 30, tzinfo=UTC))
     after = report(*VELSEN, Category.NOISE, observed_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
-    first, second = router.resolve(before), router.resolve(after)
+    first = router.for_report(before).resolve(before)
+    second = router.for_report(after).resolve(after)
     assert (first.place.municipality_code, first.registry_version) == ("GM0453", "2025.1")
     assert (second.place.municipality_code, second.registry_version) == (NEW_CODE, "2026.1")
     assert "gm0453" in {r.recipient_id for r in first.recipients}

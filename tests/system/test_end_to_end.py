@@ -285,7 +285,8 @@ def test_the_demo_plan_is_reproducible_and_has_its_episodes() -> None:
 def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
     """The odour and dust episodes are where the wind of their hour carries the facility's
     emissions, by the router's own downwind test (within 30 degrees)."""
-    from services.router.wind import bearing_deg, downwind
+    from services.router.wind import downwind
+    from services.runtime.geo import bearing_deg
     from tests.router.test_reference import SHARED
     from tools.demo import plan, wind_series
 

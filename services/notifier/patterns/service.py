@@ -23,28 +23,27 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas._base import LocalizedText
 from schemas.pattern import CoarsePoint, DetectionMethod, PatternDetected, Scope
 from schemas.report import Category
-from schemas.routing import ReportDelivered, Role
+from schemas.routing import ReportDelivered
 from schemas.topics import PATTERN_DETECTED
 from services.notifier.models import PatternRecord, Signal
 from services.notifier.patterns.burst import Burst, BurstDetector
+from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
 from services.notifier.patterns.scan import scan
 from services.runtime.clock import Clock
 from services.runtime.database import as_utc, on_rollback
+from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
 NATIONAL_TABLE = "national-table"
-REFERENCE_LAT = 52.2
-M_PER_DEG_LAT = 110_540.0
-M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(REFERENCE_LAT))
+M_PER_DEG_LAT, M_PER_DEG_LON = METRES_PER_DEG_LAT, METRES_PER_DEG_LON
 GRID_M = 500
 PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
-ROLE_PREFIX = {Role.COMPETENT_AUTHORITY: "ca", Role.EXECUTING_BODY: "eb"}
 
 
 def plane(lat: float, lon: float) -> tuple[float, float]:
     """An equirectangular plane at 52.2°N in metres (scale error < 3 % over NL)."""
-    return lon * M_PER_DEG_LON, lat * M_PER_DEG_LAT
+    return to_plane(lat, lon)
 
 
 def coarse(lat: float, lon: float) -> CoarsePoint:
@@ -94,8 +93,8 @@ class Patterns:
         if report.location.lat is None or report.location.lon is None:
             return
         report_id = str(report.report_id)
-        role = ROLE_PREFIX.get(delivery.recipient.role)
-        recipient = f"{role}:{delivery.recipient.recipient_id}" if role else None
+        typed = SignalRecipient.of(delivery.recipient)
+        recipient = str(typed) if typed else None
         attributed = [c for c in delivery.candidate_facilities if c.downwind is not False]
         for candidate in attributed:
             if candidate.sector:
@@ -132,7 +131,7 @@ class Patterns:
             x_m=x,
             y_m=y,
             facility_ids=list(signal.facility_ids),
-            recipients=[r.split(":", 1)[1] for r in signal.recipients],
+            recipients=recipient_ids(signal.recipients),
         )
         for burst in bursts:
             await self._announce_burst(session, burst, signal)
@@ -201,7 +200,7 @@ class Patterns:
                 report_id=signal.report_id, reporter_key=signal.reporter_key,
                 category=signal.category, at=as_utc(signal.observed_at), x_m=x, y_m=y,
                 facility_ids=list(signal.facility_ids),
-                recipients=[r.split(":", 1)[1] for r in signal.recipients], announce=False,
+                recipients=recipient_ids(signal.recipients), announce=False,
             )  # fmt: skip
 
     # -- the daily scan ------------------------------------------------------------------
@@ -245,7 +244,7 @@ class Patterns:
             lat = cluster.centre_y / M_PER_DEG_LAT
             lon = cluster.centre_x / M_PER_DEG_LON
             recipients = sorted(
-                {r.split(":", 1)[1] for m in members for r in m.recipients if r.startswith("ca:")}
+                {r for m in members for r in recipient_ids(m.recipients, competent_only=True)}
             )
             if cluster.recurrence_interval_days >= settings.national_ri_days:
                 recipients.append(NATIONAL_TABLE)
@@ -333,8 +332,9 @@ class Patterns:
                 municipalities={m.municipality_code for m in members if m.municipality_code},
                 provinces={m.province_code for m in members if m.province_code},
                 facility_ids=[facility_id],
-                recipients=sorted({r.split(":", 1)[1] for m in members for r in m.recipients
-                                   if r.startswith("ca:")} | {NATIONAL_TABLE}),
+                recipients=sorted({r for m in members
+                                   for r in recipient_ids(m.recipients, competent_only=True)}
+                                  | {NATIONAL_TABLE}),
                 summary=LocalizedText(
                     nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk.",
                     en=f"Recurring reports near {facility_id}: more than usual.",

@@ -26,6 +26,8 @@ from services.router.reference.places import PlaceIndex
 from services.router.reference.registry import Registry
 
 PDOK_WFS = "https://service.pdok.nl/cbs/gebiedsindelingen/{year}/wfs/v1_0"
+WFS_GET_FEATURE = {"service": "WFS", "version": "2.0.0", "request": "GetFeature"}
+JSON_IN_WGS84 = {"outputFormat": "json", "srsName": "urn:ogc:def:crs:EPSG::4326"}
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,13 @@ def fetch_wfs_features(
         response = client.get(
             url,
             params={
-                "service": "WFS", "version": "2.0.0", "request": "GetFeature",
-                "typeName": type_name, "outputFormat": "json",
-                "srsName": "urn:ogc:def:crs:EPSG::4326",
-                "STARTINDEX": start, "COUNT": page_size,
+                **WFS_GET_FEATURE,
+                "typeName": type_name,
+                **JSON_IN_WGS84,
+                "STARTINDEX": start,
+                "COUNT": page_size,
             },
-        )  # fmt: skip
+        )
         response.raise_for_status()
         features = response.json().get("features", [])
         yield from features
@@ -144,10 +147,26 @@ EEA_COLUMNS: dict[str, tuple[str, ...]] = {
     "ied_activity": ("IEDAnnexIActivity", "iedAnnexIActivity"),
 }
 FACILITY_FIELDS = (
-    "facility_id", "name", "operator", "lat", "lon", "coord_source", "gemeente_code", "gemeente",
-    "provincie", "seveso_tier", "ippc", "sector", "competent_authority", "executing_od",
-    "typical_nuisance", "complaint_line", "status", "source_url", "notes",
-)  # fmt: skip
+    "facility_id",
+    "name",
+    "operator",
+    "lat",
+    "lon",
+    "coord_source",
+    "gemeente_code",
+    "gemeente",
+    "provincie",
+    "seveso_tier",
+    "ippc",
+    "sector",
+    "competent_authority",
+    "executing_od",
+    "typical_nuisance",
+    "complaint_line",
+    "status",
+    "source_url",
+    "notes",
+)
 
 
 def _column(header: list[str], field: str) -> str | None:

@@ -48,23 +48,55 @@ def _ippc(text: str) -> bool | None:
 
 def load_registry(directory: Path, *, year: int = 2025) -> Registry:
     registry_dir = directory / "registry"
-    municipalities_rows = _rows(registry_dir / f"gemeenten_{year}.csv")
+    municipality_rows = _rows(registry_dir / f"gemeenten_{year}.csv")
     od_rows = _rows(registry_dir / f"omgevingsdiensten_{year}.csv")
     membership = {
         r["gemeente_code"]: r for r in _rows(registry_dir / f"gemeente_omgevingsdienst_{year}.csv")
     }
-    provinces: dict[str, Region] = {}
-    safety: dict[str, Region] = {}
-    ggd: dict[str, Region] = {}
-    municipalities: dict[str, Municipality] = {}
-    for row in municipalities_rows:
-        provinces[row["provincie_code"]] = Region(row["provincie_code"], row["provincie_naam"])
-        safety[row["veiligheidsregio_code"]] = Region(
+    regions = _Regions()
+    municipalities = {
+        row["gemeente_code"]: regions.municipality(row, membership.get(row["gemeente_code"]))
+        for row in municipality_rows
+    }
+    omgevingsdiensten = {r["od_code"]: _omgevingsdienst(r) for r in od_rows}
+    seveso = {
+        r["provincie"]: r["seveso_od_code"]
+        for r in _rows(registry_dir / f"provincie_seveso_od_{year}.csv")
+    }
+    water_boards = {
+        r["bronhouder_code"]: r["naam"] for r in _rows(registry_dir / f"waterschappen_{year}.csv")
+    }
+    facilities = {r["facility_id"]: _facility(r) for r in _rows(registry_dir / "facilities_nl.csv")}
+    return Registry(
+        version=f"{year}.1",
+        validity=Validity(SOURCE, date(year, 1, 1)),
+        municipalities=municipalities,
+        provinces=regions.provinces,
+        safety_regions=regions.safety,
+        ggd_regions=regions.ggd,
+        omgevingsdiensten=omgevingsdiensten,
+        seveso_od_by_province=seveso,
+        water_boards=water_boards,
+        facilities=facilities,
+    )
+
+
+class _Regions:
+    """The provinces, safety regions and GGD regions named by the municipality table's rows."""
+
+    def __init__(self) -> None:
+        self.provinces: dict[str, Region] = {}
+        self.safety: dict[str, Region] = {}
+        self.ggd: dict[str, Region] = {}
+
+    def municipality(self, row: dict[str, str], member: dict[str, str] | None) -> Municipality:
+        """The row's municipality (``member``: its omgevingsdienst row); notes its regions."""
+        self.provinces[row["provincie_code"]] = Region(row["provincie_code"], row["provincie_naam"])
+        self.safety[row["veiligheidsregio_code"]] = Region(
             row["veiligheidsregio_code"], row["veiligheidsregio_naam"]
         )
-        ggd[row["ggdregio_code"]] = Region(row["ggdregio_code"], row["ggdregio_naam"])
-        member = membership.get(row["gemeente_code"])
-        municipalities[row["gemeente_code"]] = Municipality(
+        self.ggd[row["ggdregio_code"]] = Region(row["ggdregio_code"], row["ggdregio_naam"])
+        return Municipality(
             code=row["gemeente_code"],
             name=row["gemeente_naam"],
             province_code=row["provincie_code"],
@@ -74,58 +106,36 @@ def load_registry(directory: Path, *, year: int = 2025) -> Registry:
             omgevingsdienst_code=member["od_code"] if member else None,
             omgevingsdienst_confidence=member["confidence"] if member else "missing",
         )
-    omgevingsdiensten = {
-        r["od_code"]: Omgevingsdienst(
-            code=r["od_code"],
-            name=r["od_naam"],
-            website=r["website"],
-            is_seveso=r["is_seveso_od"].strip().lower() == "true",
-            seveso_provinces=tuple(
-                p.strip() for p in r["seveso_provinces"].split(";") if p.strip()
-            ),
-        )
-        for r in od_rows
-    }
-    seveso = {
-        r["provincie"]: r["seveso_od_code"]
-        for r in _rows(registry_dir / f"provincie_seveso_od_{year}.csv")
-    }
-    water_boards = {
-        r["bronhouder_code"]: r["naam"] for r in _rows(registry_dir / f"waterschappen_{year}.csv")
-    }
-    facilities = {}
-    for r in _rows(registry_dir / "facilities_nl.csv"):
-        tier, uncertain = _tier(r["seveso_tier"])
-        facilities[r["facility_id"]] = Facility(
-            facility_id=r["facility_id"],
-            name=r["name"],
-            lat=float(r["lat"]),
-            lon=float(r["lon"]),
-            coordinates_approximate=r["coord_source"]
-            .upper()
-            .startswith(("MEMORY", "ADDRESS PROXY")),
-            municipality_code=r["gemeente_code"],
-            province_name=r["provincie"],
-            seveso_tier=tier,
-            seveso_uncertain=uncertain,
-            ippc=_ippc(r["ippc"]),
-            sector=r["sector"],
-            competent_authority=r["competent_authority"],
-            executing_od=r["executing_od"],
-            typical_nuisance=tuple(n for n in r["typical_nuisance"].split(";") if n),
-            active=r["status"].strip().lower().startswith("active"),
-        )
-    return Registry(
-        version=f"{year}.1",
-        validity=Validity(SOURCE, date(year, 1, 1)),
-        municipalities=municipalities,
-        provinces=provinces,
-        safety_regions=safety,
-        ggd_regions=ggd,
-        omgevingsdiensten=omgevingsdiensten,
-        seveso_od_by_province=seveso,
-        water_boards=water_boards,
-        facilities=facilities,
+
+
+def _omgevingsdienst(row: dict[str, str]) -> Omgevingsdienst:
+    return Omgevingsdienst(
+        code=row["od_code"],
+        name=row["od_naam"],
+        website=row["website"],
+        is_seveso=row["is_seveso_od"].strip().lower() == "true",
+        seveso_provinces=tuple(p.strip() for p in row["seveso_provinces"].split(";") if p.strip()),
+    )
+
+
+def _facility(row: dict[str, str]) -> Facility:
+    tier, uncertain = _tier(row["seveso_tier"])
+    return Facility(
+        facility_id=row["facility_id"],
+        name=row["name"],
+        lat=float(row["lat"]),
+        lon=float(row["lon"]),
+        coordinates_approximate=row["coord_source"].upper().startswith(("MEMORY", "ADDRESS PROXY")),
+        municipality_code=row["gemeente_code"],
+        province_name=row["provincie"],
+        seveso_tier=tier,
+        seveso_uncertain=uncertain,
+        ippc=_ippc(row["ippc"]),
+        sector=row["sector"],
+        competent_authority=row["competent_authority"],
+        executing_od=row["executing_od"],
+        typical_nuisance=tuple(n for n in row["typical_nuisance"].split(";") if n),
+        active=row["status"].strip().lower().startswith("active"),
     )
 
 

@@ -25,12 +25,10 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from services.router.reference.registry import Registry
+from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
 
 log = logging.getLogger(__name__)
 
-REFERENCE_LAT = 52.2
-METRES_PER_DEG_LON = 111_320 * math.cos(math.radians(REFERENCE_LAT))
-METRES_PER_DEG_LAT = 110_540
 BORDER_M = 250.0
 GRID_CELL_M = 250.0
 NEAR_BORDER = -2  # grid value: ask the geometries
@@ -41,10 +39,6 @@ LAYERS = {
     "safety_region": "veiligheidsregio_{year}.geojson",
     "ggd_region": "ggdregio_{year}.geojson",
 }
-
-
-def to_plane(lat: float, lon: float) -> tuple[float, float]:
-    return lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT
 
 
 def _planar(geometry: BaseGeometry) -> BaseGeometry:
@@ -82,12 +76,11 @@ class CellGrid:
 
     def _span(self, bounds: tuple[float, float, float, float]) -> tuple[tuple[int, int], ...]:
         x0, y0, x1, y1 = bounds
-        return (
-            (max(int((x0 - self.min_x) // self.cell_m), 0),
-             max(int((y0 - self.min_y) // self.cell_m), 0)),
-            (min(int((x1 - self.min_x) // self.cell_m) + 1, self.nx - 1),
-             min(int((y1 - self.min_y) // self.cell_m) + 1, self.ny - 1)),
-        )  # fmt: skip
+        (ix0, iy0), (ix1, iy1) = self._cell(x0, y0), self._cell(x1, y1)
+        return (max(ix0, 0), max(iy0, 0)), (min(ix1 + 1, self.nx - 1), min(iy1 + 1, self.ny - 1))
+
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        return int((x - self.min_x) // self.cell_m), int((y - self.min_y) // self.cell_m)
 
     def lookup(self, x: float, y: float) -> int:
         """The municipality index, OUTSIDE, or NEAR_BORDER for a point in the plane."""
@@ -190,7 +183,7 @@ class PlaceIndex:
 
     def locate(self, lat: float, lon: float) -> PlaceMatch:
         if self.grid is not None:
-            found = self.grid.lookup(lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT)
+            found = self.grid.lookup(*to_plane(lat, lon))
             if found == OUTSIDE:
                 return PlaceMatch(None, None, None, None, (), exact=True)
             if found != NEAR_BORDER:
