@@ -49,6 +49,12 @@ class Loaded:
     asked_cases: set[str]
     legs: dict[str, Leg] = field(default_factory=dict)
     cases: dict[str, CaseFile] = field(default_factory=dict)
+    locked: set[str] = field(default_factory=set)
+
+
+def locks_rows(session: AsyncSession) -> bool:
+    """Whether rows are locked one by one (PostgreSQL); SQLite has one writer at a time."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
 SYSTEM = Actor(kind=ActorKind.SYSTEM, actor_id="notifier")
@@ -184,8 +190,13 @@ class Legs:
         loaded.asked_legs |= leg_ids
         loaded.asked_cases |= report_ids
         if leg_ids:
-            found = (await session.exec(select(Leg).where(col(Leg.id).in_(leg_ids)))).all()
+            query = select(Leg).where(col(Leg.id).in_(leg_ids)).order_by(col(Leg.id))
+            if locks_rows(session):
+                query = query.with_for_update()
+            found = (await session.exec(query)).all()
             loaded.legs.update((leg.id, leg) for leg in found)
+            if locks_rows(session):
+                loaded.locked |= {leg.id for leg in found}
         if report_ids:
             query = select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
             loaded.cases.update((case.report_id, case) for case in (await session.exec(query)))
@@ -217,7 +228,12 @@ class Legs:
         forwarded_to: str | None = None,
         handler: str | None = None,
     ) -> Leg:
-        """Move ``leg`` to ``wanted`` (``TransitionError`` when the table forbids it)."""
+        """Move ``leg`` to ``wanted`` (``TransitionError`` when the table forbids it).
+
+        The leg is locked first (and read again when it was read without its lock), so a
+        ladder tick in another transaction can neither change it meanwhile nor be overwritten.
+        """
+        await self._lock(session, leg)
         current = LegStatus(leg.status)
         transitions.check(
             current, wanted, actor.kind, explanation=explanation, forwarded_to=forwarded_to
@@ -254,6 +270,16 @@ class Legs:
         if wanted is LegStatus.FORWARDED and forwarded_to:
             await self._forward(session, leg, forwarded_to, now)
         return leg
+
+    async def _lock(self, session: AsyncSession, leg: Leg) -> None:
+        if not locks_rows(session):
+            return
+        loaded = session.info.get(LOADED)
+        if isinstance(loaded, Loaded) and leg.id in loaded.locked:
+            return
+        await session.refresh(leg, with_for_update=True)
+        if isinstance(loaded, Loaded):
+            loaded.locked.add(leg.id)
 
     def _acknowledged(self, session: AsyncSession, leg: Leg, category: str, now: datetime) -> None:
         first = leg.acknowledged_at is None
@@ -341,7 +367,7 @@ class Legs:
             .order_by(col(Leg.next_due_at))
             .limit(limit)
         )
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
+        if locks_rows(session):
             query = query.with_for_update(skip_locked=True)
         due_legs = list((await session.exec(query)).all())
         rungs: list[tuple[Leg, int, DeadlineKind, datetime]] = []

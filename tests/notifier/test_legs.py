@@ -6,7 +6,9 @@ run the same actions through Kafka.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from services.runtime.database import SessionFactory, make_engine, session_facto
 from services.runtime.migrations import upgrade
 from services.runtime.models import OutboxMessage
 from tests.support.factories import delivered, recipient, report_received
+from tools.local.postgres import ThrowawayPostgres
 
 EXPLAINED = "Wij hebben de afzuiging hersteld; de geur is bij controle verdwenen."
 
@@ -224,3 +227,70 @@ async def test_reopening_restarts_the_ladder(world: World) -> None:
     assert await world.tick() == 1, "the reopened leg's ladder starts again at the first rung"
     with pytest.raises(TransitionError, match="cannot set"):
         await world.change(leg.id, LegStatus.DELIVERED, authority("gm0453"))
+
+
+@pytest.fixture
+async def postgres_world(postgres_server: ThrowawayPostgres) -> AsyncIterator[World]:
+    """The world on PostgreSQL alone: row locks are what the next two tests are about."""
+    database_url = postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    upgrade("notifier", database_url)
+    engine = make_engine(database_url)
+    clock = FixedClock(local(2026, 11, 20, 15, 0))
+    try:
+        yield World(session_factory(engine), clock, Legs(WorkingCalendar(), Norms(), clock))
+    finally:
+        await engine.dispose()
+
+
+async def overdue_leg(world: World) -> Leg:
+    """A leg acknowledged on Monday whose resolve deadline (Friday 4 December) has passed."""
+    (leg,) = await world.open(delivered(report_received(), recipient("gm0453")))
+    world.clock.set(local(2026, 11, 23, 9, 0))
+    await world.change(leg.id, LegStatus.ACKNOWLEDGED, authority("gm0453"))
+    world.clock.set(local(2026, 12, 4, 15, 30))
+    return await world.leg(leg.id)
+
+
+@pytest.mark.postgres
+async def test_a_tick_between_reading_and_changing_a_leg_is_not_overwritten(
+    postgres_world: World,
+) -> None:
+    """Connection A reads a leg whose acknowledgement is overdue; connection B's tick fires the
+    reminder (next rung: 2) and commits; then A acknowledges. The acknowledgement starts the
+    resolve ladder at its first rung: it must not keep the tick's rung 2, which it would if A
+    wrote what it had read before the tick (rung 1, so "unchanged") over B's update."""
+    world = postgres_world
+    (leg,) = await world.open(delivered(report_received(), recipient("gm0453")))
+    world.clock.set(local(2026, 11, 23, 15, 30))  # Monday: the acknowledgement is overdue
+    async with world.sessions() as session, session.begin():
+        read_before_the_tick = await session.get(Leg, leg.id)
+        assert read_before_the_tick is not None
+        assert read_before_the_tick.next_step == 1
+        assert await asyncio.wait_for(world.tick(), 10) == 1  # B: reminder, committed
+        await world.legs.change_status(
+            session, read_before_the_tick, LegStatus.ACKNOWLEDGED, authority("gm0453")
+        )
+    stored = await world.leg(leg.id)
+    assert (stored.deadline_kind, stored.next_step) == ("resolve", 1)
+    assert utc(stored.next_due_at) == local(2026, 12, 4, 15, 0), "ten working days"
+
+
+@pytest.mark.postgres
+async def test_a_tick_skips_a_leg_while_its_status_is_being_changed(
+    postgres_world: World,
+) -> None:
+    """Connection A holds the leg in a status change; B's tick neither waits nor fires it; after
+    A commits, the next tick fires the rung from A's result."""
+    world = postgres_world
+    leg = await overdue_leg(world)
+    async with world.sessions() as session, session.begin():
+        changing = await session.get(Leg, leg.id)
+        assert changing is not None
+        await world.legs.change_status(
+            session, changing, LegStatus.IN_PROGRESS, authority("gm0453")
+        )
+        assert await asyncio.wait_for(world.tick(), 10) == 0, "locked: skipped, not fired"
+    stored = await world.leg(leg.id)
+    assert (stored.status, stored.next_step) == ("in_progress", 1)
+    assert await world.tick() == 1, "the reminder fires once the change is committed"
+    assert (await world.leg(leg.id)).next_step == 2
