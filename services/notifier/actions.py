@@ -190,16 +190,16 @@ class Legs:
         loaded.asked_legs |= leg_ids
         loaded.asked_cases |= report_ids
         if leg_ids:
-            query = select(Leg).where(col(Leg.id).in_(leg_ids)).order_by(col(Leg.id))
+            legs = select(Leg).where(col(Leg.id).in_(leg_ids)).order_by(col(Leg.id))
             if locks_rows(session):
-                query = query.with_for_update()
-            found = (await session.exec(query)).all()
+                legs = legs.with_for_update()
+            found = (await session.exec(legs)).all()
             loaded.legs.update((leg.id, leg) for leg in found)
             if locks_rows(session):
                 loaded.locked |= {leg.id for leg in found}
         if report_ids:
-            query = select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
-            loaded.cases.update((case.report_id, case) for case in (await session.exec(query)))
+            cases = select(CaseFile).where(col(CaseFile.report_id).in_(report_ids))
+            loaded.cases.update((case.report_id, case) for case in (await session.exec(cases)))
 
     async def _loaded(self, session: AsyncSession, report_id: str, leg_id: str) -> Loaded:
         """The batch's loaded rows, with this leg and case among them (an event on its own,
