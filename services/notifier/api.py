@@ -9,19 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col, select
 
-from schemas.leg import Actor, ActorKind, LegStatus
+from schemas.leg import LegStatus
 from schemas.routing import RECIPIENT_ID_PATTERN
-from services.notifier.actions import Legs
-from services.notifier.authorities import authority_for_key
-from services.notifier.models import Authority, Leg, LegHistory
-from services.notifier.transitions import TransitionError
-from services.runtime.database import SessionFactory, engine_of, writing
-from services.runtime.problems import problem
+from services.notifier.callers import ApiCaller, DeskDep
+from services.notifier.desk import LegFilter
+from services.notifier.models import Leg, LegHistory
 
 
 class HistoryOut(BaseModel):
@@ -59,16 +55,6 @@ class StatusIn(BaseModel):
     handler: str | None = Field(default=None, max_length=100, description="a desk, not a name")
 
 
-async def calling_authority(request: Request) -> Authority | None:
-    """The authority whose API key came with the request (None without a valid key)."""
-    key = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    sessions: SessionFactory = request.app.state.sessions
-    return await authority_for_key(sessions, key)
-
-
-Caller = Annotated[Authority | None, Depends(calling_authority)]
-
-
 def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
     return LegOut(
         leg_id=leg.id,
@@ -98,76 +84,36 @@ def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
     )
 
 
-def api_router(sessions: SessionFactory, legs: Legs) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["legs"])
+router = APIRouter(prefix="/api/v1", tags=["legs"])
 
-    def unauthorised() -> JSONResponse:
-        return problem(
-            401,
-            "unauthorised",
-            "A valid API key is required.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
-    def not_found() -> JSONResponse:
-        return problem(404, "no-leg", "There is no such leg for this authority.")
+@router.get("/legs", response_model=list[LegOut])
+async def list_legs(
+    caller: ApiCaller,
+    desk: DeskDep,
+    status: Annotated[LegStatus | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    wanted = LegFilter(status=status, category=category, limit=limit)
+    found = await desk.legs_of(caller.recipient_id, wanted)
+    return JSONResponse([leg_out(leg).model_dump(mode="json") for leg in found])
 
-    @router.get("/legs", response_model=list[LegOut])
-    async def list_legs(
-        caller: Caller,
-        status: Annotated[LegStatus | None, Query()] = None,
-        category: Annotated[str | None, Query(max_length=16)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> Response:
-        if caller is None:
-            return unauthorised()
-        query = select(Leg).where(Leg.recipient_id == caller.recipient_id)
-        if status is not None:
-            query = query.where(Leg.status == status.value)
-        if category is not None:
-            query = query.where(Leg.category == category)
-        query = query.order_by(col(Leg.next_due_at).is_(None), col(Leg.next_due_at)).limit(limit)
-        async with sessions() as session:
-            found = (await session.exec(query)).all()
-        return JSONResponse([leg_out(leg).model_dump(mode="json") for leg in found])
 
-    @router.get("/legs/{leg_id}", response_model=LegOut)
-    async def get_leg(leg_id: str, caller: Caller) -> Response:
-        if caller is None:
-            return unauthorised()
-        async with sessions() as session:
-            leg = await session.get(Leg, leg_id)
-            if leg is None or leg.recipient_id != caller.recipient_id:
-                return not_found()
-            history = list(
-                (
-                    await session.exec(
-                        select(LegHistory)
-                        .where(LegHistory.leg_id == leg_id)
-                        .order_by(col(LegHistory.id))
-                    )
-                ).all()
-            )
-        return JSONResponse(leg_out(leg, history).model_dump(mode="json"))
+@router.get("/legs/{leg_id}", response_model=LegOut)
+async def get_leg(leg_id: str, caller: ApiCaller, desk: DeskDep) -> Response:
+    leg, history = await desk.leg_with_history(caller.recipient_id, leg_id)
+    return JSONResponse(leg_out(leg, history).model_dump(mode="json"))
 
-    @router.post("/legs/{leg_id}/status", response_model=LegOut)
-    async def change(leg_id: str, body: StatusIn, caller: Caller) -> Response:
-        if caller is None:
-            return unauthorised()
-        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=caller.recipient_id)
-        try:
-            async with writing(engine_of(sessions)), sessions() as session, session.begin():
-                leg = await session.get(Leg, leg_id)
-                if leg is None or leg.recipient_id != caller.recipient_id:
-                    return not_found()
-                await legs.change_status(
-                    session, leg, body.status, actor, explanation=body.explanation,
-                    forwarded_to=body.forwarded_to, handler=body.handler,
-                )  # fmt: skip
-                answer = leg_out(leg)
-        except TransitionError as error:
-            return problem(409, "transition-refused", "This status change is not allowed.",
-                           detail=str(error))  # fmt: skip
-        return JSONResponse(answer.model_dump(mode="json"))
 
-    return router
+@router.post("/legs/{leg_id}/status", response_model=LegOut)
+async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) -> Response:
+    leg = await desk.answer(
+        caller.recipient_id,
+        leg_id,
+        body.status,
+        explanation=body.explanation,
+        forwarded_to=body.forwarded_to,
+        handler=body.handler,
+    )
+    return JSONResponse(leg_out(leg).model_dump(mode="json"))

@@ -32,8 +32,10 @@ from schemas.topics import (
     ROUTING_DECIDED,
     all_static_topics,
 )
+from services.notifier import api, web
 from services.notifier.actions import Legs, leg_id_for
-from services.notifier.api import api_router
+from services.notifier.callers import install_refusals
+from services.notifier.desk import Desk
 from services.notifier.mail import Mailer
 from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
 from services.notifier.models import Leg
@@ -43,7 +45,6 @@ from services.notifier.patterns.burst import BurstDetector
 from services.notifier.patterns.service import Patterns, ScanSettings
 from services.notifier.settings import NotifierSettings
 from services.notifier.transitions import CLOSED, TransitionError
-from services.notifier.web import render_digest, web_router
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import engine_of, writing
@@ -102,7 +103,7 @@ class Notifier:
                 now=self.legs.clock.now().astimezone(UTC),
                 period=timedelta(seconds=settings.digest_interval_s),
                 public_base_url=settings.public_base_url,
-                render=render_digest,
+                render=web.render_digest,
                 clock=self.legs.clock,
             )
 
@@ -285,13 +286,12 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     def configure(app: FastAPI) -> None:
         app.state.notifier = notifier
         app.state.sessions = runtime.sessions
+        app.state.desk = Desk(runtime.sessions, notifier.legs, secret)
+        install_refusals(app)
 
     return create_http_app(
         runtime,
         title="Buursignaal notifier",
-        routers=[
-            api_router(runtime.sessions, notifier.legs),
-            web_router(runtime.sessions, notifier.legs, secret),
-        ],
+        routers=[api.router, web.router],
         configure=configure,
     )

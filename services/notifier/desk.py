@@ -1,0 +1,135 @@
+"""An authority's desk: the legs it reads and answers, and the resident's "is it solved?".
+
+The HTTP modules (``api.py``, ``web.py``) only translate requests to these actions and their
+outcomes back to responses. Every state change opens its own write transaction here; reading
+an authority's leg goes through ``leg_of``, which answers a leg of another authority exactly
+like one that does not exist (``UnknownLegError``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas.leg import Actor, ActorKind, LegStatus
+from services.notifier.actions import Legs
+from services.notifier.mail import feedback_token
+from services.notifier.models import CaseFile, DigestRecord, Leg, LegHistory
+from services.notifier.transitions import CLOSED
+from services.runtime.database import SessionFactory, engine_of, writing
+
+INBOX_PAGE = 500
+ANSWERED = {LegStatus.RESOLVED.value, LegStatus.NO_ACTION.value}
+
+
+class UnknownLegError(LookupError):
+    """No such leg for this authority (or no such feedback link)."""
+
+
+class Feedback(Enum):
+    """What became of a resident's answer to "is it solved?"."""
+
+    SOLVED = "solved"
+    REOPENED = "reopened"
+    ALREADY_TAKEN = "already_taken"
+
+
+@dataclass(frozen=True)
+class LegFilter:
+    status: LegStatus | None = None
+    category: str | None = None
+    open_only: bool = False
+    limit: int = 100
+
+
+@dataclass
+class Desk:
+    sessions: SessionFactory
+    legs: Legs
+    secret: str
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction on the notifier's database."""
+        async with writing(engine_of(self.sessions)), self.sessions() as session, session.begin():
+            yield session
+
+    async def legs_of(self, recipient_id: str, wanted: LegFilter) -> list[Leg]:
+        """The authority's legs, the soonest deadline first (no deadline last)."""
+        query = select(Leg).where(Leg.recipient_id == recipient_id)
+        if wanted.status is not None:
+            query = query.where(Leg.status == wanted.status.value)
+        elif wanted.open_only:
+            query = query.where(col(Leg.status).not_in([s.value for s in CLOSED]))
+        if wanted.category is not None:
+            query = query.where(Leg.category == wanted.category)
+        query = query.order_by(col(Leg.next_due_at).is_(None), col(Leg.next_due_at))
+        async with self.sessions() as session:
+            return list((await session.exec(query.limit(wanted.limit))).all())
+
+    async def leg_with_history(
+        self, recipient_id: str, leg_id: str
+    ) -> tuple[Leg, list[LegHistory]]:
+        async with self.sessions() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            history = select(LegHistory).where(LegHistory.leg_id == leg_id)
+            return leg, list((await session.exec(history.order_by(col(LegHistory.id)))).all())
+
+    async def answer(
+        self,
+        recipient_id: str,
+        leg_id: str,
+        wanted: LegStatus,
+        *,
+        explanation: str | None = None,
+        forwarded_to: str | None = None,
+        handler: str | None = None,
+    ) -> Leg:
+        """The authority changes its leg's status (``TransitionError`` when not allowed)."""
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            changes = {"explanation": explanation, "forwarded_to": forwarded_to, "handler": handler}
+            return await self.legs.change_status(session, leg, wanted, actor, **changes)
+
+    async def feedback_language(self, leg_id: str, cycle: int, token: str) -> str:
+        """The resident's language for a valid feedback link (``UnknownLegError`` otherwise)."""
+        if not hmac.compare_digest(feedback_token(self.secret, leg_id, cycle), token):
+            raise UnknownLegError(leg_id)
+        async with self.sessions() as session:
+            leg = await session.get(Leg, leg_id)
+            if leg is None:
+                raise UnknownLegError(leg_id)
+            case = await session.get(CaseFile, leg.report_id)
+        return case.language if case else "nl"
+
+    async def take_feedback(self, leg_id: str, cycle: int, solved: bool) -> Feedback:
+        """The resident's answer; a link of an earlier cycle, or for an open leg, is taken once."""
+        async with self.write() as session:
+            leg = await session.get(Leg, leg_id)
+            if leg is None or leg.cycle != cycle or leg.status not in ANSWERED:
+                return Feedback.ALREADY_TAKEN
+            await self.legs.answer_feedback(session, leg, solved)
+        return Feedback.SOLVED if solved else Feedback.REOPENED
+
+    async def digests(self) -> list[DigestRecord]:
+        newest_first = select(DigestRecord).order_by(col(DigestRecord.published_at).desc())
+        async with self.sessions() as session:
+            return list((await session.exec(newest_first)).all())
+
+    async def digest(self, digest_id: str) -> DigestRecord | None:
+        async with self.sessions() as session:
+            return await session.get(DigestRecord, digest_id)
+
+
+async def leg_of(session: AsyncSession, recipient_id: str, leg_id: str) -> Leg:
+    leg = await session.get(Leg, leg_id)
+    if leg is None or leg.recipient_id != recipient_id:
+        raise UnknownLegError(leg_id)
+    return leg
