@@ -9,7 +9,6 @@ import logging
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusChanged
 from schemas.report import ReportCorrected, ReportReceived
@@ -33,7 +32,6 @@ from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards, Wa
 from services.router.wind import FixedWind, WatchedKnmiWind, WindProvider
 from services.runtime.broker import ensure_topics
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -107,31 +105,41 @@ def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
 
     runtime.background.append(create_delivery_topics)
 
-    async def on_report(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, ReportReceived):
-            raise UnprocessableEventError(f"expected a received report, got {event.ce_type}")
+    async def on_report(
+        session: AsyncSession, _a: CloudEventAttributes, event: ReportReceived
+    ) -> None:
         await routing.route_new(session, event)
 
-    async def on_status(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, LegStatusChanged):
-            raise UnprocessableEventError(f"expected a leg status change, got {event.ce_type}")
+    async def on_status(
+        session: AsyncSession, _a: CloudEventAttributes, event: LegStatusChanged
+    ) -> None:
         await routing.on_status(session, event)
 
-    async def on_correction(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, ReportCorrected):
-            raise UnprocessableEventError(f"expected a correction, got {event.ce_type}")
+    async def on_correction(
+        session: AsyncSession, _a: CloudEventAttributes, event: ReportCorrected
+    ) -> None:
         await routing.on_correction(session, event)
 
     runtime.consume(
-        REPORT_RECEIVED, on_report, description="Every accepted report is routed once.", urgent=True
+        REPORT_RECEIVED,
+        on_report,
+        handles=ReportReceived,
+        description="Every accepted report is routed once.",
+        urgent=True,
     )
     runtime.consume(
         REPORT_CORRECTED,
         on_correction,
+        handles=ReportCorrected,
         description="A corrected place or category: decide again.",
         urgent=True,
     )
-    runtime.consume(LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing.")
+    runtime.consume(
+        LEG_STATUS,
+        on_status,
+        handles=LegStatusChanged,
+        description="'Not ours' answers trigger re-routing.",
+    )
     for spec in (ROUTING_DECIDED, REPORT_UNROUTABLE, ROUTING_TRIAGE):
         runtime.declare_publisher(spec)
     runtime.broker.publisher(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.topics import TopicSpec
 from services.runtime.broker import BrokerConnection, RecordProducer
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply, EventConsumer, Prepare, subscribe
+from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
 from services.runtime.database import SessionFactory
 from services.runtime.metrics import metrics_response
 from services.runtime.outbox import OutboxRelay
@@ -44,7 +44,7 @@ class ServiceRuntime:
     clock: Clock
     topics: Sequence[TopicSpec]
     background: list[BackgroundTask] = field(default_factory=list)
-    consumers: list[EventConsumer] = field(default_factory=list)
+    consumers: list[EventConsumer[Any]] = field(default_factory=list)
     relay_producer: RecordProducer | None = None
     connection: BrokerConnection = field(init=False)
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -62,12 +62,13 @@ class ServiceRuntime:
     def consume(
         self,
         spec: TopicSpec,
-        apply: Apply,
+        apply: Apply[E],
         *,
+        handles: type[E],
         description: str,
-        prepare: Prepare | None = None,
+        prepare: Prepare[E] | None = None,
         urgent: bool = False,
-    ) -> EventConsumer:
+    ) -> EventConsumer[E]:
         """Consume ``spec``'s topic in this service's group, once per event, dead-lettering.
 
         ``urgent``: hand over each record at once rather than letting the broker collect a
@@ -75,8 +76,11 @@ class ServiceRuntime:
         """
         if spec.dead_letter is None:
             raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
+        if spec.event is not handles:
+            raise ValueError(f"{spec.name} carries {spec.event}, not {handles}")
         consumer = EventConsumer(
             self.name,
+            handles=handles,
             broker=self.broker,
             sessions=self.sessions,
             clock=self.clock,
@@ -101,15 +105,17 @@ class ServiceRuntime:
         self,
         pattern: str,
         dead_letter: str,
-        apply: Apply,
+        apply: Apply[E],
         *,
+        handles: type[E],
         description: str,
-        prepare: Prepare | None = None,
+        prepare: Prepare[E] | None = None,
         urgent: bool = False,
-    ) -> EventConsumer:
+    ) -> EventConsumer[E]:
         """Like ``consume``, for every topic matching ``pattern`` (one group for them all)."""
         consumer = EventConsumer(
             self.name,
+            handles=handles,
             broker=self.broker,
             sessions=self.sessions,
             clock=self.clock,
@@ -256,7 +262,7 @@ def add_outbox_relay(runtime: ServiceRuntime, *, idempotent_producer: bool = Tru
 
     ``idempotent_producer=False`` trades the producer's own retry deduplication for throughput
     to many partitions (aiokafka's idempotent producer keeps one request in flight); consumers
-    deduplicate by CloudEvents id either way (docs/adr/0005-router-throughput.md).
+    deduplicate by CloudEvents id either way (docs/adr/0005-batched-consumers-and-dispatch.md).
     """
     producer = RecordProducer(
         runtime.settings.kafka_bootstrap_servers,
