@@ -21,6 +21,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from schemas.report import LocationSource
+from services.runtime.errors import RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ResolvedLocation:
     address: str | None = None
 
 
-class OutsideNetherlandsError(ValueError):
+class OutsideNetherlandsError(RefusedError, ValueError):
     """The point is not in the Netherlands."""
 
 

@@ -27,6 +27,7 @@ from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscrib
 from services.runtime.database import SessionFactory
 from services.runtime.metrics import metrics_response
 from services.runtime.outbox import OutboxRelay
+from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,7 @@ def create_http_app(
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.runtime = runtime
+    install_problem_handlers(app)
     app.include_router(operations_router(runtime))
     for router in routers:
         app.include_router(router)
