@@ -27,7 +27,7 @@ from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes, InvalidCloudEventError, decode
 from schemas.topics import TopicSpec
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.database import SessionFactory, write_transaction
 from services.runtime.errors import UnprocessableEventError, Verdict, classify
 from services.runtime.idempotency import first_deliveries
 from services.runtime.logs import REPORT_ID
@@ -173,11 +173,7 @@ class EventConsumer(Generic[E]):
         outcomes = {"applied": 0, "duplicate": 0}
         written: list[dict[str, Any]] = []
         try:
-            async with (
-                writing(engine_of(self._sessions)),
-                self._sessions() as session,
-                session.begin(),
-            ):
+            async with write_transaction(self._sessions) as session:
                 fresh = await first_deliveries(
                     session,
                     consumer=self.name,

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, Table, and_, func, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +29,8 @@ from services.runtime.database import (
     engine_of,
     stage_insert,
     staged_inserts,
+    table_of,
+    write_transaction,
     writing,
 )
 from services.runtime.metrics import (
@@ -41,7 +43,7 @@ from services.runtime.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 BACKLOG_MEASURE_INTERVAL_S = 1.0
-OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+OUTBOX_TABLE: Table = table_of(OutboxMessage)
 
 
 class Publish(Protocol):
@@ -147,8 +149,7 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*acknowledgements)
-            engine = engine_of(self._sessions)
-            async with writing(engine), self._sessions() as session, session.begin():
+            async with write_transaction(self._sessions) as session:
                 connection = await session.connection()
                 await connection.execute(
                     update(OUTBOX_TABLE)
@@ -198,7 +199,7 @@ class OutboxRelay:
         claims, the ids are read first so that their payloads are not read for nothing.
         """
         table = OUTBOX_TABLE
-        unsent = table.c.sent_at.is_(None)
+        unsent: ColumnElement[bool] = table.c.sent_at.is_(None)
         connection = await session.connection()
         if self._claimed:
             ids = (
@@ -212,7 +213,7 @@ class OutboxRelay:
             wanted = [row.id for row in ids if row.event_id not in self._claimed]
             if not wanted:
                 return []
-            unsent = and_(unsent, table.c.id.in_(wanted))  # type: ignore[assignment]
+            unsent = and_(unsent, table.c.id.in_(wanted))
         query = (
             sa_select(
                 table.c.id,
@@ -259,9 +260,7 @@ class OutboxRelay:
             ).one()
         age = 0.0
         if oldest is not None:
-            oldest_at: datetime = oldest
-            if oldest_at.tzinfo is None:  # SQLite returns naive UTC
-                oldest_at = oldest_at.replace(tzinfo=self._clock.now().tzinfo)
+            oldest_at: datetime = oldest  # aware: the column is a UTCDateTime
             age = max(0.0, (self._clock.now() - oldest_at).total_seconds())
         OUTBOX_BACKLOG.set(count)
         OUTBOX_OLDEST_AGE.set(age)
