@@ -276,7 +276,11 @@ def create_app(
         app.state.settings = settings
         _problems_for_api(app)
         _internal_routes(
-            app, intake, settings.internal_api_token, secret, settings.public_base_url.rstrip("/")
+            app,
+            intake,
+            settings.internal_api_token.get_secret_value(),
+            secret,
+            settings.public_base_url.rstrip("/"),
         )
         app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

@@ -172,7 +172,8 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     secret = settings.secret_key.get_secret_value()
     mailer = Mailer(
         sessions=runtime.sessions, clock=clock, secret=secret, intake_url=settings.intake_url,
-        internal_token=settings.internal_api_token, public_base_url=settings.public_base_url,
+        internal_token=settings.internal_api_token.get_secret_value(),
+        public_base_url=settings.public_base_url,
         smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, mail_from=settings.mail_from,
         smtp_timeout_s=settings.smtp_timeout_s,
     )  # fmt: skip
