@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import RetryCallState
 
 from schemas._base import Event
 from schemas.cloudevents import headers_for
@@ -40,6 +41,7 @@ from services.runtime.metrics import (
     RELAY_ERRORS,
 )
 from services.runtime.models import OutboxMessage
+from services.runtime.retries import patient
 
 log = logging.getLogger(__name__)
 BACKLOG_MEASURE_INTERVAL_S = 1.0
@@ -268,22 +270,32 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; errors are counted, logged and retried with backoff."""
-        backoff = self._poll_interval_s
         measured_at = 0.0
         while not stop.is_set():
+            retrying = patient(
+                initial_s=self._poll_interval_s, max_s=10.0, stop=stop, on_retry=self._failed
+            )
+            published = 0
             try:
-                published = await self.relay_once()
-                backoff = self._poll_interval_s
-                if time.monotonic() - measured_at >= BACKLOG_MEASURE_INTERVAL_S:
-                    await self.measure_backlog()
-                    measured_at = time.monotonic()
+                async for attempt in retrying:
+                    with attempt:
+                        published = await self.relay_once()
+                        if time.monotonic() - measured_at >= BACKLOG_MEASURE_INTERVAL_S:
+                            await self.measure_backlog()
+                            measured_at = time.monotonic()
             except Exception:
-                RELAY_ERRORS.inc()
-                log.exception("outbox relay round failed; retrying in %.1f s", backoff)
-                published = 0
-                backoff = min(backoff * 2, 10.0)
+                if stop.is_set():
+                    return
+                raise
             if published:
                 continue
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
+
+    @staticmethod
+    def _failed(state: RetryCallState) -> None:
+        RELAY_ERRORS.inc()
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.error("outbox relay round failed; retrying in %.1f s", wait, exc_info=error)
