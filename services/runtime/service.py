@@ -72,8 +72,10 @@ class ServiceRuntime:
     ) -> EventConsumer[E]:
         """Consume ``spec``'s topic in this service's group, once per event, dead-lettering.
 
-        ``urgent``: hand over each record at once rather than letting the broker collect a
-        batch first (see ``subscribe``); for the path from the resident to the authority.
+        ``handles`` is the event type of the topic (checked against the registry); any other
+        type is dead-lettered. ``urgent``: hand over each record at once rather than letting
+        the broker collect a batch first (see ``subscribe``); for the path from the resident
+        to the authority.
         """
         if spec.dead_letter is None:
             raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
@@ -89,17 +91,8 @@ class ServiceRuntime:
             apply=apply,
             prepare=prepare,
         )
-        group = f"{self.name}.{spec.name}"  # one group per topic: no rebalances across topics
-        subscribe(
-            self.broker,
-            spec,
-            consumer,
-            group_id=group,
-            description=description,
-            max_records=self.settings.consumer_batch_size,
-            urgent=urgent,
-        )
-        self.consumers.append(consumer)
+        # one group per topic: no rebalances across topics
+        self._subscribe(consumer, spec, None, description=description, urgent=urgent)
         return consumer
 
     def consume_pattern(
@@ -124,18 +117,30 @@ class ServiceRuntime:
             apply=apply,
             prepare=prepare,
         )
+        self._subscribe(consumer, None, pattern, description=description, urgent=urgent)
+        return consumer
+
+    def _subscribe(
+        self,
+        consumer: EventConsumer[Any],
+        spec: TopicSpec | None,
+        pattern: str | None,
+        *,
+        description: str,
+        urgent: bool,
+    ) -> None:
+        source = spec.name if spec is not None else re.sub(r"[{}]", "", pattern or "")
         subscribe(
             self.broker,
-            None,
+            spec,
             consumer,
-            group_id=f"{self.name}.{re.sub(r'[{}]', '', pattern)}",
+            group_id=f"{self.name}.{source}",
             description=description,
             max_records=self.settings.consumer_batch_size,
             pattern=pattern,
             urgent=urgent,
         )
         self.consumers.append(consumer)
-        return consumer
 
     def declare_publisher(self, spec: TopicSpec) -> None:
         """Document that this service publishes on ``spec`` (for the AsyncAPI document)."""
