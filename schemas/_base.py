@@ -21,7 +21,6 @@ class Event(Contract):
     """One fact the system publishes; its CloudEvents type names it and its version."""
 
     ce_type: ClassVar[str]
-    topic_hint: ClassVar[str] = ""
 
     def ce_subject(self) -> str:
         """The CloudEvents ``subject``: what the event is about (usually the report id)."""

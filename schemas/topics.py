@@ -1,6 +1,6 @@
 """The topic registry: every Kafka topic, who writes it, who reads it, and where bad events go.
 
-Topics are created from this registry (``services.runtime.topics.ensure_topics``) with explicit
+Topics are created from this registry (``services.runtime.broker.ensure_topics``) with explicit
 partitions and retention; the broker never creates a topic by accident.  Each recipient has a
 delivery topic of its own, named from its recipient id by ``delivery_topic``.
 """

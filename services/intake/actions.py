@@ -33,20 +33,21 @@ from services.intake.photos import CleanPhoto
 from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, stage_insert, writing
+from services.runtime.database import SessionFactory, engine_of, stage_insert, table_of, writing
+from services.runtime.errors import RefusedError
 from services.runtime.group_commit import GroupCommitter
 from services.runtime.logs import REPORT_ID
 from services.runtime.models import OutboxMessage
 from services.runtime.outbox import outbox_values
 
 SOURCE = "/buursignaal/intake"
-REPORT_TABLE: Table = ReportRecord.__table__  # type: ignore[attr-defined]
-CONTACT_TABLE: Table = ReporterContact.__table__  # type: ignore[attr-defined]
-PHOTO_TABLE: Table = PhotoRecord.__table__  # type: ignore[attr-defined]
-OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+REPORT_TABLE: Table = table_of(ReportRecord)
+CONTACT_TABLE: Table = table_of(ReporterContact)
+PHOTO_TABLE: Table = table_of(PhotoRecord)
+OUTBOX_TABLE: Table = table_of(OutboxMessage)
 
 
-class SubmissionRefusedError(Exception):
+class SubmissionRefusedError(RefusedError):
     """A valid-looking submission that cannot be accepted; ``code`` keys the message table."""
 
     def __init__(self, code: str, field: str) -> None:
@@ -55,7 +56,9 @@ class SubmissionRefusedError(Exception):
         self.field = field
 
 
-class RateLimitedError(Exception):
+class RateLimitedError(RefusedError):
+    status = 429
+
     def __init__(self, retry_after_s: int, reason: str) -> None:
         super().__init__(reason)
         self.retry_after_s = max(1, retry_after_s)
@@ -336,7 +339,7 @@ class TrackingRows:
 
 
 TRACKING_ROWS = "buursignaal.tracking_rows"
-STATUS_TABLE: Table = StatusView.__table__  # type: ignore[attr-defined]
+STATUS_TABLE: Table = table_of(StatusView)
 
 
 async def load_tracking(session: AsyncSession, report_ids: set[str]) -> None:

@@ -51,7 +51,6 @@ from services.intake.settings import IntakeSettings
 from services.intake.web import web_router
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import engine_of, writing
-from services.runtime.errors import UnprocessableEventError
 from services.runtime.problems import FieldProblem, problem
 from services.runtime.service import (
     ServiceRuntime,
@@ -65,21 +64,21 @@ RETENTION_INTERVAL_S = 3600.0
 log = logging.getLogger(__name__)
 
 
-async def _on_routing(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-    if not isinstance(event, RoutingDecided):
-        raise UnprocessableEventError(f"expected a routing decision, got {event.ce_type}")
+async def _on_routing(
+    session: AsyncSession, _a: CloudEventAttributes, event: RoutingDecided
+) -> None:
     await apply_routing(session, event)
 
 
-async def _on_status(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-    if not isinstance(event, LegStatusChanged):
-        raise UnprocessableEventError(f"expected a leg status change, got {event.ce_type}")
+async def _on_status(
+    session: AsyncSession, _a: CloudEventAttributes, event: LegStatusChanged
+) -> None:
     await apply_status(session, event)
 
 
-async def _on_unroutable(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-    if not isinstance(event, ReportUnroutable):
-        raise UnprocessableEventError(f"expected an unroutable report, got {event.ce_type}")
+async def _on_unroutable(
+    session: AsyncSession, _a: CloudEventAttributes, event: ReportUnroutable
+) -> None:
     await apply_unroutable(session, event)
 
 
@@ -91,12 +90,27 @@ def build_runtime_for(settings: IntakeSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     runtime.declare_publisher(REPORT_RECEIVED)
     runtime.declare_publisher(REPORT_CORRECTED)
-    for spec, apply, description in (
-        (ROUTING_DECIDED, _on_routing, "Who got the report, and why."),
-        (LEG_STATUS, _on_status, "Answers, for the tracking page."),
-        (REPORT_UNROUTABLE, _on_unroutable, "Reports nobody can take."),
-    ):
-        runtime.consume(spec, apply, description=description, prepare=_load_tracking)
+    runtime.consume(
+        ROUTING_DECIDED,
+        _on_routing,
+        handles=RoutingDecided,
+        description="Who got the report, and why.",
+        prepare=_load_tracking,
+    )
+    runtime.consume(
+        LEG_STATUS,
+        _on_status,
+        handles=LegStatusChanged,
+        description="Answers, for the tracking page.",
+        prepare=_load_tracking,
+    )
+    runtime.consume(
+        REPORT_UNROUTABLE,
+        _on_unroutable,
+        handles=ReportUnroutable,
+        description="Reports nobody can take.",
+        prepare=_load_tracking,
+    )
     return runtime
 
 
@@ -262,7 +276,11 @@ def create_app(
         app.state.settings = settings
         _problems_for_api(app)
         _internal_routes(
-            app, intake, settings.internal_api_token, secret, settings.public_base_url.rstrip("/")
+            app,
+            intake,
+            settings.internal_api_token.get_secret_value(),
+            secret,
+            settings.public_base_url.rstrip("/"),
         )
         app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

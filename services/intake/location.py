@@ -20,6 +20,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from schemas.report import LocationSource
+from services.runtime.errors import RefusedError
 from services.runtime.geo import rd_to_wgs84 as rd_to_wgs84  # re-exported for the intake
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class ResolvedLocation:
     address: str | None = None
 
 
-class OutsideNetherlandsError(ValueError):
+class OutsideNetherlandsError(RefusedError, ValueError):
     """The point is not in the Netherlands."""
 
 

@@ -28,6 +28,7 @@ from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submis
 from services.intake.texts import CATEGORIES
 from services.intake.tracking import track
 from services.runtime.database import SessionFactory
+from services.runtime.errors import RefusedError
 
 SERVICE_NAMES = CATEGORIES  # (Dutch, English) per category, as on the web form
 GRID_LAT = 0.0045  # ~500 m
@@ -35,7 +36,7 @@ GRID_LON = 0.0075  # ~500 m at 52°N
 MAX_LISTED = 1000
 
 
-class Open311Error(Exception):
+class Open311Error(RefusedError):
     def __init__(self, status: int, code: int, description: str) -> None:
         super().__init__(description)
         self.status = status

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from services.runtime.errors import RefusedError
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS = 5
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 Image.MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
 
 
-class PhotoError(ValueError):
+class PhotoError(RefusedError, ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code

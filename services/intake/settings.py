@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import PROJECT_ROOT, ServiceSettings
@@ -33,6 +33,7 @@ class IntakeSettings(ServiceSettings):
     contact_retention_days: int = Field(default=365, ge=1)
     photo_link_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     relay_enabled: bool = Field(default=True, description="off only for crash tests")
-    internal_api_token: str = Field(
-        default="", description="bearer token the notifier uses to ask for a resident's e-mail"
+    internal_api_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="bearer token the notifier uses to ask for a resident's e-mail",
     )

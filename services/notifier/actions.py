@@ -31,12 +31,12 @@ from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory,
 from services.notifier.norms import Norms
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.database import as_utc, dialect_insert, stage_insert
+from services.runtime.database import as_utc, dialect_insert, stage_insert, table_of
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
-HISTORY_TABLE: Table = LegHistory.__table__  # type: ignore[attr-defined]
-MAIL_JOB_TABLE: Table = MailJob.__table__  # type: ignore[attr-defined]
+HISTORY_TABLE: Table = table_of(LegHistory)
+MAIL_JOB_TABLE: Table = table_of(MailJob)
 NATIONAL_TABLE = "national-table"
 LOADED = "buursignaal.loaded"
 
@@ -398,7 +398,7 @@ class Legs:
         rungs: list[tuple[Leg, int, DeadlineKind, datetime]],
         now: datetime,
     ) -> set[tuple[str, int, str, int]]:
-        table = EscalationFired.__table__  # type: ignore[attr-defined]
+        table = table_of(EscalationFired)
         statement = (
             dialect_insert(session)(table)
             .values(

@@ -16,7 +16,6 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusReported
 from schemas.report import Category
@@ -174,7 +173,8 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     secret = settings.secret_key.get_secret_value()
     mailer = Mailer(
         sessions=runtime.sessions, clock=clock, secret=secret, intake_url=settings.intake_url,
-        internal_token=settings.internal_api_token, public_base_url=settings.public_base_url,
+        internal_token=settings.internal_api_token.get_secret_value(),
+        public_base_url=settings.public_base_url,
         smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, mail_from=settings.mail_from,
         smtp_timeout_s=settings.smtp_timeout_s,
     )  # fmt: skip
@@ -187,20 +187,20 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     )
     notifier = Notifier(runtime, legs, mailer, patterns)
 
-    async def on_delivery(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, ReportDelivered):
-            raise UnprocessableEventError(f"expected a delivery, got {event.ce_type}")
+    async def on_delivery(
+        session: AsyncSession, _a: CloudEventAttributes, event: ReportDelivered
+    ) -> None:
         await legs.open_leg(session, event)
         await patterns.on_delivery(session, event)
 
-    async def on_decision(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, RoutingDecided):
-            raise UnprocessableEventError(f"expected a routing decision, got {event.ce_type}")
+    async def on_decision(
+        session: AsyncSession, _a: CloudEventAttributes, event: RoutingDecided
+    ) -> None:
         legs.on_decision(session, event)
 
-    async def on_reported(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, LegStatusReported):
-            raise UnprocessableEventError(f"expected a status report, got {event.ce_type}")
+    async def on_reported(
+        session: AsyncSession, _a: CloudEventAttributes, event: LegStatusReported
+    ) -> None:
         leg = await session.get(Leg, leg_id_for(event.report_id, event.recipient_id))
         if leg is None:
             raise UnprocessableEventError(
@@ -218,16 +218,16 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         except TransitionError as error:
             raise UnprocessableEventError(str(error)) from error
 
-    async def load_for_deliveries(session: AsyncSession, events: Sequence[Event]) -> None:
-        deliveries = [e for e in events if isinstance(e, ReportDelivered)]
+    async def load_for_deliveries(
+        session: AsyncSession, deliveries: Sequence[ReportDelivered]
+    ) -> None:
         await legs.load(
             session,
             {str(d.report_id) for d in deliveries},
             {leg_id_for(d.report_id, d.recipient.recipient_id) for d in deliveries},
         )
 
-    async def load_for_reports(session: AsyncSession, events: Sequence[Event]) -> None:
-        reports = [e for e in events if isinstance(e, LegStatusReported)]
+    async def load_for_reports(session: AsyncSession, reports: Sequence[LegStatusReported]) -> None:
         await legs.load(
             session,
             {str(r.report_id) for r in reports},
@@ -238,15 +238,20 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         DELIVERY_PATTERN,
         DELIVERY_DEAD_LETTER.name,
         on_delivery,
+        handles=ReportDelivered,
         description="Every delivery opens one leg for its recipient.",
         prepare=load_for_deliveries,
     )
     runtime.consume(
-        ROUTING_DECIDED, on_decision, description="Tells the resident who got the report and why."
+        ROUTING_DECIDED,
+        on_decision,
+        handles=RoutingDecided,
+        description="Tells the resident who got the report and why.",
     )
     runtime.consume(
         LEG_STATUS_REPORTED,
         on_reported,
+        handles=LegStatusReported,
         description="Authorities' systems answer here; forbidden changes are dead-lettered.",
         prepare=load_for_reports,
     )

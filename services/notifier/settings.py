@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import PROJECT_ROOT, ServiceSettings
@@ -22,8 +22,8 @@ class NotifierSettings(ServiceSettings):
     intake_url: str = Field(
         default="http://127.0.0.1:8000", description="intake, for the resident's address"
     )
-    internal_api_token: str = Field(
-        default="", description="bearer token for intake's internal contact endpoint"
+    internal_api_token: SecretStr = Field(
+        default=SecretStr(""), description="bearer token for intake's internal contact endpoint"
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)

@@ -7,6 +7,7 @@ allowed. History is appended, never edited (``LegHistory``).
 from __future__ import annotations
 
 from schemas.leg import ActorKind, LegStatus
+from services.runtime.errors import RefusedError
 
 S = LegStatus
 OPEN_ANSWERS = frozenset({S.RESOLVED, S.NO_ACTION})
@@ -40,7 +41,7 @@ ACKNOWLEDGING = frozenset(LegStatus) - {S.DELIVERED}
 MIN_EXPLANATION = 20
 
 
-class TransitionError(ValueError):
+class TransitionError(RefusedError, ValueError):
     """A status change the table does not allow; the message says why and what is allowed."""
 
 

@@ -32,12 +32,12 @@ from services.router.resolution import Resolution
 from services.router.versions import ResolverByYear
 from services.router.waterboards import WaterBoardFinder
 from services.runtime.clock import Clock
-from services.runtime.database import stage_insert
+from services.runtime.database import stage_insert, table_of
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/router"
-ROUTED_REPORT_TABLE: Table = RoutedReport.metadata.tables["routed_report"]
+ROUTED_REPORT_TABLE: Table = table_of(RoutedReport)
 EnsureTopic = Callable[[TopicSpec], Awaitable[None]]
 
 

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas import topics
-from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusChanged
 from schemas.report import ReportCorrected, ReportReceived
@@ -24,7 +23,6 @@ from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards, Wa
 from services.router.wind import FixedWind, WatchedKnmiWind, WindProvider
 from services.runtime.broker import ensure_topics
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -95,35 +93,40 @@ class DeliveryTopics:
 def consume_inputs(runtime: ServiceRuntime, routing: RoutingActions) -> None:
     """Received reports, corrections and "not ours" answers, each to its routing action."""
 
-    async def on_report(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, ReportReceived):
-            raise UnprocessableEventError(f"expected a received report, got {event.ce_type}")
+    async def on_report(
+        session: AsyncSession, _a: CloudEventAttributes, event: ReportReceived
+    ) -> None:
         await routing.route_new(session, event)
 
-    async def on_status(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, LegStatusChanged):
-            raise UnprocessableEventError(f"expected a leg status change, got {event.ce_type}")
+    async def on_status(
+        session: AsyncSession, _a: CloudEventAttributes, event: LegStatusChanged
+    ) -> None:
         await routing.on_status(session, event)
 
-    async def on_correction(session: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
-        if not isinstance(event, ReportCorrected):
-            raise UnprocessableEventError(f"expected a correction, got {event.ce_type}")
+    async def on_correction(
+        session: AsyncSession, _a: CloudEventAttributes, event: ReportCorrected
+    ) -> None:
         await routing.on_correction(session, event)
 
     runtime.consume(
         topics.REPORT_RECEIVED,
         on_report,
+        handles=ReportReceived,
         description="Every accepted report is routed once.",
         urgent=True,
     )
     runtime.consume(
         topics.REPORT_CORRECTED,
         on_correction,
+        handles=ReportCorrected,
         description="A corrected place or category: decide again.",
         urgent=True,
     )
     runtime.consume(
-        topics.LEG_STATUS, on_status, description="'Not ours' answers trigger re-routing."
+        topics.LEG_STATUS,
+        on_status,
+        handles=LegStatusChanged,
+        description="'Not ours' answers trigger re-routing.",
     )
 
 

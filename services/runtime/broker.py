@@ -7,7 +7,6 @@ not-ready; it never crashes in a loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -18,6 +17,7 @@ from faststream.kafka import KafkaBroker
 
 from schemas.topics import TopicSpec
 from services.runtime.metrics import BROKER_CONNECTED
+from services.runtime.retries import log_retry, patient
 
 log = logging.getLogger(__name__)
 
@@ -88,36 +88,34 @@ class BrokerConnection:
         self.last_error: str | None = None
 
     async def connect(self) -> None:
-        backoff = self._initial_backoff_s
-        while True:
-            self.attempts += 1
+        """Connect, retrying with backoff until it succeeds (cancel the task to give up)."""
+        retrying = patient(
+            initial_s=self._initial_backoff_s,
+            max_s=self._max_backoff_s,
+            on_retry=log_retry(log, f"connecting to Kafka at {self._bootstrap_servers}"),
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._connect_once()
+        self.ready = True
+        self.last_error = None
+        BROKER_CONNECTED.set(1)
+        log.info("connected to Kafka at %s", self._bootstrap_servers)
+
+    async def _connect_once(self) -> None:
+        self.attempts += 1
+        try:
+            await ensure_topics(self._bootstrap_servers, self._topics)
+            await self.broker.start()
+            if self._after_connect is not None:
+                await self._after_connect()
+        except Exception as error:
+            self.last_error = f"{type(error).__name__}: {error}"
             try:
-                await ensure_topics(self._bootstrap_servers, self._topics)
-                await self.broker.start()
-                if self._after_connect is not None:
-                    await self._after_connect()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning(
-                    "Kafka at %s not reachable (%s); retrying in %.1f s",
-                    self._bootstrap_servers,
-                    self.last_error,
-                    backoff,
-                )
-                try:
-                    await self.broker.stop()
-                except Exception:
-                    log.debug("cleanup after a failed connect failed", exc_info=True)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
-                continue
-            self.ready = True
-            self.last_error = None
-            BROKER_CONNECTED.set(1)
-            log.info("connected to Kafka at %s", self._bootstrap_servers)
-            return
+                await self.broker.stop()
+            except Exception:
+                log.debug("cleanup after a failed connect failed", exc_info=True)
+            raise
 
     async def close(self) -> None:
         self.ready = False
@@ -152,31 +150,40 @@ class RecordProducer:
 
     async def start(self, stop: asyncio.Event, *, max_backoff_s: float = 15.0) -> bool:
         """Connect, retrying with backoff until connected (True) or ``stop`` is set (False)."""
-        backoff = 0.5
-        while not stop.is_set():
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap_servers,
-                client_id=self._client_id,
-                enable_idempotence=self._idempotent,
-                acks="all",
-                linger_ms=2,
-                request_timeout_ms=15_000,
-            )
-            try:
-                await producer.start()
-            except Exception as error:
-                log.warning(
-                    "relay producer cannot connect (%s); retrying in %.1f s", error, backoff
-                )
-                await producer.stop()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
-                backoff = min(backoff * 2, max_backoff_s)
-                continue
-            self._producer = producer
-            await self.track(())
-            return True
-        return False
+        retrying = patient(
+            initial_s=0.5,
+            max_s=max_backoff_s,
+            stop=stop,
+            on_retry=log_retry(log, "relay producer connecting"),
+        )
+        try:
+            async for attempt in retrying:
+                if stop.is_set():
+                    return False
+                with attempt:
+                    await self._start_once()
+        except Exception:
+            if stop.is_set():
+                return False
+            raise
+        await self.track(())
+        return True
+
+    async def _start_once(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers,
+            client_id=self._client_id,
+            enable_idempotence=self._idempotent,
+            acks="all",
+            linger_ms=2,
+            request_timeout_ms=15_000,
+        )
+        try:
+            await producer.start()
+        except Exception:
+            await producer.stop()
+            raise
+        self._producer = producer
 
     async def send(
         self, topic: str, key: bytes, value: bytes, headers: dict[str, str]

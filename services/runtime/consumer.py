@@ -12,11 +12,10 @@ batch a second pass and never blocks or drops the others.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -28,12 +27,13 @@ from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes, InvalidCloudEventError, decode
 from schemas.topics import TopicSpec
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, writing
-from services.runtime.errors import UnprocessableEventError
+from services.runtime.database import SessionFactory, write_transaction
+from services.runtime.errors import UnprocessableEventError, Verdict, classify
 from services.runtime.idempotency import first_deliveries
 from services.runtime.logs import REPORT_ID
 from services.runtime.metrics import EVENTS_CONSUMED
 from services.runtime.outbox import OutboxRelay, staged
+from services.runtime.retries import bounded, log_retry
 
 log = logging.getLogger(__name__)
 COLLECT_MS = 200
@@ -43,9 +43,10 @@ COLLECT_BYTES = 256 * 1024
 URGENT_FETCH_WAIT_MS = 500
 """An urgent consumer's fetch returns at the first record; this is only the idle round trip."""
 
-Apply = Callable[[AsyncSession, CloudEventAttributes, Event], Awaitable[None]]
+E = TypeVar("E", bound=Event)
+Apply = Callable[[AsyncSession, CloudEventAttributes, E], Awaitable[None]]
 # Load what a batch will need in a few queries before it is applied (optional).
-Prepare = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
+Prepare = Callable[[AsyncSession, Sequence[E]], Awaitable[None]]
 
 
 class IncomingRecord:
@@ -68,21 +69,30 @@ class IncomingRecord:
         self.body = body
 
 
-class EventConsumer:
+class EventConsumer(Generic[E]):
+    """Applies the events of one type (``handles``); any other type is dead-lettered.
+
+    What a failure means decides what is done with it (``services.runtime.errors.classify``):
+    refused -> dead letter now; transient or unknown -> ``max_attempts`` tries with backoff,
+    then dead letter.
+    """
+
     def __init__(
         self,
         name: str,
         *,
+        handles: type[E],
         broker: KafkaBroker,
         sessions: SessionFactory,
         clock: Clock,
         dead_letter_topic: str,
-        apply: Apply,
+        apply: Apply[E],
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
-        prepare: Prepare | None = None,
+        prepare: Prepare[E] | None = None,
     ) -> None:
         self.name = name
+        self.handles = handles
         self._broker = broker
         self._sessions = sessions
         self._clock = clock
@@ -95,12 +105,15 @@ class EventConsumer:
 
     async def handle_batch(self, records: Sequence[IncomingRecord]) -> None:
         """Process records in order: the whole batch in one transaction when it can."""
-        decoded: list[tuple[IncomingRecord, CloudEventAttributes, Event]] = []
+        decoded: list[tuple[IncomingRecord, CloudEventAttributes, E]] = []
         for record in records:
             try:
-                attributes, event = decode(record.headers, record.body)
+                attributes, event = self._decode(record)
             except InvalidCloudEventError as error:
                 await self._dead_letter(record, str(error))
+                continue
+            except UnprocessableEventError as error:
+                await self._dead_letter(record, f"unprocessable: {error}")
                 continue
             decoded.append((record, attributes, event))
         if not decoded:
@@ -118,48 +131,49 @@ class EventConsumer:
         for outcome, count in outcomes.items():
             EVENTS_CONSUMED.labels(self.name, outcome).inc(count)
 
+    def _decode(self, record: IncomingRecord) -> tuple[CloudEventAttributes, E]:
+        attributes, event = decode(record.headers, record.body)
+        if not isinstance(event, self.handles):
+            expected = getattr(self.handles, "ce_type", self.handles.__name__)
+            raise UnprocessableEventError(f"expected {expected}, got {event.ce_type}")
+        return attributes, event
+
     async def handle(self, record: IncomingRecord) -> str:
         """Process one record; return the outcome (applied, duplicate, dead_lettered)."""
         try:
-            attributes, event = decode(record.headers, record.body)
+            attributes, event = self._decode(record)
         except InvalidCloudEventError as error:
             return await self._dead_letter(record, str(error))
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                outcomes, written = await self._transaction([(attributes, event)])
-            except UnprocessableEventError as error:
+        except UnprocessableEventError as error:
+            return await self._dead_letter(record, f"unprocessable: {error}")
+        retrying = bounded(
+            self._max_attempts,
+            initial_s=self._retry_backoff_s,
+            on_retry=log_retry(log, f"{self.name}: event {attributes.id}"),
+        )
+        outcomes: dict[str, int]
+        written: list[dict[str, Any]]
+        try:
+            outcomes, written = await retrying(self._transaction, [(attributes, event)])
+        except Exception as error:
+            if classify(error) is Verdict.REFUSED:
                 return await self._dead_letter(record, f"unprocessable: {error}")
-            except Exception as error:
-                if attempt == self._max_attempts:
-                    reason = f"failed {attempt} times, last: {type(error).__name__}: {error}"
-                    return await self._dead_letter(record, reason)
-                log.warning(
-                    "%s: attempt %d for %s failed (%s); retrying",
-                    self.name,
-                    attempt,
-                    attributes.id,
-                    error,
-                )
-                await asyncio.sleep(self._retry_backoff_s * 2 ** (attempt - 1))
-                continue
-            await self._dispatch(written)
-            outcome = "applied" if outcomes["applied"] else "duplicate"
-            EVENTS_CONSUMED.labels(self.name, outcome).inc()
-            return outcome
-        raise AssertionError("unreachable")  # pragma: no cover
+            attempts = retrying.statistics.get("attempt_number", self._max_attempts)
+            reason = f"failed {attempts} times, last: {type(error).__name__}: {error}"
+            return await self._dead_letter(record, reason)
+        await self._dispatch(written)
+        outcome: str = "applied" if outcomes["applied"] else "duplicate"
+        EVENTS_CONSUMED.labels(self.name, outcome).inc()
+        return outcome
 
     async def _transaction(
-        self, events: Sequence[tuple[CloudEventAttributes, Event]]
+        self, events: Sequence[tuple[CloudEventAttributes, E]]
     ) -> tuple[dict[str, int], list[dict[str, Any]]]:
         """Claim and apply ``events`` in one transaction; return outcomes and outbox rows."""
         outcomes = {"applied": 0, "duplicate": 0}
         written: list[dict[str, Any]] = []
         try:
-            async with (
-                writing(engine_of(self._sessions)),
-                self._sessions() as session,
-                session.begin(),
-            ):
+            async with write_transaction(self._sessions) as session:
                 fresh = await first_deliveries(
                     session,
                     consumer=self.name,
@@ -252,7 +266,7 @@ def records_from_message(message: KafkaMessage) -> list[IncomingRecord]:
 def subscribe(
     broker: KafkaBroker,
     spec: TopicSpec | None,
-    consumer: EventConsumer,
+    consumer: EventConsumer[Any],
     *,
     group_id: str,
     description: str,

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import DateTime, Dialect, Table, TypeDecorator, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -130,8 +130,49 @@ def _forget_undo(session: Session) -> None:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A stored datetime as aware UTC: SQLite returns them naive (in UTC), PostgreSQL aware."""
+    """A stored datetime as aware UTC: SQLite returns them naive (in UTC), PostgreSQL aware.
+
+    Only for columns not yet declared ``UTCDateTime``, which returns them aware already.
+    """
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back as an aware UTC datetime, on either database.
+
+    Naive datetimes are refused on the way in: a moment without a zone is a bug.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a SQLModel table class (for bulk statements on the hot path)."""
+    table: Table = model.__table__
+    return table
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session in a write transaction on this service's database, committed on exit.
+
+    On SQLite the process's writers take turns (``writing``); an error rolls back and is raised.
+    """
+    async with writing(engine_of(sessions)), sessions() as session, session.begin():
+        yield session
 
 
 def dialect_insert(session: AsyncSession) -> Any:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
+
+from services.runtime.database import UTCDateTime
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -28,10 +30,8 @@ class OutboxMessage(SQLModel, table=True):
     key: str = Field(max_length=200)
     headers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    sent_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -41,4 +41,4 @@ class ProcessedEvent(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True, max_length=100)
     event_id: str = Field(primary_key=True, max_length=36)
-    processed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    processed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

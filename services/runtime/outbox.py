@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, Table, and_, func, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import RetryCallState
 
 from schemas._base import Event
 from schemas.cloudevents import headers_for
@@ -29,6 +30,8 @@ from services.runtime.database import (
     engine_of,
     stage_insert,
     staged_inserts,
+    table_of,
+    write_transaction,
     writing,
 )
 from services.runtime.metrics import (
@@ -38,10 +41,11 @@ from services.runtime.metrics import (
     RELAY_ERRORS,
 )
 from services.runtime.models import OutboxMessage
+from services.runtime.retries import patient
 
 log = logging.getLogger(__name__)
 BACKLOG_MEASURE_INTERVAL_S = 1.0
-OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+OUTBOX_TABLE: Table = table_of(OutboxMessage)
 
 
 class Publish(Protocol):
@@ -147,8 +151,7 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*acknowledgements)
-            engine = engine_of(self._sessions)
-            async with writing(engine), self._sessions() as session, session.begin():
+            async with write_transaction(self._sessions) as session:
                 connection = await session.connection()
                 await connection.execute(
                     update(OUTBOX_TABLE)
@@ -198,7 +201,7 @@ class OutboxRelay:
         claims, the ids are read first so that their payloads are not read for nothing.
         """
         table = OUTBOX_TABLE
-        unsent = table.c.sent_at.is_(None)
+        unsent: ColumnElement[bool] = table.c.sent_at.is_(None)
         connection = await session.connection()
         if self._claimed:
             ids = (
@@ -212,7 +215,7 @@ class OutboxRelay:
             wanted = [row.id for row in ids if row.event_id not in self._claimed]
             if not wanted:
                 return []
-            unsent = and_(unsent, table.c.id.in_(wanted))  # type: ignore[assignment]
+            unsent = and_(unsent, table.c.id.in_(wanted))
         query = (
             sa_select(
                 table.c.id,
@@ -259,9 +262,7 @@ class OutboxRelay:
             ).one()
         age = 0.0
         if oldest is not None:
-            oldest_at: datetime = oldest
-            if oldest_at.tzinfo is None:  # SQLite returns naive UTC
-                oldest_at = oldest_at.replace(tzinfo=self._clock.now().tzinfo)
+            oldest_at: datetime = oldest  # aware: the column is a UTCDateTime
             age = max(0.0, (self._clock.now() - oldest_at).total_seconds())
         OUTBOX_BACKLOG.set(count)
         OUTBOX_OLDEST_AGE.set(age)
@@ -269,22 +270,32 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; errors are counted, logged and retried with backoff."""
-        backoff = self._poll_interval_s
         measured_at = 0.0
         while not stop.is_set():
+            retrying = patient(
+                initial_s=self._poll_interval_s, max_s=10.0, stop=stop, on_retry=self._failed
+            )
+            published = 0
             try:
-                published = await self.relay_once()
-                backoff = self._poll_interval_s
-                if time.monotonic() - measured_at >= BACKLOG_MEASURE_INTERVAL_S:
-                    await self.measure_backlog()
-                    measured_at = time.monotonic()
+                async for attempt in retrying:
+                    with attempt:
+                        published = await self.relay_once()
+                        if time.monotonic() - measured_at >= BACKLOG_MEASURE_INTERVAL_S:
+                            await self.measure_backlog()
+                            measured_at = time.monotonic()
             except Exception:
-                RELAY_ERRORS.inc()
-                log.exception("outbox relay round failed; retrying in %.1f s", backoff)
-                published = 0
-                backoff = min(backoff * 2, 10.0)
+                if stop.is_set():
+                    return
+                raise
             if published:
                 continue
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
+
+    @staticmethod
+    def _failed(state: RetryCallState) -> None:
+        RELAY_ERRORS.inc()
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.error("outbox relay round failed; retrying in %.1f s", wait, exc_info=error)

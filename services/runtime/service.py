@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schemas.topics import TopicSpec
 from services.runtime.broker import BrokerConnection, RecordProducer
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply, EventConsumer, Prepare, subscribe
+from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
 from services.runtime.database import SessionFactory
 from services.runtime.metrics import metrics_response
 from services.runtime.outbox import OutboxRelay
+from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class ServiceRuntime:
     clock: Clock
     topics: Sequence[TopicSpec]
     background: list[BackgroundTask] = field(default_factory=list)
-    consumers: list[EventConsumer] = field(default_factory=list)
+    consumers: list[EventConsumer[Any]] = field(default_factory=list)
     relay_producer: RecordProducer | None = None
     connection: BrokerConnection = field(init=False)
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -62,21 +63,27 @@ class ServiceRuntime:
     def consume(
         self,
         spec: TopicSpec,
-        apply: Apply,
+        apply: Apply[E],
         *,
+        handles: type[E],
         description: str,
-        prepare: Prepare | None = None,
+        prepare: Prepare[E] | None = None,
         urgent: bool = False,
-    ) -> EventConsumer:
+    ) -> EventConsumer[E]:
         """Consume ``spec``'s topic in this service's group, once per event, dead-lettering.
 
-        ``urgent``: hand over each record at once rather than letting the broker collect a
-        batch first (see ``subscribe``); for the path from the resident to the authority.
+        ``handles`` is the event type of the topic (checked against the registry); any other
+        type is dead-lettered. ``urgent``: hand over each record at once rather than letting
+        the broker collect a batch first (see ``subscribe``); for the path from the resident
+        to the authority.
         """
         if spec.dead_letter is None:
             raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
+        if spec.event is not handles:
+            raise ValueError(f"{spec.name} carries {spec.event}, not {handles}")
         consumer = EventConsumer(
             self.name,
+            handles=handles,
             broker=self.broker,
             sessions=self.sessions,
             clock=self.clock,
@@ -84,32 +91,25 @@ class ServiceRuntime:
             apply=apply,
             prepare=prepare,
         )
-        group = f"{self.name}.{spec.name}"  # one group per topic: no rebalances across topics
-        subscribe(
-            self.broker,
-            spec,
-            consumer,
-            group_id=group,
-            description=description,
-            max_records=self.settings.consumer_batch_size,
-            urgent=urgent,
-        )
-        self.consumers.append(consumer)
+        # one group per topic: no rebalances across topics
+        self._subscribe(consumer, spec, None, description=description, urgent=urgent)
         return consumer
 
     def consume_pattern(
         self,
         pattern: str,
         dead_letter: str,
-        apply: Apply,
+        apply: Apply[E],
         *,
+        handles: type[E],
         description: str,
-        prepare: Prepare | None = None,
+        prepare: Prepare[E] | None = None,
         urgent: bool = False,
-    ) -> EventConsumer:
+    ) -> EventConsumer[E]:
         """Like ``consume``, for every topic matching ``pattern`` (one group for them all)."""
         consumer = EventConsumer(
             self.name,
+            handles=handles,
             broker=self.broker,
             sessions=self.sessions,
             clock=self.clock,
@@ -117,18 +117,30 @@ class ServiceRuntime:
             apply=apply,
             prepare=prepare,
         )
+        self._subscribe(consumer, None, pattern, description=description, urgent=urgent)
+        return consumer
+
+    def _subscribe(
+        self,
+        consumer: EventConsumer[Any],
+        spec: TopicSpec | None,
+        pattern: str | None,
+        *,
+        description: str,
+        urgent: bool,
+    ) -> None:
+        source = spec.name if spec is not None else re.sub(r"[{}]", "", pattern or "")
         subscribe(
             self.broker,
-            None,
+            spec,
             consumer,
-            group_id=f"{self.name}.{re.sub(r'[{}]', '', pattern)}",
+            group_id=f"{self.name}.{source}",
             description=description,
             max_records=self.settings.consumer_batch_size,
             pattern=pattern,
             urgent=urgent,
         )
         self.consumers.append(consumer)
-        return consumer
 
     def declare_publisher(self, spec: TopicSpec) -> None:
         """Document that this service publishes on ``spec`` (for the AsyncAPI document)."""
@@ -219,6 +231,7 @@ def create_http_app(
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.runtime = runtime
+    install_problem_handlers(app)
     app.include_router(operations_router(runtime))
     for router in routers:
         app.include_router(router)
@@ -256,7 +269,7 @@ def add_outbox_relay(runtime: ServiceRuntime, *, idempotent_producer: bool = Tru
 
     ``idempotent_producer=False`` trades the producer's own retry deduplication for throughput
     to many partitions (aiokafka's idempotent producer keeps one request in flight); consumers
-    deduplicate by CloudEvents id either way (docs/adr/0005-router-throughput.md).
+    deduplicate by CloudEvents id either way (docs/adr/0005-batched-consumers-and-dispatch.md).
     """
     producer = RecordProducer(
         runtime.settings.kafka_bootstrap_servers,

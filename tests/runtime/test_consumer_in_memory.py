@@ -39,6 +39,7 @@ async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> No
     assert REPORT_RECEIVED.dead_letter is not None
     consumer = EventConsumer(
         "router",
+        handles=Event,
         broker=broker,
         sessions=session_factory(engine),
         clock=FixedClock(NOW),

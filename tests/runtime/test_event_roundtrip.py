@@ -48,7 +48,7 @@ class Pipeline:
 
     def recording_consumer(
         self, broker: KafkaBroker | None = None
-    ) -> tuple[EventConsumer, list[Event]]:
+    ) -> tuple[EventConsumer[Event], list[Event]]:
         """A consumer whose effect is to record the event (the list it returns)."""
         applied: list[Event] = []
 
@@ -57,6 +57,7 @@ class Pipeline:
 
         consumer = EventConsumer(
             "test-consumer",
+            handles=Event,
             broker=broker or self.broker,
             sessions=self.sessions,
             clock=self.clock,
@@ -254,9 +255,14 @@ async def test_a_batch_applies_once_dead_letters_the_bad_one_and_publishes_its_o
 
     consuming_broker = make_broker(pipeline.bootstrap, client_id="test-batch")
     consumer = EventConsumer(
-        "test-batch", broker=consuming_broker, sessions=pipeline.sessions, clock=pipeline.clock,
-        dead_letter_topic=pipeline.dead_letter.name, apply=apply,
-    )  # fmt: skip
+        "test-batch",
+        handles=Event,
+        broker=consuming_broker,
+        sessions=pipeline.sessions,
+        clock=pipeline.clock,
+        dead_letter_topic=pipeline.dead_letter.name,
+        apply=apply,
+    )
     relay = pipeline.relay()
     consumer.outbox = relay
     for event in [*good[:10], bad, good[3], *good[10:]]:
