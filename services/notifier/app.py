@@ -14,26 +14,19 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import func
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from schemas.cloudevents import CloudEventAttributes
-from schemas.leg import LegStatusReported
 from schemas.report import Category
-from schemas.routing import ReportDelivered, RoutingDecided
 from schemas.topics import (
-    DELIVERY_DEAD_LETTER,
-    DELIVERY_PATTERN,
     DIGEST_PUBLISHED,
     ESCALATION,
     LEG_STATUS,
-    LEG_STATUS_REPORTED,
     PATTERN_DETECTED,
-    ROUTING_DECIDED,
     all_static_topics,
 )
 from services.notifier import api, web
-from services.notifier.actions import Legs, leg_id_for
+from services.notifier.actions import Legs
 from services.notifier.callers import install_refusals
+from services.notifier.consumers import Inputs, consume_inputs
 from services.notifier.desk import Desk
 from services.notifier.mail import Mailer
 from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
@@ -43,11 +36,10 @@ from services.notifier.patterns import digest
 from services.notifier.patterns.burst import BurstDetector
 from services.notifier.patterns.service import Patterns, ScanSettings
 from services.notifier.settings import NotifierSettings
-from services.notifier.transitions import CLOSED, TransitionError
+from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import engine_of, writing
-from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -170,14 +162,6 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     calendar = WorkingCalendar(settings.working_hours_start, settings.working_hours_end)
     legs = Legs(calendar, Norms.load(settings.norms_file), clock)
-    secret = settings.secret_key.get_secret_value()
-    mailer = Mailer(
-        sessions=runtime.sessions, clock=clock, secret=secret, intake_url=settings.intake_url,
-        internal_token=settings.internal_api_token.get_secret_value(),
-        public_base_url=settings.public_base_url,
-        smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, mail_from=settings.mail_from,
-        smtp_timeout_s=settings.smtp_timeout_s,
-    )  # fmt: skip
     patterns = Patterns(
         clock,
         detector=BurstDetector(threshold=settings.burst_threshold),
@@ -185,88 +169,32 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
             permutations=settings.scan_permutations, max_radius_m=settings.scan_max_radius_m
         ),
     )
-    notifier = Notifier(runtime, legs, mailer, patterns)
-
-    async def on_delivery(
-        session: AsyncSession, _a: CloudEventAttributes, event: ReportDelivered
-    ) -> None:
-        await legs.open_leg(session, event)
-        await patterns.on_delivery(session, event)
-
-    async def on_decision(
-        session: AsyncSession, _a: CloudEventAttributes, event: RoutingDecided
-    ) -> None:
-        legs.on_decision(session, event)
-
-    async def on_reported(
-        session: AsyncSession, _a: CloudEventAttributes, event: LegStatusReported
-    ) -> None:
-        leg = await session.get(Leg, leg_id_for(event.report_id, event.recipient_id))
-        if leg is None:
-            raise UnprocessableEventError(
-                f"{event.recipient_id} has no leg for report {event.report_id}"
-            )
-        if event.actor.actor_id != event.recipient_id:
-            raise UnprocessableEventError(
-                f"{event.actor.actor_id} cannot report for {event.recipient_id}"
-            )
-        try:
-            await legs.change_status(
-                session, leg, event.status, event.actor, explanation=event.explanation,
-                forwarded_to=event.forwarded_to, handler=event.handler,
-            )  # fmt: skip
-        except TransitionError as error:
-            raise UnprocessableEventError(str(error)) from error
-
-    async def load_for_deliveries(
-        session: AsyncSession, deliveries: Sequence[ReportDelivered]
-    ) -> None:
-        await legs.load(
-            session,
-            {str(d.report_id) for d in deliveries},
-            {leg_id_for(d.report_id, d.recipient.recipient_id) for d in deliveries},
-        )
-
-    async def load_for_reports(session: AsyncSession, reports: Sequence[LegStatusReported]) -> None:
-        await legs.load(
-            session,
-            {str(r.report_id) for r in reports},
-            {leg_id_for(r.report_id, r.recipient_id) for r in reports},
-        )
-
-    runtime.consume_pattern(
-        DELIVERY_PATTERN,
-        DELIVERY_DEAD_LETTER.name,
-        on_delivery,
-        handles=ReportDelivered,
-        description="Every delivery opens one leg for its recipient.",
-        prepare=load_for_deliveries,
-    )
-    runtime.consume(
-        ROUTING_DECIDED,
-        on_decision,
-        handles=RoutingDecided,
-        description="Tells the resident who got the report and why.",
-    )
-    runtime.consume(
-        LEG_STATUS_REPORTED,
-        on_reported,
-        handles=LegStatusReported,
-        description="Authorities' systems answer here; forbidden changes are dead-lettered.",
-        prepare=load_for_reports,
-    )
-    runtime.declare_publisher(LEG_STATUS)
-    runtime.declare_publisher(ESCALATION)
-    runtime.declare_publisher(PATTERN_DETECTED)
-    runtime.declare_publisher(DIGEST_PUBLISHED)
+    notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns)
+    consume_inputs(runtime, Inputs(legs, patterns))
+    for spec in (LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED):
+        runtime.declare_publisher(spec)
     add_outbox_relay(runtime)
-    runtime.background.append(_every(settings.tick_interval_s, notifier.tick, "ladder tick"))
-    runtime.background.append(_every(settings.mail_interval_s, mailer.send_due, "mail round"))
-    runtime.background.append(_every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges"))
-    runtime.background.append(_every(settings.scan_interval_s, notifier.scan, "daily scan"))
-    runtime.background.append(
-        _every(settings.digest_interval_s, notifier.publish_digest, "digest", first_wait=True)
+    _schedule(notifier, settings)
+    return notifier
+
+
+def _mailer(settings: NotifierSettings, runtime: ServiceRuntime, clock: Clock) -> Mailer:
+    return Mailer(
+        sessions=runtime.sessions,
+        clock=clock,
+        secret=settings.secret_key.get_secret_value(),
+        intake_url=settings.intake_url,
+        internal_token=settings.internal_api_token.get_secret_value(),
+        public_base_url=settings.public_base_url,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        mail_from=settings.mail_from,
+        smtp_timeout_s=settings.smtp_timeout_s,
     )
+
+
+def _schedule(notifier: Notifier, settings: NotifierSettings) -> None:
+    """The background rounds: the burst windows first, then ladder, mail, gauges, scan, digest."""
 
     async def warm_up(_stop: asyncio.Event) -> None:
         try:
@@ -274,8 +202,14 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         except Exception:
             log.exception("could not rebuild the burst windows; they start empty")
 
-    runtime.background.insert(0, warm_up)
-    return notifier
+    notifier.runtime.background[:0] = [warm_up]
+    notifier.runtime.background += [
+        _every(settings.tick_interval_s, notifier.tick, "ladder tick"),
+        _every(settings.mail_interval_s, notifier.mailer.send_due, "mail round"),
+        _every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges"),
+        _every(settings.scan_interval_s, notifier.scan, "daily scan"),
+        _every(settings.digest_interval_s, notifier.publish_digest, "digest", first_wait=True),
+    ]
 
 
 def build_runtime_for(settings: NotifierSettings, clock: Clock) -> ServiceRuntime:

@@ -1,0 +1,106 @@
+"""What the notifier takes from Kafka: deliveries open legs, decisions tell the resident,
+status reports from authorities' systems change legs (forbidden ones are dead-lettered)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas.cloudevents import CloudEventAttributes
+from schemas.leg import LegStatusReported
+from schemas.routing import ReportDelivered, RoutingDecided
+from schemas.topics import (
+    DELIVERY_DEAD_LETTER,
+    DELIVERY_PATTERN,
+    LEG_STATUS_REPORTED,
+    ROUTING_DECIDED,
+)
+from services.notifier.actions import Legs, leg_id_for
+from services.notifier.models import Leg
+from services.notifier.patterns.service import Patterns
+from services.notifier.transitions import TransitionError
+from services.runtime.errors import UnprocessableEventError
+from services.runtime.service import ServiceRuntime
+
+
+@dataclass
+class Inputs:
+    legs: Legs
+    patterns: Patterns
+
+    async def on_delivery(
+        self, session: AsyncSession, _a: CloudEventAttributes, event: ReportDelivered
+    ) -> None:
+        await self.legs.open_leg(session, event)
+        await self.patterns.on_delivery(session, event)
+
+    async def on_decision(
+        self, session: AsyncSession, _a: CloudEventAttributes, event: RoutingDecided
+    ) -> None:
+        self.legs.on_decision(session, event)
+
+    async def on_reported(
+        self, session: AsyncSession, _a: CloudEventAttributes, event: LegStatusReported
+    ) -> None:
+        leg = await session.get(Leg, leg_id_for(event.report_id, event.recipient_id))
+        if leg is None:
+            raise UnprocessableEventError(
+                f"{event.recipient_id} has no leg for report {event.report_id}"
+            )
+        if event.actor.actor_id != event.recipient_id:
+            raise UnprocessableEventError(
+                f"{event.actor.actor_id} cannot report for {event.recipient_id}"
+            )
+        changes = {
+            "explanation": event.explanation,
+            "forwarded_to": event.forwarded_to,
+            "handler": event.handler,
+        }
+        try:
+            await self.legs.change_status(session, leg, event.status, event.actor, **changes)
+        except TransitionError as error:
+            raise UnprocessableEventError(str(error)) from error
+
+    async def load_for_deliveries(
+        self, session: AsyncSession, deliveries: Sequence[ReportDelivered]
+    ) -> None:
+        await self.legs.load(
+            session,
+            {str(d.report_id) for d in deliveries},
+            {leg_id_for(d.report_id, d.recipient.recipient_id) for d in deliveries},
+        )
+
+    async def load_for_reports(
+        self, session: AsyncSession, reports: Sequence[LegStatusReported]
+    ) -> None:
+        await self.legs.load(
+            session,
+            {str(r.report_id) for r in reports},
+            {leg_id_for(r.report_id, r.recipient_id) for r in reports},
+        )
+
+
+def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:
+    runtime.consume_pattern(
+        DELIVERY_PATTERN,
+        DELIVERY_DEAD_LETTER.name,
+        inputs.on_delivery,
+        handles=ReportDelivered,
+        description="Every delivery opens one leg for its recipient.",
+        prepare=inputs.load_for_deliveries,
+    )
+    runtime.consume(
+        ROUTING_DECIDED,
+        inputs.on_decision,
+        handles=RoutingDecided,
+        description="Tells the resident who got the report and why.",
+    )
+    runtime.consume(
+        LEG_STATUS_REPORTED,
+        inputs.on_reported,
+        handles=LegStatusReported,
+        description="Authorities' systems answer here; forbidden changes are dead-lettered.",
+        prepare=inputs.load_for_reports,
+    )
