@@ -13,6 +13,7 @@ import asyncio
 import math
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,7 +29,7 @@ from schemas.topics import PATTERN_DETECTED
 from services.notifier.models import PatternRecord, Signal
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
-from services.notifier.patterns.scan import scan
+from services.notifier.patterns.scan import Cluster, scan
 from services.runtime.clock import Clock
 from services.runtime.database import as_utc, on_rollback
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
@@ -155,8 +156,7 @@ class Patterns:
             f"bij {burst.key[1]}" if facility_ids else "binnen één vierkante kilometer",
             f"near {burst.key[1]}" if facility_ids else "within one square kilometre",
         )
-        await self._announce(
-            session,
+        finding = Finding(
             key="/".join(("burst", *burst.key)),
             pattern_id=burst.pattern_id,
             method=DetectionMethod.BURST,
@@ -182,6 +182,7 @@ class Patterns:
                 f"({burst.category}) {where[1]}.",
             ),
         )
+        await self._announce(session, finding)
 
     async def warm_up(self, session: AsyncSession) -> None:
         """Rebuild the burst windows from the last hour of signals (nothing is announced)."""
@@ -197,92 +198,99 @@ class Patterns:
             x, y = plane(signal.lat, signal.lon)
             self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
             self.detector.observe(
-                report_id=signal.report_id, reporter_key=signal.reporter_key,
-                category=signal.category, at=as_utc(signal.observed_at), x_m=x, y_m=y,
+                report_id=signal.report_id,
+                reporter_key=signal.reporter_key,
+                category=signal.category,
+                at=as_utc(signal.observed_at),
+                x_m=x,
+                y_m=y,
                 facility_ids=list(signal.facility_ids),
-                recipients=recipient_ids(signal.recipients), announce=False,
-            )  # fmt: skip
+                recipients=recipient_ids(signal.recipients),
+                announce=False,
+            )
 
     # -- the daily scan ------------------------------------------------------------------
 
     async def scan_category(self, session: AsyncSession, category: Category, today: date) -> int:
         """Scan the last 365 days of one category; announce clusters with RI >= 100 days."""
         first = datetime.combine(today - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
-        rows = list(
-            (
-                await session.exec(
-                    select(Signal).where(
-                        Signal.category == category.value, col(Signal.observed_at) >= first
-                    )
-                )
-            ).all()
+        in_year = select(Signal).where(
+            Signal.category == category.value, col(Signal.observed_at) >= first
         )
-        seen: set[tuple[str, datetime]] = set()
-        cases: list[Signal] = []
-        for signal in sorted(rows, key=lambda s: as_utc(s.observed_at)):
-            hour = as_utc(signal.observed_at).replace(minute=0, second=0, microsecond=0)
-            if (signal.reporter_key, hour) not in seen:  # one case per reporter per hour
-                seen.add((signal.reporter_key, hour))
-                cases.append(signal)
+        cases = one_case_per_reporter_hour((await session.exec(in_year)).all())
         if len(cases) < 3:
             return 0
         xy = np.array([plane(c.lat, c.lon) for c in cases])
         days = np.array([(as_utc(c.observed_at).date() - first.date()).days for c in cases])
         settings = self.scan_settings
         clusters = await asyncio.to_thread(
-            scan, xy[:, 0], xy[:, 1], days, today=364, permutations=settings.permutations,
-            max_radius_m=settings.max_radius_m, seed=settings.seed + today.toordinal(),
-        )  # fmt: skip
+            scan,
+            xy[:, 0],
+            xy[:, 1],
+            days,
+            today=364,
+            permutations=settings.permutations,
+            max_radius_m=settings.max_radius_m,
+            seed=settings.seed + today.toordinal(),
+        )
         announced = 0
         for cluster in clusters:
             if cluster.recurrence_interval_days < settings.announce_ri_days:
                 continue
-            members = [cases[i] for i in cluster.case_indices]
-            reporters = {m.reporter_key for m in members}
-            if len(reporters) < 3:
-                continue
-            lat = cluster.centre_y / M_PER_DEG_LAT
-            lon = cluster.centre_x / M_PER_DEG_LON
-            recipients = sorted(
-                {r for m in members for r in recipient_ids(m.recipients, competent_only=True)}
+            finding = self._scan_finding(
+                category, cluster, [cases[i] for i in cluster.case_indices], today
             )
-            if cluster.recurrence_interval_days >= settings.national_ri_days:
-                recipients.append(NATIONAL_TABLE)
-            facility_ids = sorted({f for m in members for f in m.facility_ids})
-            sectors = {
-                f: s for m in members for f, s in zip(m.facility_ids, m.sectors, strict=False)
-            }
-            key = f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}"
-            if await self._grew(session, key, len(reporters)):
+            if finding is None or await self._already_announced(session, finding):
                 continue
-            municipalities = {m.municipality_code for m in members if m.municipality_code}
-            provinces = {m.province_code for m in members if m.province_code}
-            end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
-            await self._announce(
-                session, key=key, pattern_id=None, method=DetectionMethod.SPACE_TIME_SCAN,
-                category=category.value, scope=scope_of(municipalities, provinces, sectors),
-                announcement=None, unique_reporters=len(reporters),
-                report_ids=[m.report_id for m in members],
-                window=(end - timedelta(days=cluster.window_days), end),
-                centre=coarse(lat, lon), radius_m=cluster.radius_m,
-                ri=cluster.recurrence_interval_days, municipalities=municipalities,
-                provinces=provinces, facility_ids=facility_ids, recipients=recipients,
-                summary=LocalizedText(
-                    nl=f"Cluster van {len(reporters)} melders ({category.value}) in "
-                    f"{cluster.window_days} dagen; zo'n cluster komt bij toeval eens per "
-                    f"{cluster.recurrence_interval_days:.0f} dagen voor.",
-                    en=f"Cluster of {len(reporters)} reporters ({category.value}) in "
-                    f"{cluster.window_days} days; by chance once every "
-                    f"{cluster.recurrence_interval_days:.0f} days.",
-                ),
-            )  # fmt: skip
+            await self._announce(session, finding)
             announced += 1
         return announced
 
-    async def _grew(self, session: AsyncSession, key: str, unique: int) -> bool:
-        """True when this ongoing cluster was announced with as many reporters already."""
-        record = (await session.exec(select(PatternRecord).where(PatternRecord.key == key))).first()
-        return record is not None and record.unique_reporters >= unique
+    def _scan_finding(
+        self, category: Category, cluster: Cluster, members: list[Signal], today: date
+    ) -> Finding | None:
+        """A scan cluster of three or more reporters as a finding to announce."""
+        reporters = {m.reporter_key for m in members}
+        if len(reporters) < 3:
+            return None
+        lat = cluster.centre_y / M_PER_DEG_LAT
+        lon = cluster.centre_x / M_PER_DEG_LON
+        recipients = competent_recipients(members)
+        if cluster.recurrence_interval_days >= self.scan_settings.national_ri_days:
+            recipients.append(NATIONAL_TABLE)
+        sectors = {f: s for m in members for f, s in zip(m.facility_ids, m.sectors, strict=False)}
+        municipalities, provinces = places_of(members)
+        end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
+        days, ri = cluster.window_days, cluster.recurrence_interval_days
+        return Finding(
+            key=f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}",
+            method=DetectionMethod.SPACE_TIME_SCAN,
+            category=category.value,
+            scope=scope_of(municipalities, provinces, sectors),
+            unique_reporters=len(reporters),
+            report_ids=[m.report_id for m in members],
+            window=(end - timedelta(days=days), end),
+            centre=coarse(lat, lon),
+            radius_m=cluster.radius_m,
+            ri=ri,
+            municipalities=municipalities,
+            provinces=provinces,
+            facility_ids=sorted({f for m in members for f in m.facility_ids}),
+            recipients=recipients,
+            summary=LocalizedText(
+                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {days} dagen; "
+                f"zo'n cluster komt bij toeval eens per {ri:.0f} dagen voor.",
+                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {days} days; "
+                f"by chance once every {ri:.0f} days.",
+            ),
+        )
+
+    async def _already_announced(self, session: AsyncSession, finding: Finding) -> bool:
+        """True when this ongoing pattern was announced with as many reporters already
+        (it did not grow)."""
+        query = select(PatternRecord).where(PatternRecord.key == finding.key)
+        record = (await session.exec(query)).first()
+        return record is not None and record.unique_reporters >= finding.unique_reporters
 
     # -- facility recurrence ---------------------------------------------------------------
 
@@ -313,101 +321,168 @@ class Patterns:
             alarm = cusum_alarm(counts, today) or touching[facility_id] >= 3
             if not alarm:
                 continue
-            key = f"facility/{facility_id}/{today.isocalendar().week}"
-            members = [s for s in signals_by_facility[facility_id]
-                       if as_utc(s.observed_at).date() > today - timedelta(days=30)]  # fmt: skip
-            reporters = {m.reporter_key for m in members}
-            if await self._grew(session, key, len(reporters)):
+            recent = today - timedelta(days=30)
+            members = [
+                s for s in signals_by_facility[facility_id] if as_utc(s.observed_at).date() > recent
+            ]
+            finding = recurrence_finding(facility_id, members, today)
+            if await self._already_announced(session, finding):
                 continue
-            end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
-            await self._announce(
-                session, key=key, pattern_id=None, method=DetectionMethod.FACILITY_RECURRENCE,
-                category=Counter(m.category for m in members).most_common(1)[0][0]
-                if members else Category.ODOUR.value,
-                scope=scope_of({m.municipality_code for m in members if m.municipality_code},
-                               {m.province_code for m in members if m.province_code}, {}),
-                announcement=None, unique_reporters=len(reporters),
-                report_ids=[m.report_id for m in members], window=(end - timedelta(days=30), end),
-                centre=None, radius_m=None, ri=None,
-                municipalities={m.municipality_code for m in members if m.municipality_code},
-                provinces={m.province_code for m in members if m.province_code},
-                facility_ids=[facility_id],
-                recipients=sorted({r for m in members
-                                   for r in recipient_ids(m.recipients, competent_only=True)}
-                                  | {NATIONAL_TABLE}),
-                summary=LocalizedText(
-                    nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk.",
-                    en=f"Recurring reports near {facility_id}: more than usual.",
-                ),
-            )  # fmt: skip
+            await self._announce(session, finding)
             announced += 1
         return announced
 
     # -- announcing ------------------------------------------------------------------------
 
-    async def _announce(
-        self,
-        session: AsyncSession,
-        *,
-        key: str,
-        pattern_id: uuid.UUID | None,
-        method: DetectionMethod,
-        category: str,
-        scope: Scope,
-        announcement: int | None,
-        unique_reporters: int,
-        report_ids: list[str],
-        window: tuple[datetime, datetime],
-        centre: CoarsePoint | None,
-        radius_m: float | None,
-        ri: float | None,
-        municipalities: set[str],
-        provinces: set[str],
-        facility_ids: list[str],
-        recipients: list[str],
-        summary: LocalizedText,
-    ) -> None:
+    async def _announce(self, session: AsyncSession, finding: Finding) -> None:
         """Store the pattern as now announced and publish it (announcement 1 when new)."""
         now = self.clock.now()
-        pattern_id = pattern_id or uuid.uuid5(PATTERN_NAMESPACE, key)
+        pattern_id = finding.pattern_id or uuid.uuid5(PATTERN_NAMESPACE, finding.key)
         record = await session.get(PatternRecord, str(pattern_id))
         if record is None:
-            record = PatternRecord(
-                pattern_id=str(pattern_id), key=key, method=method.value, category=category,
-                scope=scope.value, announcement=announcement or 1,
-                unique_reporters=unique_reporters, report_count=len(report_ids),
-                first_detected_at=now, detected_at=now, window_start=window[0],
-                window_end=window[1], municipality_codes=[], province_codes=[],
-                facility_ids=[], recipients=[], report_ids=[],
-            )  # fmt: skip
+            record = finding.new_record(str(pattern_id), now)
         else:
-            record.announcement = announcement or record.announcement + 1
-        record.scope, record.unique_reporters = scope.value, unique_reporters
-        record.report_count, record.recurrence_interval_days = len(report_ids), ri
-        record.detected_at, record.window_start, record.window_end = now, window[0], window[1]
-        record.centre_lat = centre.lat if centre else None
-        record.centre_lon = centre.lon if centre else None
-        record.radius_m = radius_m
-        record.municipality_codes, record.province_codes = sorted(municipalities), sorted(provinces)
-        record.facility_ids, record.recipients, record.report_ids = (
-            facility_ids,
-            recipients,
-            report_ids,
-        )
+            record.announcement = finding.announcement or record.announcement + 1
+            finding.store_in(record, now)
         session.add(record)
-        event = PatternDetected(
-            pattern_id=pattern_id, method=method, category=Category(category), scope=scope,
-            detected_at=now, window_start=window[0], window_end=window[1],
-            unique_reporters=unique_reporters, report_count=len(report_ids),
-            announcement=record.announcement, recurrence_interval_days=ri, centre=centre,
-            radius_m=radius_m, municipality_codes=sorted(municipalities),
-            province_codes=sorted(provinces), facility_ids=facility_ids, recipients=recipients,
-            summary=summary,
-        )  # fmt: skip
+        event = finding.event(pattern_id, record.announcement, now)
         enqueue(
-            session, event, topic=PATTERN_DETECTED.name, key=str(pattern_id), source=SOURCE,
+            session,
+            event,
+            topic=PATTERN_DETECTED.name,
+            key=str(pattern_id),
+            source=SOURCE,
             clock=self.clock,
-        )  # fmt: skip
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A pattern found by one of the rules, as it will be stored and announced."""
+
+    key: str
+    method: DetectionMethod
+    category: str
+    scope: Scope
+    unique_reporters: int
+    report_ids: list[str]
+    window: tuple[datetime, datetime]
+    municipalities: set[str]
+    provinces: set[str]
+    facility_ids: list[str]
+    recipients: list[str]
+    summary: LocalizedText
+    centre: CoarsePoint | None = None
+    radius_m: float | None = None
+    ri: float | None = None
+    pattern_id: uuid.UUID | None = None
+    announcement: int | None = None
+
+    def new_record(self, pattern_id: str, now: datetime) -> PatternRecord:
+        return PatternRecord(
+            pattern_id=pattern_id,
+            key=self.key,
+            method=self.method.value,
+            category=self.category,
+            scope=self.scope.value,
+            announcement=self.announcement or 1,
+            unique_reporters=self.unique_reporters,
+            report_count=len(self.report_ids),
+            recurrence_interval_days=self.ri,
+            first_detected_at=now,
+            detected_at=now,
+            window_start=self.window[0],
+            window_end=self.window[1],
+            centre_lat=self.centre.lat if self.centre else None,
+            centre_lon=self.centre.lon if self.centre else None,
+            radius_m=self.radius_m,
+            municipality_codes=sorted(self.municipalities),
+            province_codes=sorted(self.provinces),
+            facility_ids=self.facility_ids,
+            recipients=self.recipients,
+            report_ids=self.report_ids,
+        )
+
+    def store_in(self, record: PatternRecord, now: datetime) -> None:
+        record.category, record.scope = self.category, self.scope.value
+        record.unique_reporters, record.report_count = self.unique_reporters, len(self.report_ids)
+        record.recurrence_interval_days = self.ri
+        record.detected_at, (record.window_start, record.window_end) = now, self.window
+        record.centre_lat = self.centre.lat if self.centre else None
+        record.centre_lon = self.centre.lon if self.centre else None
+        record.radius_m = self.radius_m
+        record.municipality_codes = sorted(self.municipalities)
+        record.province_codes = sorted(self.provinces)
+        record.facility_ids, record.recipients = self.facility_ids, self.recipients
+        record.report_ids = self.report_ids
+
+    def event(self, pattern_id: uuid.UUID, announcement: int, now: datetime) -> PatternDetected:
+        return PatternDetected(
+            pattern_id=pattern_id,
+            method=self.method,
+            category=Category(self.category),
+            scope=self.scope,
+            detected_at=now,
+            window_start=self.window[0],
+            window_end=self.window[1],
+            unique_reporters=self.unique_reporters,
+            report_count=len(self.report_ids),
+            announcement=announcement,
+            recurrence_interval_days=self.ri,
+            centre=self.centre,
+            radius_m=self.radius_m,
+            municipality_codes=sorted(self.municipalities),
+            province_codes=sorted(self.provinces),
+            facility_ids=self.facility_ids,
+            recipients=self.recipients,
+            summary=self.summary,
+        )
+
+
+def one_case_per_reporter_hour(signals: Sequence[Signal]) -> list[Signal]:
+    """The scan counts one case per reporter per hour, in time order."""
+    seen: set[tuple[str, datetime]] = set()
+    cases: list[Signal] = []
+    for signal in sorted(signals, key=lambda s: as_utc(s.observed_at)):
+        hour = as_utc(signal.observed_at).replace(minute=0, second=0, microsecond=0)
+        if (signal.reporter_key, hour) not in seen:
+            seen.add((signal.reporter_key, hour))
+            cases.append(signal)
+    return cases
+
+
+def places_of(members: Sequence[Signal]) -> tuple[set[str], set[str]]:
+    """The municipalities and provinces of a pattern's reports."""
+    municipalities = {m.municipality_code for m in members if m.municipality_code}
+    return municipalities, {m.province_code for m in members if m.province_code}
+
+
+def competent_recipients(members: Sequence[Signal]) -> list[str]:
+    return sorted({r for m in members for r in recipient_ids(m.recipients, competent_only=True)})
+
+
+def recurrence_finding(facility_id: str, members: list[Signal], today: date) -> Finding:
+    """A facility with more reports than usual over the last 30 days."""
+    municipalities, provinces = places_of(members)
+    end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
+    categories = Counter(m.category for m in members).most_common(1)
+    return Finding(
+        key=f"facility/{facility_id}/{today.isocalendar().week}",
+        method=DetectionMethod.FACILITY_RECURRENCE,
+        category=categories[0][0] if categories else Category.ODOUR.value,
+        scope=scope_of(municipalities, provinces, {}),
+        unique_reporters=len({m.reporter_key for m in members}),
+        report_ids=[m.report_id for m in members],
+        window=(end - timedelta(days=30), end),
+        municipalities=municipalities,
+        provinces=provinces,
+        facility_ids=[facility_id],
+        recipients=sorted({*competent_recipients(members), NATIONAL_TABLE}),
+        summary=LocalizedText(
+            nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk.",
+            en=f"Recurring reports near {facility_id}: more than usual.",
+        ),
+    )
 
 
 def cusum_alarm(counts: Counter[date], today: date, *, k: float = 0.5, h: float = 4.0) -> bool:
