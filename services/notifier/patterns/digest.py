@@ -76,6 +76,43 @@ def read_facilities(reference_dir: Path) -> list[Facility]:
         ]
 
 
+CAVEAT = {
+    "nl": "Aantallen meldingen vergelijken gebieden niet eerlijk: wie dichtbij woont, "
+    "wie de weg weet en hoe bekend het meldpunt is, verschilt per plek.",
+    "en": "Report counts do not compare areas fairly: how many people live nearby, "
+    "who knows where to report and how well known the service is differ by place.",
+}
+
+
+@dataclass(frozen=True)
+class PeriodRows:
+    """What a digest reads: a year of signals up to the period's end, the patterns of the
+    period (and the month before), every leg and the rungs fired in the period."""
+
+    signals: list[Signal]
+    patterns: list[PatternRecord]
+    legs: list[Leg]
+    fired: list[EscalationFired]
+
+
+async def _period_rows(session: AsyncSession, start: datetime, end: datetime) -> PeriodRows:
+    year = select(Signal).where(
+        col(Signal.observed_at) >= start - timedelta(days=365), col(Signal.observed_at) <= end
+    )
+    recent_patterns = (
+        select(PatternRecord)
+        .where(col(PatternRecord.detected_at) >= start - timedelta(days=30))
+        .order_by(col(PatternRecord.detected_at).desc())
+    )
+    fired = select(EscalationFired).where(col(EscalationFired.fired_at) >= start)
+    return PeriodRows(
+        signals=list((await session.exec(year)).all()),
+        patterns=list((await session.exec(recent_patterns)).all()),
+        legs=list((await session.exec(select(Leg))).all()),
+        fired=list((await session.exec(fired)).all()),
+    )
+
+
 async def compose(
     session: AsyncSession,
     *,
@@ -86,105 +123,88 @@ async def compose(
     facilities: list[Facility],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The digest document (JSON-ready) and its charts (data URIs by name)."""
-    signals = list(
-        (
-            await session.exec(
-                select(Signal).where(
-                    col(Signal.observed_at) >= start - timedelta(days=365),
-                    col(Signal.observed_at) <= end,
-                )
-            )
-        ).all()
-    )
-    in_period = [s for s in signals if as_utc(s.observed_at) >= start]
-    patterns = list(
-        (
-            await session.exec(
-                select(PatternRecord)
-                .where(col(PatternRecord.detected_at) >= start - timedelta(days=30))
-                .order_by(col(PatternRecord.detected_at).desc())
-            )
-        ).all()
-    )
-    legs = list((await session.exec(select(Leg))).all())
-    fired = list(
-        (
-            await session.exec(
-                select(EscalationFired).where(col(EscalationFired.fired_at) >= start)
-            )
-        ).all()
-    )
-    by_report = {s.report_id: s for s in signals}
+    rows = await _period_rows(session, start, end)
+    in_period = [s for s in rows.signals if as_utc(s.observed_at) >= start]
+    by_report = {s.report_id: s for s in rows.signals}
     charts: dict[str, str] = {}
     pattern_items = []
-    for record in patterns[:20]:
+    for record in rows.patterns[:20]:
+        pattern_items.append(_pattern_item(record, start))
         members = [by_report[r] for r in record.report_ids if r in by_report]
-        item = {
-            "pattern_id": record.pattern_id,
-            "method": record.method,
-            "category": record.category,
-            "scope": record.scope,
-            "status": "new" if as_utc(record.first_detected_at) >= start else "ongoing",
-            "recurrence_interval_days": record.recurrence_interval_days,
-            "unique_reporters": _count(record.unique_reporters),
-            "facility_ids": record.facility_ids,
-            "municipality_codes": record.municipality_codes,
-            "province_codes": record.province_codes,
-            "centre": {"lat": record.centre_lat, "lon": record.centre_lon, "grid_m": 500}
-            if record.centre_lat is not None
-            else None,
-            "detected_at": as_utc(record.detected_at).isoformat(),
-        }
-        pattern_items.append(item)
         if members:
-            charts[f"map-{record.pattern_id}"] = _map(members)
-            charts[f"series-{record.pattern_id}"] = _series(members)
-            winds = [m.wind_from_deg for m in members if m.wind_from_deg is not None]
-            if record.category in ("odour", "air") and winds:
-                charts[f"wind-{record.pattern_id}"] = _wind_rose(winds)
-    authorities = _performance(legs, fired, calendar, start, now)
-    waiting = _longest_waiting(legs, by_report, calendar, now)
-    counts = {
-        "by_category": {k: _count(v) for k, v in Counter(s.category for s in in_period).items()},
-        "by_province": {
-            k: _count(v) for k, v in Counter(s.province_code or "?" for s in in_period).items()
-        },
-        "by_sector": {
-            k: _count(v)
-            for k, v in Counter(sec for s in in_period for sec in set(s.sectors) if sec).items()
-        },
-    }
+            charts.update(_pattern_charts(record, members))
     weekly = Counter(
         (as_utc(s.observed_at).date().isocalendar()[:2], s.category)
-        for s in signals
+        for s in rows.signals
         if as_utc(s.observed_at) >= end - timedelta(weeks=12)
     )
     if weekly:
         charts["weekly"] = _weekly(weekly)
-    reported = {f for s in signals for f in s.facility_ids}
-    blind = [
-        {"facility_id": f.facility_id, "name": f.name, "sector": f.sector}
-        for f in facilities
-        if f.facility_id not in reported
-    ]
     document = {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "published_at": now.isoformat(),
         "reports": _count(len(in_period)),
         "patterns": pattern_items,
-        "authorities": authorities,
-        "longest_waiting": waiting,
-        "counts": counts,
-        "blind_spots": blind,
-        "caveat": {
-            "nl": "Aantallen meldingen vergelijken gebieden niet eerlijk: wie dichtbij woont, "
-            "wie de weg weet en hoe bekend het meldpunt is, verschilt per plek.",
-            "en": "Report counts do not compare areas fairly: how many people live nearby, "
-            "who knows where to report and how well known the service is differ by place.",
-        },
+        "authorities": _performance(rows.legs, rows.fired, calendar, start, now),
+        "longest_waiting": _longest_waiting(rows.legs, by_report, calendar, now),
+        "counts": _counts(in_period),
+        "blind_spots": _blind_spots(facilities, rows.signals),
+        "caveat": CAVEAT,
     }
     document["summary"] = _summary(document)
     return document, charts
+
+
+def _pattern_item(record: PatternRecord, start: datetime) -> dict[str, Any]:
+    centre = None
+    if record.centre_lat is not None:
+        centre = {"lat": record.centre_lat, "lon": record.centre_lon, "grid_m": 500}
+    return {
+        "pattern_id": record.pattern_id,
+        "method": record.method,
+        "category": record.category,
+        "scope": record.scope,
+        "status": "new" if as_utc(record.first_detected_at) >= start else "ongoing",
+        "recurrence_interval_days": record.recurrence_interval_days,
+        "unique_reporters": _count(record.unique_reporters),
+        "facility_ids": record.facility_ids,
+        "municipality_codes": record.municipality_codes,
+        "province_codes": record.province_codes,
+        "centre": centre,
+        "detected_at": as_utc(record.detected_at).isoformat(),
+    }
+
+
+def _pattern_charts(record: PatternRecord, members: list[Signal]) -> dict[str, str]:
+    charts = {
+        f"map-{record.pattern_id}": _map(members),
+        f"series-{record.pattern_id}": _series(members),
+    }
+    winds = [m.wind_from_deg for m in members if m.wind_from_deg is not None]
+    if record.category in ("odour", "air") and winds:
+        charts[f"wind-{record.pattern_id}"] = _wind_rose(winds)
+    return charts
+
+
+def _counts(in_period: list[Signal]) -> dict[str, dict[str, Any]]:
+    sectors = Counter(sector for s in in_period for sector in set(s.sectors) if sector)
+    return {
+        "by_category": {k: _count(v) for k, v in Counter(s.category for s in in_period).items()},
+        "by_province": {
+            k: _count(v) for k, v in Counter(s.province_code or "?" for s in in_period).items()
+        },
+        "by_sector": {k: _count(v) for k, v in sectors.items()},
+    }
+
+
+def _blind_spots(facilities: list[Facility], signals: list[Signal]) -> list[dict[str, str]]:
+    """Facilities nobody reported about in the year."""
+    reported = {f for s in signals for f in s.facility_ids}
+    return [
+        {"facility_id": f.facility_id, "name": f.name, "sector": f.sector}
+        for f in facilities
+        if f.facility_id not in reported
+    ]
 
 
 def _performance(
