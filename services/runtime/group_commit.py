@@ -57,19 +57,19 @@ class GroupCommitter:
             try:
                 results = await self._write([unit for unit, _ in batch])
             except Exception:
-                for unit, future in batch:  # isolate the failing unit(s)
-                    try:
-                        [result] = await self._write([unit])
-                    except Exception as error:
-                        if not future.done():
-                            future.set_exception(error)
-                    else:
-                        if not future.done():
-                            future.set_result(result)
+                await self._one_by_one(batch)  # isolate the failing unit(s)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+                _settle(future, result)
+
+    async def _one_by_one(self, batch: list[tuple[WriteUnit, asyncio.Future[Returned]]]) -> None:
+        for unit, future in batch:
+            try:
+                [result] = await self._write([unit])
+            except Exception as error:
+                _settle(future, error=error)
+            else:
+                _settle(future, result)
 
     async def _write(self, units: list[WriteUnit]) -> list[Returned]:
         results: list[Returned] = [[[] for _ in unit] for unit in units]
@@ -97,3 +97,19 @@ class GroupCommitter:
             returned = await connection.execute(statement, [values for _, values in entries])
             for (index, _), key in zip(entries, returned.all(), strict=True):
                 results[index][phase].append(tuple(key))
+
+
+def _settle(
+    future: asyncio.Future[Returned],
+    result: Returned | None = None,
+    *,
+    error: Exception | None = None,
+) -> None:
+    """Give a waiting submitter its keys or its error (unless it stopped waiting)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert result is not None
+        future.set_result(result)
