@@ -2,7 +2,8 @@
 
 - A system calls the API with its organisation's API key (``Authorization: Bearer <key>``).
 - A person uses the inbox with a signed, HTTP-only cookie (SameSite=Strict, so other sites
-  cannot post forms with it) that the sign-in page sets for a valid API key.
+  cannot post forms with it) that the sign-in page sets for a valid API key; it is signed
+  with itsdangerous and expires after ``INBOX_SESSION_S`` (eight hours).
 
 The dependencies raise; ``install_refusals`` maps what they and the desk raise to answers:
 problem+json under ``/api/``, a page or a redirect elsewhere.
@@ -10,12 +11,11 @@ problem+json under ``/api/``, a page or a redirect elsewhere.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from services.notifier.authorities import authority_for_key
 from services.notifier.desk import Desk, UnknownLegError
@@ -25,6 +25,7 @@ from services.runtime.problems import problem
 
 COOKIE = "buursignaal_inbox"
 SIGN_IN = "/inbox/login"
+INBOX_SESSION_S = 8 * 3600  # a sign-in lasts a working day
 
 
 class NoApiKeyError(Exception):
@@ -69,16 +70,24 @@ ApiCaller = Annotated[Authority, Depends(api_caller)]
 InboxAuthority = Annotated[Authority, Depends(inbox_authority)]
 
 
+def _cookies(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="buursignaal-inbox")
+
+
 def sign(secret: str, recipient_id: str) -> str:
-    digest = hmac.new(secret.encode(), f"inbox:{recipient_id}".encode(), hashlib.sha256)
-    return f"{recipient_id}.{digest.hexdigest()}"
+    """The sign-in cookie's value: the authority, signed and stamped with the time."""
+    return _cookies(secret).dumps(recipient_id)
 
 
-def signed_in(secret: str, cookie: str | None) -> str | None:
-    if not cookie or "." not in cookie:
+def signed_in(secret: str, cookie: str | None, max_age_s: int = INBOX_SESSION_S) -> str | None:
+    """The authority of a valid cookie not older than ``max_age_s`` (None otherwise)."""
+    if not cookie:
         return None
-    recipient_id = cookie.rsplit(".", 1)[0]
-    return recipient_id if hmac.compare_digest(sign(secret, recipient_id), cookie) else None
+    try:
+        recipient_id = _cookies(secret).loads(cookie, max_age=max_age_s)
+    except BadSignature:  # also SignatureExpired
+        return None
+    return recipient_id if isinstance(recipient_id, str) else None
 
 
 def _on_api(request: Request) -> bool:

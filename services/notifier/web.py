@@ -18,7 +18,14 @@ from fastapi.templating import Jinja2Templates
 from schemas.leg import ActorKind, LegStatus
 from schemas.report import Category
 from services.notifier.authorities import authority_for_key
-from services.notifier.callers import COOKIE, SIGN_IN, DeskDep, InboxAuthority, sign
+from services.notifier.callers import (
+    COOKIE,
+    INBOX_SESSION_S,
+    SIGN_IN,
+    DeskDep,
+    InboxAuthority,
+    sign,
+)
 from services.notifier.desk import INBOX_PAGE, Feedback, LegFilter
 from services.notifier.models import Authority
 from services.notifier.transitions import ALLOWED, MAY_SET, TransitionError
@@ -71,7 +78,7 @@ async def login(request: Request, desk: DeskDep) -> Response:
         return page(request, "login.html", 401, title=INBOX_TITLE, error=error)
     response = RedirectResponse("/inbox", status_code=303)
     cookie = sign(desk.secret, authority.recipient_id)
-    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict")
+    response.set_cookie(COOKIE, cookie, max_age=INBOX_SESSION_S, httponly=True, samesite="strict")
     return response
 
 
