@@ -281,14 +281,9 @@ def _demo(args: argparse.Namespace) -> int:
         f"demo: {len(reports)} reports over {args.days} simulated days "
         f"(episodes: {', '.join(episodes)}), {args.scale:.0f}x real time"
     )
+    urls = {"intake_url": args.intake, "notifier_url": args.notifier}
     simulation = run(
-        reports,
-        intake_url=args.intake,
-        notifier_url=args.notifier,
-        scale=args.scale,
-        seed=args.seed,
-        register=register_with_cli,
-        start=start,
+        reports, **urls, scale=args.scale, seed=args.seed, start=start, register=register_with_cli
     )
     counts = asyncio.run(simulation)
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))

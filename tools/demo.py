@@ -170,57 +170,92 @@ def _everyday(
     return reports
 
 
+@dataclass(frozen=True)
+class Episode:
+    """Reports that belong together: ``count`` of them from ``start_s``, every ``every_s``,
+    downwind of a facility (``metres`` away) or, without one, within ``metres`` of a point."""
+
+    name: str
+    category: str
+    at: tuple[float, float]
+    facility: str | None
+    start_s: float
+    every_s: float
+    count: int
+    metres: tuple[float, float]
+    device: str
+    description: str
+
+
+EPISODES = (
+    # odour downwind (north-east) of the Chemours plant in Dordrecht, day 2 evening
+    Episode(
+        "odour-chemours",
+        "odour",
+        (51.8133, 4.6667),
+        "chemours_dordrecht",
+        (24 + 19) * 3600,
+        150,
+        18,
+        (700, 2500),
+        "dordrecht",
+        "Chemische lucht, prikkende ogen.",
+    ),
+    # dust near the IJmuiden steelworks, days 4 and 5
+    Episode(
+        "dust-steelworks",
+        "air",
+        (52.4766, 4.5922),
+        "tata_steel_ijmuiden",
+        (3 * 24 + 8) * 3600,
+        9000,
+        14,
+        (800, 3000),
+        "wijkaanzee",
+        "Zwart stof op de vensterbank.",
+    ),
+    # a noisy night shift near a refinery (Pernis), night of day 6
+    Episode(
+        "noise-night",
+        "noise",
+        (51.8850, 4.3870),
+        None,
+        (5 * 24 + 23) * 3600,
+        900,
+        8,
+        (0, 1500),
+        "pernis",
+        "Brommend geluid de hele nacht.",
+    ),
+)
+
+
 def _episodes(
     rng: random.Random, facilities: dict[str, tuple[float, float, str]], wind: list[WindHour]
 ) -> list[PlannedReport]:
-    """The three episodes the demo shows: odour, dust and a noisy night."""
+    """The episodes the demo shows: odour, dust and a noisy night."""
     reports: list[PlannedReport] = []
-    # odour downwind (north-east) of the Chemours plant in Dordrecht, day 2 evening
-    chem_lat, chem_lon, _ = facilities.get("chemours_dordrecht", (51.8133, 4.6667, "chemicals"))
-    for n in range(18):
-        at_s = (24 + 19) * 3600 + n * 150
-        lat, lon = _downwind_of(rng, chem_lat, chem_lon, _wind_at(wind, at_s), (700, 2500))
-        reports.append(
-            PlannedReport(
-                at_s=at_s,
-                category="odour",
-                lat=lat,
-                lon=lon,
-                device_id=f"dordrecht-{n}",
-                description="Chemische lucht, prikkende ogen.",
-                episode="odour-chemours",
+    for episode in EPISODES:
+        lat, lon = episode.at
+        if episode.facility is not None:
+            lat, lon, _ = facilities.get(episode.facility, (lat, lon, ""))
+        for n in range(episode.count):
+            at_s = episode.start_s + n * episode.every_s
+            if episode.facility is None:
+                spot = _near(rng, lat, lon, episode.metres[1])
+            else:
+                spot = _downwind_of(rng, lat, lon, _wind_at(wind, at_s), episode.metres)
+            reports.append(
+                PlannedReport(
+                    at_s=at_s,
+                    category=episode.category,
+                    lat=spot[0],
+                    lon=spot[1],
+                    device_id=f"{episode.device}-{n}",
+                    description=episode.description,
+                    episode=episode.name,
+                )
             )
-        )
-    # dust near the IJmuiden steelworks, days 4 and 5
-    steel_lat, steel_lon, _ = facilities.get("tata_steel_ijmuiden", (52.4766, 4.5922, "steel"))
-    for n in range(14):
-        at_s = (3 * 24 + 8) * 3600 + n * 9000
-        lat, lon = _downwind_of(rng, steel_lat, steel_lon, _wind_at(wind, at_s), (800, 3000))
-        reports.append(
-            PlannedReport(
-                at_s=at_s,
-                category="air",
-                lat=lat,
-                lon=lon,
-                device_id=f"wijkaanzee-{n}",
-                description="Zwart stof op de vensterbank.",
-                episode="dust-steelworks",
-            )
-        )
-    # a noisy night shift near a refinery (Pernis), night of day 6
-    for n in range(8):
-        lat, lon = _near(rng, 51.8850, 4.3870, 1500)
-        reports.append(
-            PlannedReport(
-                at_s=(5 * 24 + 23) * 3600 + n * 900,
-                category="noise",
-                lat=lat,
-                lon=lon,
-                device_id=f"pernis-{n}",
-                description="Brommend geluid de hele nacht.",
-                episode="noise-night",
-            )
-        )
     return reports
 
 

@@ -75,13 +75,10 @@ def start_services(
     for offset, name in enumerate(SERVICES):
         port = base_port + offset
         log_file = log_dir / f"{name}.log"
+        argv = [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)]
         with log_file.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, env=env, stdout=log, stderr=log, start_new_session=True
             )
         running.append(RunningService(name, port, process, log_file))
     return running
