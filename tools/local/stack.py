@@ -43,6 +43,11 @@ class RunningService:
         return f"http://127.0.0.1:{self.port}"
 
 
+def shown(path: Path) -> str:
+    """``path`` as a newcomer reads it: relative to the project when it lies inside."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def say(line: str) -> None:
     print(line, flush=True)
 
@@ -104,7 +109,7 @@ def wait_ready(services: list[RunningService], timeout_s: float = 60.0) -> None:
     while pending and time.monotonic() < deadline:
         for service in [service for service in pending if _ready(service)]:
             pending.remove(service)
-            say(f"  {service.name:<9} ready      {service.url}  (log {service.log_file})")
+            say(f"  {service.name:<9} ready      {service.url}  (log {shown(service.log_file)})")
         time.sleep(0.3)
     if pending:
         names = ", ".join(service.name for service in pending)
@@ -133,9 +138,9 @@ def _print_addresses(services: list[RunningService]) -> None:
 def _start_broker(config: kafka.BrokerConfig) -> kafka.BrokerStatus:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     status = kafka.up(config)
-    say(f"  broker    ready      {config.bootstrap_servers}  (log {config.broker_log})")
+    say(f"  broker    ready      {config.bootstrap_servers}  (log {shown(config.broker_log)})")
     topics, partitions = prepare_topics(config.bootstrap_servers)
-    say(f"  topics    ready      {topics} topics, every one of {partitions} partitions led")
+    say(f"  topics    ready      {topics} topics, {partitions} partitions, each with a leader")
     return status
 
 
@@ -158,7 +163,7 @@ def run(config: kafka.BrokerConfig, *, base_port: int = 8000, log_dir: Path = LO
             time.sleep(0.5)
         for service in services:
             if service.process.poll() is not None:
-                say(f"The {service.name} service stopped: see {service.log_file}.")
+                say(f"The {service.name} service stopped: see {shown(service.log_file)}.")
     finally:
         stop_services(services)
         if not status.already_running:
