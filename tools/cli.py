@@ -92,15 +92,16 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from services.runtime.logs import configure
-    from services.runtime.migrations import upgrade
     from services.runtime.settings import ServiceSettings
 
     settings = _settings_for(args.service)
     assert isinstance(settings, ServiceSettings)
-    configure(settings.log_format)
+    configure(settings.log_format)  # before alembic's import logs its plugins
+    import uvicorn
+
+    from services.runtime.migrations import upgrade
+
     upgrade(args.service, settings.effective_database_url)
     factory = f"services.{args.service}.app:create_app"
     uvicorn.run(

@@ -136,7 +136,8 @@ def _print_addresses(services: list[RunningService]) -> None:
 
 
 def _start_broker(config: kafka.BrokerConfig) -> kafka.BrokerStatus:
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    for noisy in ("aiokafka", "httpx"):  # the terminal shows one line per component
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     status = kafka.up(config)
     say(f"  broker    ready      {config.bootstrap_servers}  (log {shown(config.broker_log)})")
     topics, partitions = prepare_topics(config.bootstrap_servers)
