@@ -3,7 +3,8 @@ framework's bare endpoint in the same run, and p50/p99 at a steady 200 reports/s
 
     .venv/bin/python -m benchmarks.intake_throughput [--seconds 20] [--database-url URL]
 
-Needs `hey` (apt-get install hey). SQLite (the default store) unless --database-url is given.
+Installs `hey` itself (go install, into .cache/bin). SQLite (the default store) unless
+--database-url is given.
 """
 
 from __future__ import annotations

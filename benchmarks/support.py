@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from services.runtime.settings import PROJECT_ROOT
 from tools.local import kafka
 from tools.local.postgres import free_port
 
@@ -35,10 +36,10 @@ def local_broker(data_dir: Path) -> Iterator[str]:
 def server(
     argv: list[str], env: dict[str, str], ready_path: str, port: int
 ) -> Iterator[subprocess.Popen[bytes]]:
+    quiet = subprocess.DEVNULL
     process = subprocess.Popen(
-        argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+        argv, env={**os.environ, **env}, stdout=quiet, stderr=quiet, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -59,8 +60,8 @@ def server(
 
 
 def uvicorn_argv(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log",
-            "--log-level", "warning"]  # fmt: skip
+    argv = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
+    return [*argv, "--no-access-log", "--log-level", "warning"]
 
 
 @dataclass
@@ -71,19 +72,47 @@ class HeyResult:
     statuses: dict[int, int]
 
 
+TOOLS_BIN = PROJECT_ROOT / ".cache" / "bin"
+"""Where the benchmarks install the load generator they need (``go install``)."""
+
+
+def hey_binary() -> str:
+    """`hey` from the PATH, or installed once with ``go install`` into ``.cache/bin``."""
+    found = shutil.which("hey") or shutil.which("hey", path=str(TOOLS_BIN))
+    if found:
+        return found
+    go = shutil.which("go") or shutil.which("go", path="/usr/local/go/bin")
+    if go is None:
+        raise RuntimeError("the load generator 'hey' needs Go to install: install Go (go.dev)")
+    TOOLS_BIN.mkdir(parents=True, exist_ok=True)
+    print(f"benchmarks: installing hey into {TOOLS_BIN}", file=sys.stderr, flush=True)
+    subprocess.run(
+        [go, "install", "github.com/rakyll/hey@latest"],
+        env={**os.environ, "GOBIN": str(TOOLS_BIN)},
+        check=True,
+        capture_output=True,
+    )
+    return str(TOOLS_BIN / "hey")
+
+
+def _seconds_after(label: str, output: str) -> float:
+    found = re.search(label + r"\s+([\d.]+)", output)
+    if found is None:
+        raise RuntimeError(f"hey printed no '{label}': {output[-500:]}")
+    return float(found.group(1))
+
+
 def hey(
     url: str, body_file: Path, *, seconds: int, workers: int, qps: float | None = None
 ) -> HeyResult:
-    if shutil.which("hey") is None:
-        raise RuntimeError("the load generator 'hey' is missing: apt-get install hey")
-    argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-m", "POST", "-T",
-            "application/json", "-D", str(body_file)]  # fmt: skip
+    argv = [hey_binary(), "-z", f"{seconds}s", "-c", str(workers), "-m", "POST"]
+    argv += ["-T", "application/json", "-D", str(body_file)]
     if qps is not None:
         argv += ["-q", str(qps)]
     output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = float(re.search(r"50%+ in ([\d.]+) secs", output).group(1)) * 1000  # type: ignore[union-attr]
-    p99 = float(re.search(r"99%+ in ([\d.]+) secs", output).group(1)) * 1000  # type: ignore[union-attr]
+    rate = _seconds_after("Requests/sec:", output)
+    p50 = _seconds_after("50%+ in", output) * 1000
+    p99 = _seconds_after("99%+ in", output) * 1000
     statuses = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", output)}
     return HeyResult(rate, p50, p99, statuses)
 
@@ -112,9 +141,12 @@ async def passthrough(
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     consumer = AIOKafkaConsumer(
-        source, bootstrap_servers=bootstrap, group_id="bench-passthrough",
-        auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
+        source,
+        bootstrap_servers=bootstrap,
+        group_id="bench-passthrough",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=idempotent, acks="all", linger_ms=2
     )
@@ -127,9 +159,9 @@ async def passthrough(
         futures = []
         for records in batch.values():
             for record in records:
-                futures.append(await producer.send(
-                    target, record.value, key=record.key, headers=list(record.headers)
-                ))  # fmt: skip
+                headers = list(record.headers)
+                sent = await producer.send(target, record.value, key=record.key, headers=headers)
+                futures.append(sent)
                 seen += 1
         await asyncio.gather(*futures)
         await consumer.commit()

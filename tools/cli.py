@@ -21,6 +21,9 @@ from tools.local.errors import LocalInfraError
 from tools.local.stack import LOCAL_WEATHER_DIR
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]  # add_subparsers()
     from services.notifier.settings import NotifierSettings
 
 SERVICE_NAMES = ("intake", "router", "notifier")
@@ -89,15 +92,16 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from services.runtime.logs import configure
-    from services.runtime.migrations import upgrade
     from services.runtime.settings import ServiceSettings
 
     settings = _settings_for(args.service)
     assert isinstance(settings, ServiceSettings)
-    configure(settings.log_format)
+    configure(settings.log_format)  # before alembic's import logs its plugins
+    import uvicorn
+
+    from services.runtime.migrations import upgrade
+
     upgrade(args.service, settings.effective_database_url)
     factory = f"services.{args.service}.app:create_app"
     uvicorn.run(
@@ -115,6 +119,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _stack(args: argparse.Namespace) -> int:
     from tools.local import stack
 
+    if args.action == "logs":
+        try:
+            for line in stack.follow(stack.log_files(args.service)):
+                print(line, flush=True)
+        except KeyboardInterrupt:
+            pass
+        return 0
     stack.run(_broker_config(args), base_port=args.base_port)
     return 0
 
@@ -267,12 +278,15 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(f"demo: wind series for the simulated week in {wind_file}")
     episodes = sorted({r.episode for r in reports if r.episode})
-    print(f"demo: {len(reports)} reports over {args.days} simulated days "
-          f"(episodes: {', '.join(episodes)}), {args.scale:.0f}x real time")  # fmt: skip
-    counts = asyncio.run(
-        run(reports, intake_url=args.intake, notifier_url=args.notifier, scale=args.scale,
-            seed=args.seed, register=register_with_cli, start=start)
-    )  # fmt: skip
+    print(
+        f"demo: {len(reports)} reports over {args.days} simulated days "
+        f"(episodes: {', '.join(episodes)}), {args.scale:.0f}x real time"
+    )
+    urls = {"intake_url": args.intake, "notifier_url": args.notifier}
+    simulation = run(
+        reports, **urls, scale=args.scale, seed=args.seed, start=start, register=register_with_cli
+    )
+    counts = asyncio.run(simulation)
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))
     return 0
 
@@ -378,10 +392,7 @@ def _add_broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="broker data directory (default var/kafka)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="buursignaal", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_runtime_commands(commands: Commands) -> None:
     broker = commands.add_parser("kafka", help="the local single-node Kafka broker")
     broker.add_argument("action", choices=("up", "down", "status", "fetch"))
     broker.add_argument("--wipe", action="store_true", help="with down: delete the broker's data")
@@ -403,13 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     stack_parser = commands.add_parser("stack", help="broker + all services on this machine")
-    stack_parser.add_argument("action", choices=("up",))
+    stack_parser.add_argument("action", choices=("up", "logs"))
+    stack_parser.add_argument(
+        "service", nargs="?", choices=SERVICE_NAMES, help="logs: one service (default all)"
+    )
     stack_parser.add_argument(
         "--base-port", type=int, default=8000, help="intake's port; router +1, notifier +2"
     )
     _add_broker_options(stack_parser)
     stack_parser.set_defaults(handler=_stack)
 
+
+def _add_admin_commands(commands: Commands) -> None:
     intake = commands.add_parser("intake", help="intake administration")
     intake.add_argument("action", choices=("add-open311-client", "erase-contacts"))
     intake.add_argument("client_id", nargs="?", default="app", help="with add-open311-client")
@@ -431,11 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=600, help="simulated s per real s")
     demo.add_argument("--intake", default="http://127.0.0.1:8000")
     demo.add_argument("--notifier", default="http://127.0.0.1:8002")
-    demo.add_argument("--weather-dir", default=str(LOCAL_WEATHER_DIR),
-                      help="where the local router reads its wind")  # fmt: skip
+    weather_help = "where the local router reads its wind"
+    demo.add_argument("--weather-dir", default=str(LOCAL_WEATHER_DIR), help=weather_help)
     demo.add_argument("--reference", default="../shared/data")
     demo.set_defaults(handler=_demo)
 
+
+def _add_data_commands(commands: Commands) -> None:
     deploy = commands.add_parser("deploy", help="render the generated Kubernetes manifests")
     deploy.add_argument("action", choices=("render",))
     deploy.add_argument("--check", action="store_true", help="fail when they are stale")
@@ -444,23 +462,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     reference = commands.add_parser("reference", help="the router's reference data")
     reference.add_argument("action", choices=("check", "import-boundaries", "import-facilities"))
-    reference.add_argument(
-        "directory", nargs="?", default="../shared/data",
-        help="check: the directory to check; imports: the directory to write into",
-    )  # fmt: skip
+    directory_help = "check: the directory to check; imports: the directory to write into"
+    reference.add_argument("directory", nargs="?", default="../shared/data", help=directory_help)
     reference.add_argument("--year", type=int, help="import-boundaries: the CBS year")
     reference.add_argument("--url", help="import-boundaries: WFS address (default PDOK)")
     reference.add_argument("--eea-csv", help="import-facilities: the EEA facility table (CSV)")
-    reference.add_argument(
-        "--reference", default="../shared/data",
-        help="import-facilities: boundaries and registry that place each facility",
-    )  # fmt: skip
+    reference_help = "import-facilities: boundaries and registry that place each facility"
+    reference.add_argument("--reference", default="../shared/data", help=reference_help)
     reference.set_defaults(handler=_reference)
 
     contract = commands.add_parser("schemas", help="export JSON Schema, AsyncAPI and OpenAPI")
     contract.add_argument("action", choices=("export",))
     contract.add_argument("--check", action="store_true", help="fail when an export is stale")
     contract.set_defaults(handler=_schemas)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="buursignaal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_runtime_commands(commands)
+    _add_admin_commands(commands)
+    _add_data_commands(commands)
     return parser
 
 

@@ -30,10 +30,40 @@ import httpx
 
 # the bodies the demo answers for (the others never answer: their ladders climb)
 ANSWERING = ("od-odnzkg", "od-dcmr", "pv27", "pv28", "gm0363", "gm0599", "gm0518", "gm0344")
-CATEGORY_MIX = {"odour": 0.45, "noise": 0.25, "air": 0.15, "vibration": 0.05, "water": 0.05,
-                "soil": 0.05}  # fmt: skip
-HOURLY_RHYTHM = [0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.8, 1.0, 1.0, 0.9, 0.8, 0.8,
-                 0.8, 0.8, 0.8, 0.9, 1.0, 1.2, 1.4, 1.5, 1.4, 1.2, 0.8, 0.5]  # fmt: skip
+CATEGORY_MIX = {
+    "odour": 0.45,
+    "noise": 0.25,
+    "air": 0.15,
+    "vibration": 0.05,
+    "water": 0.05,
+    "soil": 0.05,
+}
+HOURLY_RHYTHM = [
+    0.3,
+    0.2,
+    0.2,
+    0.2,
+    0.3,
+    0.5,
+    0.8,
+    1.0,
+    1.0,
+    0.9,
+    0.8,
+    0.8,
+    0.8,
+    0.8,
+    0.8,
+    0.9,
+    1.0,
+    1.2,
+    1.4,
+    1.5,
+    1.4,
+    1.2,
+    0.8,
+    0.5,
+]
 
 
 @dataclass(frozen=True)
@@ -49,8 +79,10 @@ class PlannedReport:
 
 def _facilities(reference_dir: Path) -> dict[str, tuple[float, float, str]]:
     with (reference_dir / "registry" / "facilities_nl.csv").open(newline="", encoding="utf-8") as f:
-        return {r["facility_id"]: (float(r["lat"]), float(r["lon"]), r["sector"])
-                for r in csv.DictReader(f)}  # fmt: skip
+        return {
+            r["facility_id"]: (float(r["lat"]), float(r["lon"]), r["sector"])
+            for r in csv.DictReader(f)
+        }
 
 
 def _towns(reference_dir: Path) -> list[tuple[float, float]]:
@@ -108,8 +140,15 @@ def plan(
     """The week's reports in simulated time, the same for the same seed; the episodes lie
     downwind of their facility in ``wind_series(seed, days)``."""
     rng = random.Random(seed)
-    wind = wind_series(seed, days)
-    towns, facilities = _towns(reference_dir), _facilities(reference_dir)
+    reports = _everyday(rng, _towns(reference_dir), days, per_day)
+    reports += _episodes(rng, _facilities(reference_dir), wind_series(seed, days))
+    return sorted((r for r in reports if r.at_s < days * 86400), key=lambda r: r.at_s)
+
+
+def _everyday(
+    rng: random.Random, towns: list[tuple[float, float]], days: float, per_day: int
+) -> list[PlannedReport]:
+    """Scattered reports near towns, following the day's rhythm."""
     reports: list[PlannedReport] = []
     categories, weights = list(CATEGORY_MIX), list(CATEGORY_MIX.values())
     hours = int(days * 24)
@@ -118,40 +157,106 @@ def plan(
         expected = per_day / 24 * HOURLY_RHYTHM[hour % 24] / mean_rhythm
         for _ in range(_poisson(rng, expected)):
             lat, lon = _near(rng, *rng.choice(towns), 3000)
-            reports.append(PlannedReport(
-                at_s=(hour + rng.random()) * 3600, category=rng.choices(categories, weights)[0],
-                lat=lat, lon=lon, device_id=f"resident-{rng.randrange(50_000)}",
-                description="Hinder in de buurt.",
-            ))  # fmt: skip
+            reports.append(
+                PlannedReport(
+                    at_s=(hour + rng.random()) * 3600,
+                    category=rng.choices(categories, weights)[0],
+                    lat=lat,
+                    lon=lon,
+                    device_id=f"resident-{rng.randrange(50_000)}",
+                    description="Hinder in de buurt.",
+                )
+            )
+    return reports
+
+
+@dataclass(frozen=True)
+class Episode:
+    """Reports that belong together: ``count`` of them from ``start_s``, every ``every_s``,
+    downwind of a facility (``metres`` away) or, without one, within ``metres`` of a point."""
+
+    name: str
+    category: str
+    at: tuple[float, float]
+    facility: str | None
+    start_s: float
+    every_s: float
+    count: int
+    metres: tuple[float, float]
+    device: str
+    description: str
+
+
+EPISODES = (
     # odour downwind (north-east) of the Chemours plant in Dordrecht, day 2 evening
-    chem_lat, chem_lon, _ = facilities.get("chemours_dordrecht", (51.8133, 4.6667, "chemicals"))
-    for n in range(18):
-        at_s = (24 + 19) * 3600 + n * 150
-        lat, lon = _downwind_of(rng, chem_lat, chem_lon, _wind_at(wind, at_s), (700, 2500))
-        reports.append(PlannedReport(
-            at_s=at_s, category="odour", lat=lat, lon=lon,
-            device_id=f"dordrecht-{n}", description="Chemische lucht, prikkende ogen.",
-            episode="odour-chemours",
-        ))  # fmt: skip
+    Episode(
+        "odour-chemours",
+        "odour",
+        (51.8133, 4.6667),
+        "chemours_dordrecht",
+        (24 + 19) * 3600,
+        150,
+        18,
+        (700, 2500),
+        "dordrecht",
+        "Chemische lucht, prikkende ogen.",
+    ),
     # dust near the IJmuiden steelworks, days 4 and 5
-    steel_lat, steel_lon, _ = facilities.get("tata_steel_ijmuiden", (52.4766, 4.5922, "steel"))
-    for n in range(14):
-        at_s = (3 * 24 + 8) * 3600 + n * 9000
-        lat, lon = _downwind_of(rng, steel_lat, steel_lon, _wind_at(wind, at_s), (800, 3000))
-        reports.append(PlannedReport(
-            at_s=at_s, category="air", lat=lat, lon=lon,
-            device_id=f"wijkaanzee-{n}", description="Zwart stof op de vensterbank.",
-            episode="dust-steelworks",
-        ))  # fmt: skip
+    Episode(
+        "dust-steelworks",
+        "air",
+        (52.4766, 4.5922),
+        "tata_steel_ijmuiden",
+        (3 * 24 + 8) * 3600,
+        9000,
+        14,
+        (800, 3000),
+        "wijkaanzee",
+        "Zwart stof op de vensterbank.",
+    ),
     # a noisy night shift near a refinery (Pernis), night of day 6
-    for n in range(8):
-        lat, lon = _near(rng, 51.8850, 4.3870, 1500)
-        reports.append(PlannedReport(
-            at_s=(5 * 24 + 23) * 3600 + n * 900, category="noise", lat=lat, lon=lon,
-            device_id=f"pernis-{n}", description="Brommend geluid de hele nacht.",
-            episode="noise-night",
-        ))  # fmt: skip
-    return sorted((r for r in reports if r.at_s < days * 86400), key=lambda r: r.at_s)
+    Episode(
+        "noise-night",
+        "noise",
+        (51.8850, 4.3870),
+        None,
+        (5 * 24 + 23) * 3600,
+        900,
+        8,
+        (0, 1500),
+        "pernis",
+        "Brommend geluid de hele nacht.",
+    ),
+)
+
+
+def _episodes(
+    rng: random.Random, facilities: dict[str, tuple[float, float, str]], wind: list[WindHour]
+) -> list[PlannedReport]:
+    """The episodes the demo shows: odour, dust and a noisy night."""
+    reports: list[PlannedReport] = []
+    for episode in EPISODES:
+        lat, lon = episode.at
+        if episode.facility is not None:
+            lat, lon, _ = facilities.get(episode.facility, (lat, lon, ""))
+        for n in range(episode.count):
+            at_s = episode.start_s + n * episode.every_s
+            if episode.facility is None:
+                spot = _near(rng, lat, lon, episode.metres[1])
+            else:
+                spot = _downwind_of(rng, lat, lon, _wind_at(wind, at_s), episode.metres)
+            reports.append(
+                PlannedReport(
+                    at_s=at_s,
+                    category=episode.category,
+                    lat=spot[0],
+                    lon=spot[1],
+                    device_id=f"{episode.device}-{n}",
+                    description=episode.description,
+                    episode=episode.name,
+                )
+            )
+    return reports
 
 
 def _wind_at(series: list[WindHour], at_s: float) -> WindHour:
@@ -167,17 +272,24 @@ def write_knmi_hours(
     weather_dir.mkdir(parents=True, exist_ok=True)
     source = reference_dir / "weather" / "knmi_stations.csv"
     stations_text = source.read_text(encoding="utf-8")
-    stations = [row["stn"] for row in csv.DictReader(stations_text.splitlines())
-                if row["DD"] == "True" and row["FH"] == "True"]  # fmt: skip
-    lines = ["# Buursignaal demo wind (not KNMI observations); columns as in KNMI uurgeg files",
-             "# STN,YYYYMMDD,   HH,   DD,   FH"]  # fmt: skip
+    stations = [
+        row["stn"]
+        for row in csv.DictReader(stations_text.splitlines())
+        if row["DD"] == "True" and row["FH"] == "True"
+    ]
+    lines = [
+        "# Buursignaal demo wind (not KNMI observations); columns as in KNMI uurgeg files",
+        "# STN,YYYYMMDD,   HH,   DD,   FH",
+    ]
     base = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     for hour in series:
         ending = base + timedelta(hours=hour.hour + 1)
         day, hh = (ending - timedelta(days=1), 24) if ending.hour == 0 else (ending, ending.hour)
         for station in stations:
-            lines.append(f"{station:>5},{day:%Y%m%d},{hh:>5},{int(hour.from_deg) or 360:>5},"
-                         f"{round(hour.speed_ms * 10):>5}")  # fmt: skip
+            lines.append(
+                f"{station:>5},{day:%Y%m%d},{hh:>5},{int(hour.from_deg) or 360:>5},"
+                f"{round(hour.speed_ms * 10):>5}"
+            )
     (weather_dir / "knmi_stations.csv").write_text(stations_text, encoding="utf-8")
     written = weather_dir / "knmi_uurgeg_demo.txt"
     written.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -214,11 +326,17 @@ async def run(
             wait = report.at_s / scale - (asyncio.get_running_loop().time() - started)
             if wait > 0:
                 await asyncio.sleep(wait)
-            response = await client.post(f"{intake_url}/api/v1/reports", json={
-                "category": report.category, "lat": report.lat, "lon": report.lon,
-                "description": report.description, "device_id": report.device_id,
-                "observed_at": (start + timedelta(seconds=report.at_s)).isoformat(),
-            })  # fmt: skip
+            response = await client.post(
+                f"{intake_url}/api/v1/reports",
+                json={
+                    "category": report.category,
+                    "lat": report.lat,
+                    "lon": report.lon,
+                    "description": report.description,
+                    "device_id": report.device_id,
+                    "observed_at": (start + timedelta(seconds=report.at_s)).isoformat(),
+                },
+            )
             counts["submitted"] += 1
             counts["accepted"] += response.status_code == 202
             if index % 20 == 19:
@@ -264,17 +382,26 @@ async def _answer(
             await client.post(url, json={"status": "acknowledged"}, headers=headers)
             counts["acknowledged"] += 1
             if roll > 0.6:
-                await client.post(url, headers=headers, json={
-                    "status": "resolved",
-                    "explanation": "Wij hebben het bedrijf bezocht en de oorzaak laten verhelpen.",
-                })  # fmt: skip
+                await client.post(
+                    url,
+                    headers=headers,
+                    json={
+                        "status": "resolved",
+                        "explanation": RESOLVED_EXPLANATION,
+                    },
+                )
                 counts["resolved"] += 1
+
+
+RESOLVED_EXPLANATION = "Wij hebben het bedrijf bezocht en de oorzaak laten verhelpen."
 
 
 def register_with_cli(recipient: str) -> str:
     """An API key for ``recipient`` in the running notifier's database (same environment)."""
     out = subprocess.run(
         [sys.executable, "-m", "tools.cli", "notifier", "add-authority", recipient],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().rsplit(" ", 1)[-1]

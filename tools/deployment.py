@@ -62,16 +62,30 @@ def _user(recipient_id: str) -> dict[str, Any]:
             "authorization": {
                 "type": "simple",
                 "acls": [
-                    {"resource": {"type": "topic", "name": own, "patternType": "literal"},
-                     "operations": ["Read", "Describe"]},
-                    {"resource": {"type": "group", "name": f"authority-{recipient_id}",
-                                  "patternType": "prefix"}, "operations": ["Read"]},
-                    {"resource": {"type": "topic", "name": LEG_STATUS_REPORTED.name,
-                                  "patternType": "literal"}, "operations": ["Write", "Describe"]},
+                    {
+                        "resource": {"type": "topic", "name": own, "patternType": "literal"},
+                        "operations": ["Read", "Describe"],
+                    },
+                    {
+                        "resource": {
+                            "type": "group",
+                            "name": f"authority-{recipient_id}",
+                            "patternType": "prefix",
+                        },
+                        "operations": ["Read"],
+                    },
+                    {
+                        "resource": {
+                            "type": "topic",
+                            "name": LEG_STATUS_REPORTED.name,
+                            "patternType": "literal",
+                        },
+                        "operations": ["Write", "Describe"],
+                    },
                 ],
             },
         },
-    }  # fmt: skip
+    }
 
 
 def render(reference_dir: Path) -> dict[str, str]:

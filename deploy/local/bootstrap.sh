@@ -40,4 +40,3 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 .venv/bin/buursignaal kafka fetch >/dev/null
-echo "bootstrap: ready"

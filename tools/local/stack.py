@@ -1,24 +1,34 @@
-"""The whole local stack on one machine: the broker plus the three services as processes."""
+"""The whole local stack on one machine: the broker plus the three services as processes.
+
+The terminal shows one line per component as it becomes ready, the addresses and errors; each
+service's JSON log goes to ``var/log/<service>.log`` (``buursignaal stack logs`` follows them).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from services.runtime.settings import PROJECT_ROOT
 from tools.local import kafka
 from tools.local.errors import LocalInfraError
+from tools.local.topics import prepare_topics
 
 SERVICES = ("intake", "router", "notifier")
 LOCAL_WEATHER_DIR = PROJECT_ROOT / "var" / "weather"
 """The local router's KNMI wind files (``buursignaal demo`` writes its wind series here)."""
+LOG_DIR = PROJECT_ROOT / "var" / "log"
+"""One JSON log per service: ``var/log/<service>.log``."""
 
 
 @dataclass
@@ -26,10 +36,20 @@ class RunningService:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+    log_file: Path
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def shown(path: Path) -> str:
+    """``path`` as a newcomer reads it: relative to the project when it lies inside."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
 def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
@@ -47,40 +67,53 @@ def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
         # and writes its wind series here, which the router reads again when it changes
         "BUURSIGNAAL_ROUTER_WEATHER_DIR": str(LOCAL_WEATHER_DIR),
     }
-    return {**wiring, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
+    json_logs = {f"BUURSIGNAAL_{name.upper()}_LOG_FORMAT": "json" for name in SERVICES}
+    return {**wiring, **json_logs, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
 
 
-def start_services(bootstrap_servers: str, base_port: int) -> list[RunningService]:
+def start_services(
+    bootstrap_servers: str, base_port: int, log_dir: Path = LOG_DIR
+) -> list[RunningService]:
     env = stack_environment(bootstrap_servers, base_port)
+    log_dir.mkdir(parents=True, exist_ok=True)
     running = []
     for offset, name in enumerate(SERVICES):
         port = base_port + offset
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)],
-            env=env,
-            start_new_session=True,
-        )
-        running.append(RunningService(name, port, process))
+        log_file = log_dir / f"{name}.log"
+        argv = [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)]
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        running.append(RunningService(name, port, process, log_file))
     return running
 
 
+def _ready(service: RunningService) -> bool:
+    if service.process.poll() is not None:
+        tail = "".join(service.log_file.read_text(errors="replace").splitlines(True)[-5:])
+        raise LocalInfraError(
+            f"The {service.name} service exited during start-up; the end of {service.log_file}:"
+            f"\n{tail}"
+        )
+    try:
+        return httpx.get(f"{service.url}/ready", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_ready(services: list[RunningService], timeout_s: float = 60.0) -> None:
+    """Print one line per service as it answers ``/ready``."""
     deadline = time.monotonic() + timeout_s
-    pending = {service.name: service for service in services}
+    pending = list(services)
     while pending and time.monotonic() < deadline:
-        for name, service in list(pending.items()):
-            if service.process.poll() is not None:
-                raise LocalInfraError(
-                    f"The {name} service exited during start-up: see its log above."
-                )
-            try:
-                if httpx.get(f"{service.url}/ready", timeout=1.0).status_code == 200:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
+        for service in [service for service in pending if _ready(service)]:
+            pending.remove(service)
+            say(f"  {service.name:<9} ready      {service.url}  (log {shown(service.log_file)})")
         time.sleep(0.3)
     if pending:
-        raise LocalInfraError(f"Not ready within {timeout_s:.0f} s: {', '.join(pending)}.")
+        names = ", ".join(service.name for service in pending)
+        raise LocalInfraError(f"Not ready within {timeout_s:.0f} s: {names}.")
 
 
 def stop_services(services: list[RunningService]) -> None:
@@ -95,11 +128,25 @@ def stop_services(services: list[RunningService]) -> None:
             service.process.wait()
 
 
-def run(config: kafka.BrokerConfig, *, base_port: int = 8000) -> None:
-    """Start broker and services, print where to go, and run until interrupted."""
+def _print_addresses(services: list[RunningService]) -> None:
+    say(f"Resident web form: {services[0].url}/")
+    for service in services:
+        say(f"  {service.name:<9} {service.url}/health  {service.url}/metrics")
+    say("Logs: buursignaal stack logs [service].  Press Ctrl-C to stop the stack.")
+
+
+def _start_broker(config: kafka.BrokerConfig) -> kafka.BrokerStatus:
+    for noisy in ("aiokafka", "httpx"):  # the terminal shows one line per component
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     status = kafka.up(config)
-    print(status.describe(), flush=True)
-    services = start_services(config.bootstrap_servers, base_port)
+    say(f"  broker    ready      {config.bootstrap_servers}  (log {shown(config.broker_log)})")
+    topics, partitions = prepare_topics(config.bootstrap_servers)
+    say(f"  topics    ready      {topics} topics, {partitions} partitions, each with a leader")
+    return status
+
+
+def run(config: kafka.BrokerConfig, *, base_port: int = 8000, log_dir: Path = LOG_DIR) -> None:
+    """Start broker, topics and services, print where to go, and run until interrupted."""
     stop = False
 
     def _interrupt(_signum: int, _frame: object) -> None:
@@ -108,17 +155,40 @@ def run(config: kafka.BrokerConfig, *, base_port: int = 8000) -> None:
 
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    status = _start_broker(config)
+    services = start_services(config.bootstrap_servers, base_port, log_dir)
     try:
         wait_ready(services)
-        intake = services[0]
-        print(f"Resident web form: {intake.url}/", flush=True)
-        for service in services:
-            print(f"  {service.name:<9} {service.url}/health  {service.url}/metrics", flush=True)
-        print("Press Ctrl-C to stop the stack.", flush=True)
+        _print_addresses(services)
         while not stop and all(service.process.poll() is None for service in services):
             time.sleep(0.5)
+        for service in services:
+            if service.process.poll() is not None:
+                say(f"The {service.name} service stopped: see {shown(service.log_file)}.")
     finally:
         stop_services(services)
         if not status.already_running:
             kafka.down(config)
-        print("Stack stopped.", flush=True)
+        say("Stack stopped.")
+
+
+def follow(files: list[Path], *, poll_s: float = 0.3) -> Iterator[str]:
+    """The lines added to ``files`` from now on, each prefixed with its service (tail -f)."""
+    offsets = {path: path.stat().st_size if path.exists() else 0 for path in files}
+    while True:
+        for path in files:
+            if not path.exists() or path.stat().st_size < offsets[path]:
+                offsets[path] = 0  # not there yet, or started afresh
+                continue
+            with path.open("rb") as log:
+                log.seek(offsets[path])
+                for raw in log:
+                    if not raw.endswith(b"\n"):
+                        break  # the rest of this line is still being written
+                    offsets[path] += len(raw)
+                    yield f"{path.stem:<9} {raw.decode(errors='replace').rstrip()}"
+        time.sleep(poll_s)
+
+
+def log_files(service: str | None, log_dir: Path = LOG_DIR) -> list[Path]:
+    return [log_dir / f"{name}.log" for name in SERVICES if service in (None, name)]
