@@ -23,10 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
-    """A FastStream broker whose producer is idempotent and waits for all replicas."""
+    """A FastStream broker whose producer is idempotent and waits for all replicas.
+
+    FastStream logs through a standard logger of ours, so its lines take the service's log
+    format (JSON in ``var/log``) instead of a coloured handler of its own."""
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
+        logger=logging.getLogger("faststream"),
         enable_idempotence=True,
         acks="all",
         allow_auto_create_topics=False,
