@@ -5,6 +5,7 @@ feedback. Each runs inside the caller's transaction and emits its events through
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -179,6 +180,11 @@ class Legs:
         )
         leg.next_due_at = self._due(leg, 1)
         return leg
+
+    async def load_for(self, session: AsyncSession, legs: Sequence[tuple[object, str]]) -> None:
+        """``load`` for (report, recipient) pairs: their legs and their reports' cases."""
+        report_ids = {str(report_id) for report_id, _ in legs}
+        await self.load(session, report_ids, {leg_id_for(r, recipient) for r, recipient in legs})
 
     async def load(self, session: AsyncSession, report_ids: set[str], leg_ids: set[str]) -> None:
         """Bring a batch's legs and cases into the session in two queries; the events that

@@ -66,20 +66,14 @@ class Inputs:
     async def load_for_deliveries(
         self, session: AsyncSession, deliveries: Sequence[ReportDelivered]
     ) -> None:
-        await self.legs.load(
-            session,
-            {str(d.report_id) for d in deliveries},
-            {leg_id_for(d.report_id, d.recipient.recipient_id) for d in deliveries},
+        await self.legs.load_for(
+            session, [(d.report_id, d.recipient.recipient_id) for d in deliveries]
         )
 
     async def load_for_reports(
         self, session: AsyncSession, reports: Sequence[LegStatusReported]
     ) -> None:
-        await self.legs.load(
-            session,
-            {str(r.report_id) for r in reports},
-            {leg_id_for(r.report_id, r.recipient_id) for r in reports},
-        )
+        await self.legs.load_for(session, [(r.report_id, r.recipient_id) for r in reports])
 
 
 def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:

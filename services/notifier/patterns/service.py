@@ -122,19 +122,7 @@ class Patterns:
             signal.recipients = [*signal.recipients, recipient]
         session.add(signal)
         signals[report_id] = signal  # a second delivery in this transaction finds it
-        self._places[report_id] = (signal.municipality_code, signal.province_code)
-        x, y = plane(signal.lat, signal.lon)
-        bursts = self.detector.observe(
-            report_id=report_id,
-            reporter_key=signal.reporter_key,
-            category=signal.category,
-            at=as_utc(signal.observed_at),
-            x_m=x,
-            y_m=y,
-            facility_ids=list(signal.facility_ids),
-            recipients=recipient_ids(signal.recipients),
-        )
-        for burst in bursts:
+        for burst in self._observe(signal, announce=True):
             await self._announce_burst(session, burst, signal)
 
     def _transactional(self, session: AsyncSession) -> None:
@@ -195,19 +183,23 @@ class Patterns:
             )
         ).all()
         for signal in rows:
-            x, y = plane(signal.lat, signal.lon)
-            self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
-            self.detector.observe(
-                report_id=signal.report_id,
-                reporter_key=signal.reporter_key,
-                category=signal.category,
-                at=as_utc(signal.observed_at),
-                x_m=x,
-                y_m=y,
-                facility_ids=list(signal.facility_ids),
-                recipients=recipient_ids(signal.recipients),
-                announce=False,
-            )
+            self._observe(signal, announce=False)
+
+    def _observe(self, signal: Signal, *, announce: bool) -> list[Burst]:
+        """Count the signal in the burst windows; the bursts it completes (when announcing)."""
+        self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
+        x, y = plane(signal.lat, signal.lon)
+        return self.detector.observe(
+            report_id=signal.report_id,
+            reporter_key=signal.reporter_key,
+            category=signal.category,
+            at=as_utc(signal.observed_at),
+            x_m=x,
+            y_m=y,
+            facility_ids=list(signal.facility_ids),
+            recipients=recipient_ids(signal.recipients),
+            announce=announce,
+        )
 
     # -- the daily scan ------------------------------------------------------------------
 
