@@ -26,10 +26,12 @@ from services.notifier.mail import feedback_token
 from services.notifier.models import Authority, CaseFile, DigestRecord, Leg, LegHistory
 from services.notifier.transitions import ALLOWED, CLOSED, MAY_SET, TransitionError
 from services.notifier.worktime import AMSTERDAM
+from services.runtime import catalogue
 from services.runtime.database import SessionFactory, engine_of, writing
 
 COOKIE = "buursignaal_inbox"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+catalogue.install(TEMPLATES.env, "nl")
 TEMPLATES.env.filters["local"] = lambda moment: (
     moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 )
