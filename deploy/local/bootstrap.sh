@@ -38,5 +38,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   touch "$stamp"
 fi
+# the text catalogue (services/locale/*/LC_MESSAGES/buursignaal.po) compiled to .mo; see docs/texts.md
+.venv/bin/pybabel compile -q -d services/locale -D buursignaal
 
 .venv/bin/buursignaal kafka fetch >/dev/null

@@ -17,14 +17,16 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
 
 import aiosmtplib
 import httpx
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import col, select
 
 from services.notifier.metrics import MAILS
 from services.notifier.models import MailJob
+from services.runtime import catalogue
 from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, engine_of, writing
 
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 Outcome = tuple[str, str | None]
 """What became of one attempt ("sent", "skipped" or "retry") and, for a retry, why."""
 MAX_DELAY = timedelta(hours=1)
+MAIL_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates") / "mail"),
+    autoescape=select_autoescape(["html"]),
+)
 
 
 def feedback_token(secret: str, leg_id: str, cycle: int) -> str:
@@ -168,12 +174,10 @@ class Mailer:
 
     def compose(self, job: MailJob, contact: Contact) -> EmailMessage:
         language = "en" if contact.language == "en" else "nl"
-        subject, body = TEXTS[job.kind](job.context, language, self._links(job))
-        link = contact.unsubscribe_url
-        footer = {
-            "nl": f"\n\nGeen e-mails meer over deze melding? Afmelden: {link}\n",
-            "en": f"\n\nNo more e-mails about this report? Unsubscribe: {link}\n",
-        }[language]
+        subject = catalogue.text(f"mail.{job.kind}.subject", language)
+        body = _body(job, language, self._links(job))
+        unsubscribe = catalogue.text("mail.footer", language) % {"link": contact.unsubscribe_url}
+        footer = f"\n\n{unsubscribe}\n"
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = contact.email
@@ -197,50 +201,8 @@ class Mailer:
         return {"yes": f"{base}?answer=yes", "no": f"{base}?answer=no"}
 
 
-def _routed(context: dict[str, Any], language: str, _links: dict[str, str]) -> tuple[str, str]:
-    lines = []
-    for recipient in context["recipients"]:
-        lines.append(f"- {recipient['name']}: {recipient[language]}")
-    if language == "nl":
-        text = "Uw melding is doorgestuurd naar:\n" + "\n".join(lines)
-        if context.get("call_112"):
-            text += "\n\nIs er nu gevaar? Bel 112."
-        if context.get("referral_nl"):
-            text += f"\n\n{context['referral_nl']}"
-        return "Uw melding is doorgestuurd", text
-    text = "Your report was sent to:\n" + "\n".join(lines)
-    if context.get("call_112"):
-        text += "\n\nIs there danger now? Call 112."
-    if context.get("referral_en"):
-        text += f"\n\n{context['referral_en']}"
-    return "Your report was sent on", text
-
-
-def _acknowledged(
-    context: dict[str, Any], language: str, _links: dict[str, str]
-) -> tuple[str, str]:
-    name = context["recipient_name"]
-    if language == "nl":
-        return "Uw melding is in behandeling", f"{name} heeft uw melding ontvangen en bevestigd."
-    return "Your report is being handled", f"{name} has received and acknowledged your report."
-
-
-def _closed(context: dict[str, Any], language: str, links: dict[str, str]) -> tuple[str, str]:
-    name, explanation = context["recipient_name"], context["explanation"]
-    solved = context["status"] == "resolved"
-    if language == "nl":
-        head = (
-            f"{name} heeft uw melding afgehandeld." if solved else f"{name} onderneemt geen actie."
-        )
-        return "Antwoord op uw melding", (
-            f"{head}\n\nToelichting:\n{explanation}\n\nIs het probleem opgelost?\n"
-            f"Ja: {links['yes']}\nNee: {links['no']}"
-        )
-    head = f"{name} has dealt with your report." if solved else f"{name} will take no action."
-    return "An answer to your report", (
-        f"{head}\n\nExplanation:\n{explanation}\n\nIs the problem solved?\n"
-        f"Yes: {links['yes']}\nNo: {links['no']}"
-    )
-
-
-TEXTS = {"routed": _routed, "acknowledged": _acknowledged, "closed": _closed}
+def _body(job: MailJob, language: str, links: dict[str, str]) -> str:
+    """The mail's plain text from ``templates/mail/<kind>.txt`` in the resident's language."""
+    template = MAIL_TEMPLATES.get_template(f"{job.kind}.txt")
+    gettext = catalogue.translations(language).gettext
+    return template.render(_=gettext, job=job.context, language=language, links=links)

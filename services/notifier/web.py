@@ -30,8 +30,10 @@ from services.notifier.desk import INBOX_PAGE, Feedback, LegFilter
 from services.notifier.models import Authority
 from services.notifier.transitions import ALLOWED, MAY_SET, TransitionError
 from services.notifier.worktime import AMSTERDAM
+from services.runtime import catalogue
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+catalogue.install(TEMPLATES.env, "nl")
 TEMPLATES.env.filters["local"] = lambda moment: (
     moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 )

@@ -60,7 +60,7 @@ async def test_digest_page_json_and_event(
     assert not re.search(r"\b[0-9a-f]{64}\b", html), "no reporter keys"
     assert "Zeestraat" not in html, "no report texts"
     assert "@" not in html, "no addresses"
-    assert "soil: &lt;5" in html, "three reports are shown as <5"
+    assert "Bodem: &lt;5" in html, "three reports are shown as <5"
     file = tmp_path / "digest.html"
     file.write_text(html)
     with chromium() as driver:
@@ -75,7 +75,7 @@ async def test_digest_page_json_and_event(
             assert image.get_attribute("alt")
             assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
         body = driver.find_element(By.TAG_NAME, "body").text
-        assert "soil: <5" in body
+        assert "Bodem: <5" in body
         assert not re.search(r"(?<![\d.])[1-4] (melders|meldingen)\b", body)
 
     records = await consume_until(

@@ -89,7 +89,9 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
         WebDriverWait(driver, 10).until(
-            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "acknowledged")
+            expected_conditions.text_to_be_present_in_element(
+                (By.TAG_NAME, "dl"), "in behandeling genomen"
+            )
         )
 
         # now: forwarded, in_progress, no_action, not_ours, resolved, waiting_for_resident
@@ -114,6 +116,6 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
         WebDriverWait(driver, 10).until(
-            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "resolved")
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "afgehandeld")
         )
         assert EXPLAINED in driver.find_element(By.TAG_NAME, "ol").text
