@@ -33,8 +33,9 @@ from services.intake.models import (
 from services.intake.photos import CleanPhoto
 from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
+from services.intake.transactions import write_transaction
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, stage_insert, writing
+from services.runtime.database import SessionFactory, engine_of, stage_insert
 from services.runtime.group_commit import GroupCommitter
 from services.runtime.logs import REPORT_ID
 from services.runtime.models import OutboxMessage
@@ -229,10 +230,18 @@ class Intake:
             free_at = _aware(oldest, now) + timedelta(hours=1)
             raise RateLimitedError(math.ceil((free_at - now).total_seconds()), "ip_per_hour")
 
+    async def stop_email_updates(self, report_id: str) -> None:
+        """The resident unsubscribed: no more e-mails about this report."""
+        async with write_transaction(self.sessions) as session:
+            contact = await session.get(ReporterContact, report_id)
+            if contact is not None:
+                contact.email_updates = False
+                session.add(contact)
+
     async def erase_expired_contacts(self) -> int:
         """Erase contact details older than the retention; the reports stay intact."""
         now = self.clock.now()
-        async with writing(engine_of(self.sessions)), self.sessions() as session, session.begin():
+        async with write_transaction(self.sessions) as session:
             result = await session.exec(
                 update(ReporterContact)
                 .where(

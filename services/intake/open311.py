@@ -28,6 +28,7 @@ from services.intake.problems import Language, field_problems, message_for
 from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submission
 from services.intake.texts import CATEGORIES
 from services.intake.tracking import track
+from services.intake.transactions import write_transaction
 from services.runtime.database import SessionFactory
 
 SERVICE_NAMES = CATEGORIES  # (Dutch, English) per category, as on the web form
@@ -53,7 +54,7 @@ async def register_client(
 ) -> str:
     """Register an app; returns its api_key (shown once, stored only as a digest)."""
     api_key = secrets.token_urlsafe(24)
-    async with sessions() as session, session.begin():
+    async with write_transaction(sessions) as session:
         session.add(
             Open311Client(
                 client_id=client_id, name=name, key_digest=key_digest(api_key), created_at=now
