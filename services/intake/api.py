@@ -93,6 +93,13 @@ def refused(error: Refused, language: Language) -> JSONResponse:
     return validation_problem(invalid, language)
 
 
+def field_refused(name: str, code: str, reason: str, language: Language) -> JSONResponse:
+    """A body or photo problem found before validation, counted under ``reason``."""
+    REPORTS_REJECTED.labels("app", reason).inc()
+    invalid = [FieldProblem(name=name, code=code, reason=message_for(code, language))]
+    return validation_problem(invalid, language)
+
+
 def rate_limited(error: RateLimited, language: Language) -> JSONResponse:
     title = (
         "U heeft dit net al gemeld. Probeer het later opnieuw."
@@ -189,21 +196,9 @@ def api_router(public_base_url: str) -> APIRouter:
         try:
             data = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            REPORTS_REJECTED.labels("app", "json_invalid").inc()
-            invalid = [
-                FieldProblem(
-                    name="body", code="json_invalid", reason=message_for("json_invalid", language)
-                )
-            ]
-            return validation_problem(invalid, language)
+            return field_refused("body", "json_invalid", "json_invalid", language)
         if not isinstance(data, dict):
-            REPORTS_REJECTED.labels("app", "json_invalid").inc()
-            invalid = [
-                FieldProblem(
-                    name="body", code="dict_type", reason=message_for("dict_type", language)
-                )
-            ]
-            return validation_problem(invalid, language)
+            return field_refused("body", "dict_type", "json_invalid", language)
         language = language_from(accept_language, data.get("language"))
         try:
             photos: list[CleanPhoto] = clean_photos(decode_photos(data.pop("photos", None)))
@@ -212,13 +207,7 @@ def api_router(public_base_url: str) -> APIRouter:
             REPORTS_REJECTED.labels("app", "invalid").inc()
             return validation_problem(field_problems(error, language), language)
         except PhotoError as error:
-            REPORTS_REJECTED.labels("app", error.code).inc()
-            invalid = [
-                FieldProblem(
-                    name="photos", code=error.code, reason=message_for(error.code, language)
-                )
-            ]
-            return validation_problem(invalid, language)
+            return field_refused("photos", error.code, error.code, language)
         filing = Filing(Channel.APP, client_ip(request), idempotency_key)
         accepted = await file_report(intake, submission, filing, photos)
         if isinstance(accepted, Refused):
