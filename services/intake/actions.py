@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,7 +34,13 @@ from services.intake.photos import CleanPhoto
 from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, stage_insert, table_of, writing
+from services.runtime.database import (
+    SessionFactory,
+    engine_of,
+    stage_insert,
+    table_of,
+    write_transaction,
+)
 from services.runtime.errors import RefusedError
 from services.runtime.group_commit import GroupCommitter
 from services.runtime.logs import REPORT_ID
@@ -112,7 +119,7 @@ class Intake:
         submission: ReportSubmission,
         *,
         channel: Channel,
-        photos: list[CleanPhoto] = (),  # type: ignore[assignment]
+        photos: Sequence[CleanPhoto] = (),
         ip_address: str | None = None,
         idempotency_key: str | None = None,
         client_id: str | None = None,
@@ -128,6 +135,41 @@ class Intake:
         report_id = str(uuid.uuid4())
         REPORT_ID.set(report_id)  # every log line of this request names the report
         token = tracking_token(self.secret, report_id)
+        await self._check_admissible(submission, key, ip_address, now)
+        report_row = {
+            **_report_values(submission, location, len(photos)),
+            "id": report_id,
+            "tracking_digest": token_digest(token),
+            "reporter_key": key,
+            "channel": channel.value,
+            "received_at": now,
+            "idempotency_key": scoped_key,
+            "client_id": client_id,
+        }
+        contact_row = _contact_values(submission, location, report_id, ip_address, now)
+        event = received_event(report_id, key, channel, location, now, submission, len(photos))
+        outbox = outbox_values(
+            event, topic=REPORT_RECEIVED.name, key=report_id, source=SOURCE, clock=self.clock
+        )
+        rows = [(CONTACT_TABLE, contact_row), *_photo_rows(report_id, photos)]
+        try:
+            # the report first (contact and photos refer to it), then the rest: one transaction
+            returned = await self.writer.commit(
+                [[(REPORT_TABLE, report_row)], [*rows, (OUTBOX_TABLE, outbox)]]
+            )
+        except IntegrityError:
+            replay = await self._replay(scoped_key) if scoped_key else None
+            if replay is not None:
+                return replay  # a concurrent retry with the same Idempotency-Key won
+            raise
+        if callable(self.wake_relay):
+            self.wake_relay()
+        return Accepted(report_id, int(returned[0][0][0]), location.verified, token)
+
+    async def _check_admissible(
+        self, submission: ReportSubmission, key: str, ip_address: str | None, now: datetime
+    ) -> None:
+        """Refuse a link to an unknown report; rate-limit by device or e-mail and by address."""
         async with self.sessions() as session:
             if submission.linked_report_id is not None:
                 linked = await session.exec(
@@ -141,80 +183,6 @@ class Intake:
                 await self._check_device_rate(session, key, submission, now)
             if ip_address:
                 await self._check_ip_rate(session, ip_address, now)
-        report_row = {
-            "id": report_id,
-            "tracking_digest": token_digest(token),
-            "reporter_key": key,
-            "channel": channel.value,
-            "category": submission.category.value,
-            "subtype": submission.subtype,
-            "lat": location.lat,
-            "lon": location.lon,
-            "location_source": location.source.value,
-            "location_verified": location.verified,
-            "observed_at": submission.observed_at,
-            "received_at": now,
-            "duration_minutes": submission.duration_minutes,
-            "still_noticeable": submission.still_noticeable,
-            "intensity": submission.intensity,
-            "description": submission.description,
-            "health_symptoms": [s.value for s in submission.health_symptoms],
-            "symptoms_other": submission.symptoms_other,
-            "suspected_source": submission.suspected_source,
-            "suspected_facility_id": submission.suspected_facility_id,
-            "photo_count": len(photos),
-            "language": submission.language,
-            "linked_report_id": str(submission.linked_report_id)
-            if submission.linked_report_id
-            else None,
-            "idempotency_key": scoped_key,
-            "client_id": client_id,
-            "status": "open",
-        }
-        contact_row = {
-            "report_id": report_id,
-            "name": submission.name,
-            "email": submission.email,
-            "phone": submission.phone,
-            "address": location.address,
-            "ip_address": ip_address,
-            "share_with_authority": submission.share_contact,
-            "email_updates": submission.email_updates,
-            "received_at": now,
-        }
-        photo_rows = [
-            {
-                "id": str(uuid.uuid4()),
-                "report_id": report_id,
-                "content_type": photo.content_type,
-                "data": photo.data,
-            }
-            for photo in photos
-        ]
-        event = received_event(report_id, key, channel, location, now, submission, len(photos))
-        outbox = outbox_values(
-            event, topic=REPORT_RECEIVED.name, key=report_id, source=SOURCE, clock=self.clock
-        )
-        try:
-            # the report first (contact and photos refer to it), then the rest: one transaction
-            returned = await self.writer.commit(
-                [
-                    [(REPORT_TABLE, report_row)],
-                    [
-                        (CONTACT_TABLE, contact_row),
-                        *((PHOTO_TABLE, row) for row in photo_rows),
-                        (OUTBOX_TABLE, outbox),
-                    ],
-                ]
-            )
-        except IntegrityError:
-            replay = await self._replay(scoped_key) if scoped_key else None
-            if replay is not None:
-                return replay  # a concurrent retry with the same Idempotency-Key won
-            raise
-        if callable(self.wake_relay):
-            self.wake_relay()
-        return Accepted(report_id, int(returned[0][0][0]), location.verified, token)
 
     async def _replay(self, scoped_key: str) -> Accepted | None:
         async with self.sessions() as session:
@@ -270,10 +238,18 @@ class Intake:
             free_at = _aware(oldest, now) + timedelta(hours=1)
             raise RateLimitedError(math.ceil((free_at - now).total_seconds()), "ip_per_hour")
 
+    async def stop_email_updates(self, report_id: str) -> None:
+        """The resident unsubscribed: no more e-mails about this report."""
+        async with write_transaction(self.sessions) as session:
+            contact = await session.get(ReporterContact, report_id)
+            if contact is not None:
+                contact.email_updates = False
+                session.add(contact)
+
     async def erase_expired_contacts(self) -> int:
         """Erase contact details older than the retention; the reports stay intact."""
         now = self.clock.now()
-        async with writing(engine_of(self.sessions)), self.sessions() as session, session.begin():
+        async with write_transaction(self.sessions) as session:
             result = await session.exec(
                 update(ReporterContact)
                 .where(
@@ -290,6 +266,71 @@ class Intake:
 def _aware(moment: datetime, reference: datetime) -> datetime:
     """SQLite hands back naive UTC; make it comparable."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=reference.tzinfo)
+
+
+def _report_values(
+    submission: ReportSubmission, location: ResolvedLocation, photo_count: int
+) -> dict[str, object]:
+    """The report's columns that come from what the resident sent and where it was."""
+    linked = submission.linked_report_id
+    return {
+        "category": submission.category.value,
+        "subtype": submission.subtype,
+        "lat": location.lat,
+        "lon": location.lon,
+        "location_source": location.source.value,
+        "location_verified": location.verified,
+        "observed_at": submission.observed_at,
+        "duration_minutes": submission.duration_minutes,
+        "still_noticeable": submission.still_noticeable,
+        "intensity": submission.intensity,
+        "description": submission.description,
+        "health_symptoms": [s.value for s in submission.health_symptoms],
+        "symptoms_other": submission.symptoms_other,
+        "suspected_source": submission.suspected_source,
+        "suspected_facility_id": submission.suspected_facility_id,
+        "photo_count": photo_count,
+        "language": submission.language,
+        "linked_report_id": str(linked) if linked else None,
+        "status": "open",
+    }
+
+
+def _contact_values(
+    submission: ReportSubmission,
+    location: ResolvedLocation,
+    report_id: str,
+    ip_address: str | None,
+    now: datetime,
+) -> dict[str, object]:
+    return {
+        "report_id": report_id,
+        "name": submission.name,
+        "email": submission.email,
+        "phone": submission.phone,
+        "address": location.address,
+        "ip_address": ip_address,
+        "share_with_authority": submission.share_contact,
+        "email_updates": submission.email_updates,
+        "received_at": now,
+    }
+
+
+def _photo_rows(
+    report_id: str, photos: Sequence[CleanPhoto]
+) -> list[tuple[Table, dict[str, object]]]:
+    return [
+        (
+            PHOTO_TABLE,
+            {
+                "id": str(uuid.uuid4()),
+                "report_id": report_id,
+                "content_type": photo.content_type,
+                "data": photo.data,
+            },
+        )
+        for photo in photos
+    ]
 
 
 def received_event(

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from schemas.report import Category, Channel
-from services.intake.actions import Intake, RateLimitedError, SubmissionRefusedError
-from services.intake.metrics import ACCEPT_SECONDS, REPORTS_ACCEPTED, REPORTS_REJECTED
+from services.intake.actions import Intake
+from services.intake.filing import Filing, RateLimited, Refused, file_report
+from services.intake.metrics import REPORTS_REJECTED
 from services.intake.photos import CleanPhoto, PhotoError, clean_photos
 from services.intake.problems import (
     Language,
@@ -85,14 +86,21 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def refused(error: SubmissionRefusedError, language: Language) -> JSONResponse:
+def refused(error: Refused, language: Language) -> JSONResponse:
     invalid = [
         FieldProblem(name=error.field, code=error.code, reason=message_for(error.code, language))
     ]
     return validation_problem(invalid, language)
 
 
-def rate_limited(error: RateLimitedError, language: Language) -> JSONResponse:
+def field_refused(name: str, code: str, reason: str, language: Language) -> JSONResponse:
+    """A body or photo problem found before validation, counted under ``reason``."""
+    REPORTS_REJECTED.labels("app", reason).inc()
+    invalid = [FieldProblem(name=name, code=code, reason=message_for(code, language))]
+    return validation_problem(invalid, language)
+
+
+def rate_limited(error: RateLimited, language: Language) -> JSONResponse:
     title = (
         "U heeft dit net al gemeld. Probeer het later opnieuw."
         if language == "nl"
@@ -188,21 +196,9 @@ def api_router(public_base_url: str) -> APIRouter:
         try:
             data = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            REPORTS_REJECTED.labels("app", "json_invalid").inc()
-            invalid = [
-                FieldProblem(
-                    name="body", code="json_invalid", reason=message_for("json_invalid", language)
-                )
-            ]
-            return validation_problem(invalid, language)
+            return field_refused("body", "json_invalid", "json_invalid", language)
         if not isinstance(data, dict):
-            REPORTS_REJECTED.labels("app", "json_invalid").inc()
-            invalid = [
-                FieldProblem(
-                    name="body", code="dict_type", reason=message_for("dict_type", language)
-                )
-            ]
-            return validation_problem(invalid, language)
+            return field_refused("body", "dict_type", "json_invalid", language)
         language = language_from(accept_language, data.get("language"))
         try:
             photos: list[CleanPhoto] = clean_photos(decode_photos(data.pop("photos", None)))
@@ -211,30 +207,13 @@ def api_router(public_base_url: str) -> APIRouter:
             REPORTS_REJECTED.labels("app", "invalid").inc()
             return validation_problem(field_problems(error, language), language)
         except PhotoError as error:
-            REPORTS_REJECTED.labels("app", error.code).inc()
-            invalid = [
-                FieldProblem(
-                    name="photos", code=error.code, reason=message_for(error.code, language)
-                )
-            ]
-            return validation_problem(invalid, language)
-        try:
-            with ACCEPT_SECONDS.time():
-                accepted = await intake.accept_report(
-                    submission,
-                    channel=Channel.APP,
-                    photos=photos,
-                    ip_address=client_ip(request),
-                    idempotency_key=idempotency_key,
-                )
-        except SubmissionRefusedError as error:
-            REPORTS_REJECTED.labels("app", error.code).inc()
-            return refused(error, language)
-        except RateLimitedError as error:
-            REPORTS_REJECTED.labels("app", "rate_limited").inc()
-            return rate_limited(error, language)
-        if not accepted.replayed:
-            REPORTS_ACCEPTED.labels("app", submission.category.value).inc()
+            return field_refused("photos", error.code, error.code, language)
+        filing = Filing(Channel.APP, client_ip(request), idempotency_key)
+        accepted = await file_report(intake, submission, filing, photos)
+        if isinstance(accepted, Refused):
+            return refused(accepted, language)
+        if isinstance(accepted, RateLimited):
+            return rate_limited(accepted, language)
         body = ReportCreated(
             report_id=accepted.report_id,
             number=accepted.number,

@@ -50,7 +50,6 @@ from services.intake.problems import (
 from services.intake.settings import IntakeSettings
 from services.intake.web import web_router
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.database import engine_of, writing
 from services.runtime.problems import FieldProblem, problem
 from services.runtime.service import (
     ServiceRuntime,
@@ -235,15 +234,7 @@ def _internal_routes(
     async def unsubscribe(report_id: str, signature: str) -> Response:
         if not hmac.compare_digest(unsubscribe_token(secret, report_id), signature):
             return HTMLResponse(_plain_page("Link onbekend", "Deze link klopt niet."), 404)
-        async with (
-            writing(engine_of(intake.sessions)),
-            intake.sessions() as session,
-            session.begin(),
-        ):
-            contact = await session.get(ReporterContact, report_id)
-            if contact is not None:
-                contact.email_updates = False
-                session.add(contact)
+        await intake.stop_email_updates(report_id)
         return HTMLResponse(
             _plain_page(
                 "Afgemeld",

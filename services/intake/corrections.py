@@ -14,7 +14,7 @@ from schemas.topics import REPORT_CORRECTED
 from services.intake.actions import SOURCE, Intake
 from services.intake.location import OutsideNetherlandsError
 from services.intake.models import ReportRecord
-from services.runtime.database import engine_of, writing
+from services.runtime.database import write_transaction
 from services.runtime.outbox import enqueue
 
 
@@ -46,11 +46,7 @@ async def correct_report(intake: Intake, report_id: str, request: CorrectionRequ
         if not intake.netherlands.contains(request.lat, request.lon):
             raise OutsideNetherlandsError("the corrected location is not in the Netherlands")
         location = Location(lat=request.lat, lon=request.lon, source=LocationSource.WGS84)
-    async with (
-        writing(engine_of(intake.sessions)),
-        intake.sessions() as session,
-        session.begin(),
-    ):
+    async with write_transaction(intake.sessions) as session:
         record = (
             await session.exec(select(ReportRecord).where(ReportRecord.id == report_id))
         ).first()
@@ -74,10 +70,8 @@ async def correct_report(intake: Intake, report_id: str, request: CorrectionRequ
             category=request.category,
             subtype=request.subtype,
         )
-        enqueue(
-            session, event, topic=REPORT_CORRECTED.name, key=record.id, source=SOURCE,
-            clock=intake.clock,
-        )  # fmt: skip
+        topic = REPORT_CORRECTED.name
+        enqueue(session, event, topic=topic, key=record.id, source=SOURCE, clock=intake.clock)
     if callable(intake.wake_relay):
         intake.wake_relay()
     return True

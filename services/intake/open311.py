@@ -20,14 +20,15 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 
 from schemas.report import Category, Channel, HealthSymptom
-from services.intake.actions import Intake, RateLimitedError, SubmissionRefusedError
-from services.intake.metrics import REPORTS_ACCEPTED, REPORTS_REJECTED
+from services.intake.actions import Intake
+from services.intake.filing import Filing, RateLimited, Refused, file_report
+from services.intake.metrics import REPORTS_REJECTED
 from services.intake.models import Open311Client, ReportRecord
 from services.intake.problems import Language, field_problems, message_for
 from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submission
 from services.intake.texts import CATEGORIES
 from services.intake.tracking import track
-from services.runtime.database import SessionFactory
+from services.runtime.database import SessionFactory, write_transaction
 from services.runtime.errors import RefusedError
 
 SERVICE_NAMES = CATEGORIES  # (Dutch, English) per category, as on the web form
@@ -53,7 +54,7 @@ async def register_client(
 ) -> str:
     """Register an app; returns its api_key (shown once, stored only as a digest)."""
     api_key = secrets.token_urlsafe(24)
-    async with sessions() as session, session.begin():
+    async with write_transaction(sessions) as session:
         session.add(
             Open311Client(
                 client_id=client_id, name=name, key_digest=key_digest(api_key), created_at=now
@@ -318,30 +319,24 @@ def open311_router() -> APIRouter:
                 raise Open311Error(
                     400, 400, "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
                 ) from None
-            try:
-                accepted = await intake.accept_report(
-                    submission,
-                    channel=Channel.OPEN311,
-                    ip_address=request.client.host if request.client else None,
-                    idempotency_key=request.headers.get("idempotency-key"),
-                    client_id=client_id,
-                )
-            except SubmissionRefusedError as error:
-                REPORTS_REJECTED.labels("open311", error.code).inc()
-                raise Open311Error(
-                    400, 400, f"{error.field}: {message_for(error.code, language)}"
-                ) from None
-            except RateLimitedError as error:
-                REPORTS_REJECTED.labels("open311", "rate_limited").inc()
+            filing = Filing(
+                Channel.OPEN311,
+                request.client.host if request.client else None,
+                request.headers.get("idempotency-key"),
+                client_id,
+            )
+            accepted = await file_report(intake, submission, filing)
+            if isinstance(accepted, Refused):
+                reason = message_for(accepted.code, language)
+                raise Open311Error(400, 400, f"{accepted.field}: {reason}")
+            if isinstance(accepted, RateLimited):
                 response = error_response(
                     fmt, Open311Error(429, 429, "too many requests; retry later")
                 )
-                response.headers["Retry-After"] = str(error.retry_after_s)
+                response.headers["Retry-After"] = str(accepted.retry_after_s)
                 return response
         except Open311Error as error:
             return error_response(fmt if fmt in ("json", "xml") else "json", error)
-        if not accepted.replayed:
-            REPORTS_ACCEPTED.labels("open311", submission.category.value).inc()
         notice = "Ontvangen; de melding gaat naar de bevoegde instantie."
         payload = [
             {

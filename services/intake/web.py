@@ -18,8 +18,9 @@ from sqlmodel import select
 from starlette.datastructures import UploadFile
 
 from schemas.report import Category, Channel, HealthSymptom
-from services.intake.actions import Intake, RateLimitedError, SubmissionRefusedError
-from services.intake.metrics import ACCEPT_SECONDS, REPORTS_ACCEPTED, REPORTS_REJECTED
+from services.intake.actions import Accepted, Intake
+from services.intake.filing import Filing, RateLimited, Refused, file_report
+from services.intake.metrics import REPORTS_REJECTED
 from services.intake.models import PhotoRecord
 from services.intake.photos import MAX_BYTES, PhotoError, clean_photos
 from services.intake.privacy import photo_signature_valid, tracking_token
@@ -122,6 +123,20 @@ async def _nearby_items(
     ]
 
 
+def _filing_errors(filed: Refused | RateLimited, language: Language) -> dict[str, str]:
+    """Why the use case did not accept the report, as the form's error for a field."""
+    if isinstance(filed, Refused):
+        return {filed.field: message_for(filed.code, language)}
+    minutes = max(1, round(filed.retry_after_s / 60))
+    return {
+        "category": (
+            f"U heeft dit net al gemeld. Probeer het over {minutes} minuten opnieuw."
+            if language == "nl"
+            else f"You reported this a moment ago. Try again in {minutes} minutes."
+        )
+    }
+
+
 def observed_at_from_form(date_text: str, time_text: str) -> str | None:
     """Day-month-year and hours:minutes typed in the form, as local ISO time (or None)."""
     for pattern in DATE_FORMATS:
@@ -197,31 +212,16 @@ def web_router(photo_secret: str) -> APIRouter:
             if not place_given:  # the model checks the place only once the fields are valid
                 errors.setdefault("location", message_for("location_missing", language))
         if submission is not None and not errors:
-            try:
-                with ACCEPT_SECONDS.time():
-                    accepted = await intake.accept_report(
-                        submission,
-                        channel=Channel.WEB,
-                        photos=photos,
-                        ip_address=request.client.host if request.client else None,
-                    )
-            except SubmissionRefusedError as error:
-                errors[error.field] = message_for(error.code, language)
-            except RateLimitedError as error:
-                REPORTS_REJECTED.labels("web", "rate_limited").inc()
-                minutes = max(1, round(error.retry_after_s / 60))
-                errors["category"] = (
-                    f"U heeft dit net al gemeld. Probeer het over {minutes} minuten opnieuw."
-                    if language == "nl"
-                    else f"You reported this a moment ago. Try again in {minutes} minutes."
-                )
-            else:
-                REPORTS_ACCEPTED.labels("web", submission.category.value).inc()
+            filing = Filing(Channel.WEB, request.client.host if request.client else None)
+            filed = await file_report(intake, submission, filing, photos)
+            if isinstance(filed, Accepted):
                 return RedirectResponse(
-                    f"/received/{accepted.tracking_token}?lang={language}", status_code=303
+                    f"/received/{filed.tracking_token}?lang={language}", status_code=303
                 )
-        for name in errors:
-            REPORTS_REJECTED.labels("web", name).inc()
+            errors.update(_filing_errors(filed, language))
+        else:
+            for name in errors:
+                REPORTS_REJECTED.labels("web", name).inc()
         values.update(observed_date=date_text, observed_time=time_text)
         linked_report = None
         if linked:

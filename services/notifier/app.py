@@ -39,7 +39,7 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.database import engine_of, writing
+from services.runtime.database import write_transaction
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -64,17 +64,9 @@ class Notifier:
         today = self.legs.clock.now().astimezone(UTC).date()
         announced = 0
         for category in categories:
-            async with (
-                writing(engine_of(self.runtime.sessions)),
-                self.runtime.sessions() as session,
-                session.begin(),
-            ):
+            async with write_transaction(self.runtime.sessions) as session:
                 announced += await self.patterns.scan_category(session, category, today)
-        async with (
-            writing(engine_of(self.runtime.sessions)),
-            self.runtime.sessions() as session,
-            session.begin(),
-        ):
+        async with write_transaction(self.runtime.sessions) as session:
             announced += await self.patterns.facility_recurrence(session, today)
         return announced
 
@@ -82,11 +74,7 @@ class Notifier:
         """Compose, archive and announce a digest of the last period; returns its id."""
         settings = self.runtime.settings
         assert isinstance(settings, NotifierSettings)
-        async with (
-            writing(engine_of(self.runtime.sessions)),
-            self.runtime.sessions() as session,
-            session.begin(),
-        ):
+        async with write_transaction(self.runtime.sessions) as session:
             return await digest.publish(
                 session,
                 calendar=self.legs.calendar,
@@ -104,11 +92,7 @@ class Notifier:
 
     async def tick(self, limit: int = 1000) -> int:
         """One pass of the ladder; returns the rungs fired."""
-        async with (
-            writing(engine_of(self.runtime.sessions)),
-            self.runtime.sessions() as session,
-            session.begin(),
-        ):
+        async with write_transaction(self.runtime.sessions) as session:
             return await self.legs.tick(session, limit=limit)
 
     async def measure(self) -> None:

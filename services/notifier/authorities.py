@@ -8,7 +8,7 @@ import secrets
 from sqlmodel import select
 
 from services.notifier.models import Authority
-from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.database import SessionFactory, write_transaction
 
 
 def key_digest(key: str) -> str:
@@ -18,7 +18,7 @@ def key_digest(key: str) -> str:
 async def register_authority(sessions: SessionFactory, recipient_id: str, name: str) -> str:
     """Add (or give a new key to) ``recipient_id``; returns the key, which is not kept."""
     key = secrets.token_urlsafe(32)
-    async with writing(engine_of(sessions)), sessions() as session, session.begin():
+    async with write_transaction(sessions) as session:
         existing = await session.get(Authority, recipient_id)
         if existing is None:
             session.add(Authority(recipient_id=recipient_id, name=name, key_hash=key_digest(key)))

@@ -22,7 +22,7 @@ from services.notifier.actions import Legs
 from services.notifier.mail import feedback_token
 from services.notifier.models import CaseFile, DigestRecord, Leg, LegHistory
 from services.notifier.transitions import CLOSED
-from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.database import SessionFactory, write_transaction
 
 INBOX_PAGE = 500
 ANSWERED = {LegStatus.RESOLVED.value, LegStatus.NO_ACTION.value}
@@ -57,7 +57,7 @@ class Desk:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction on the notifier's database."""
-        async with writing(engine_of(self.sessions)), self.sessions() as session, session.begin():
+        async with write_transaction(self.sessions) as session:
             yield session
 
     async def legs_of(self, recipient_id: str, wanted: LegFilter) -> list[Leg]:

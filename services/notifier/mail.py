@@ -28,7 +28,7 @@ from services.notifier.metrics import MAILS
 from services.notifier.models import MailJob
 from services.runtime import catalogue
 from services.runtime.clock import Clock
-from services.runtime.database import SessionFactory, engine_of, writing
+from services.runtime.database import SessionFactory, write_transaction
 
 log = logging.getLogger(__name__)
 Outcome = tuple[str, str | None]
@@ -144,11 +144,7 @@ class Mailer:
     async def _record(self, outcomes: list[tuple[MailJob, Outcome]]) -> None:
         if not outcomes:
             return
-        async with (
-            writing(engine_of(self.sessions)),
-            self.sessions() as session,
-            session.begin(),
-        ):
+        async with write_transaction(self.sessions) as session:
             ids = [job.id for job, _ in outcomes]
             stored_jobs = {
                 job.id: job
