@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas.leg import LegStatusChanged
-from schemas.report import Channel, Location, LocationSource, ReportReceived
+from schemas.report import Category, Channel, Location, LocationSource, ReportReceived
 from schemas.routing import ReportUnroutable, RoutingDecided
 from schemas.topics import REPORT_RECEIVED
 from services.intake.location import Geocoder, Netherlands, ResolvedLocation, rd_to_wgs84
@@ -33,6 +33,13 @@ from services.intake.models import (
 from services.intake.photos import CleanPhoto
 from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
+from services.intake.tracking import (
+    NearbyReport,
+    Track,
+    nearby_open_reports,
+    report_by_token,
+    track,
+)
 from services.runtime.clock import Clock
 from services.runtime.database import (
     SessionFactory,
@@ -98,6 +105,23 @@ class Intake:
 
     def __post_init__(self) -> None:
         self.writer = GroupCommitter(engine_of(self.sessions))
+
+    async def tracked(self, token: str) -> Track | None:
+        """The report a tracking token opens, with its recipients (None for an unknown one)."""
+        if not token:
+            return None
+        async with self.sessions() as session:
+            report = await report_by_token(session, token)
+            return await track(session, report) if report is not None else None
+
+    async def nearby_open_reports(
+        self, category: Category, lat: float, lon: float
+    ) -> list[NearbyReport]:
+        """Open reports of the category near the point in the last day ("I notice it too")."""
+        async with self.sessions() as session:
+            return await nearby_open_reports(
+                session, category=category.value, lat=lat, lon=lon, now=self.clock.now()
+            )
 
     async def resolve_location(self, submission: ReportSubmission) -> ResolvedLocation:
         if submission.lat is not None and submission.lon is not None:

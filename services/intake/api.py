@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
@@ -26,11 +26,7 @@ from services.intake.problems import (
 )
 from services.intake.submission import ReportSubmission, validate_submission
 from services.intake.tracking import (
-    NearbyReport,
     Track,
-    nearby_open_reports,
-    report_by_token,
-    track,
 )
 from services.runtime.problems import FieldProblem, problem
 
@@ -170,96 +166,97 @@ SUBMISSION_SCHEMA["properties"]["photos"] = {
 }
 
 
-def api_router(public_base_url: str) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["reports"])
+IntakeDep = Annotated[Intake, Depends(intake_of)]
 
-    @router.post(
-        "/reports",
-        status_code=202,
-        response_model=ReportCreated,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": SUBMISSION_SCHEMA}},
-            }
-        },
-        responses={400: {"description": "problem+json"}, 429: {"description": "problem+json"}},
+
+def public_base_url(request: Request) -> str:
+    url: str = request.app.state.settings.public_base_url
+    return url
+
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+
+@router.post(
+    "/reports",
+    status_code=202,
+    response_model=ReportCreated,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SUBMISSION_SCHEMA}},
+        }
+    },
+    responses={400: {"description": "problem+json"}, 429: {"description": "problem+json"}},
+)
+async def create_report(
+    request: Request,
+    intake: IntakeDep,
+    base_url: Annotated[str, Depends(public_base_url)],
+    accept_language: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """File a report. 202 once it is durably stored; it then travels on by itself."""
+    language = language_from(accept_language)
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return field_refused("body", "json_invalid", "json_invalid", language)
+    if not isinstance(data, dict):
+        return field_refused("body", "dict_type", "json_invalid", language)
+    language = language_from(accept_language, data.get("language"))
+    try:
+        photos: list[CleanPhoto] = clean_photos(decode_photos(data.pop("photos", None)))
+        submission = validate_submission(data, intake.clock.now())
+    except ValidationError as error:
+        REPORTS_REJECTED.labels("app", "invalid").inc()
+        return validation_problem(field_problems(error, language), language)
+    except PhotoError as error:
+        return field_refused("photos", error.code, error.code, language)
+    filing = Filing(Channel.APP, client_ip(request), idempotency_key)
+    accepted = await file_report(intake, submission, filing, photos)
+    if isinstance(accepted, Refused):
+        return refused(accepted, language)
+    if isinstance(accepted, RateLimited):
+        return rate_limited(accepted, language)
+    body = ReportCreated(
+        report_id=accepted.report_id,
+        number=accepted.number,
+        tracking_token=accepted.tracking_token,
+        tracking_url=f"{base_url}/track/{accepted.tracking_token}",
+        location_verified=accepted.location_verified,
+        replayed=accepted.replayed,
     )
-    async def create_report(
-        request: Request,
-        accept_language: Annotated[str | None, Header()] = None,
-        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-    ) -> Response:
-        """File a report. 202 once it is durably stored; it then travels on by itself."""
-        intake = intake_of(request)
-        language = language_from(accept_language)
-        try:
-            data = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            return field_refused("body", "json_invalid", "json_invalid", language)
-        if not isinstance(data, dict):
-            return field_refused("body", "dict_type", "json_invalid", language)
-        language = language_from(accept_language, data.get("language"))
-        try:
-            photos: list[CleanPhoto] = clean_photos(decode_photos(data.pop("photos", None)))
-            submission = validate_submission(data, intake.clock.now())
-        except ValidationError as error:
-            REPORTS_REJECTED.labels("app", "invalid").inc()
-            return validation_problem(field_problems(error, language), language)
-        except PhotoError as error:
-            return field_refused("photos", error.code, error.code, language)
-        filing = Filing(Channel.APP, client_ip(request), idempotency_key)
-        accepted = await file_report(intake, submission, filing, photos)
-        if isinstance(accepted, Refused):
-            return refused(accepted, language)
-        if isinstance(accepted, RateLimited):
-            return rate_limited(accepted, language)
-        body = ReportCreated(
-            report_id=accepted.report_id,
-            number=accepted.number,
-            tracking_token=accepted.tracking_token,
-            tracking_url=f"{public_base_url}/track/{accepted.tracking_token}",
-            location_verified=accepted.location_verified,
-            replayed=accepted.replayed,
-        )
-        return JSONResponse(
-            body.model_dump(mode="json"),
-            status_code=202,
-            headers={"Location": f"/api/v1/reports/{accepted.report_id}"},
-        )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/api/v1/reports/{accepted.report_id}"},
+    )
 
-    @router.get("/reports/nearby", response_model=list[NearbyOut])
-    async def nearby(
-        request: Request,
-        category: Category,
-        lat: Annotated[float, Query(ge=-90, le=90)],
-        lon: Annotated[float, Query(ge=-180, le=180)],
-    ) -> list[NearbyOut]:
-        """Open reports of the same category within about 1 km in the last 24 hours."""
-        intake = intake_of(request)
-        async with intake.sessions() as session:
-            found: list[NearbyReport] = await nearby_open_reports(
-                session, category=category.value, lat=lat, lon=lon, now=intake.clock.now()
-            )
-        return [NearbyOut(**vars(item)) for item in found]
 
-    @router.get("/reports/{report_id}", response_model=ReportOut)
-    async def read_report(
-        request: Request,
-        report_id: str,
-        x_tracking_token: Annotated[str | None, Header()] = None,
-        token: str | None = None,
-        accept_language: Annotated[str | None, Header()] = None,
-    ) -> Response:
-        """A report with its recipients, reasons, status history and deadlines."""
-        intake = intake_of(request)
-        language = language_from(accept_language)
-        secret = x_tracking_token or token or ""
-        async with intake.sessions() as session:
-            report = await report_by_token(session, secret) if secret else None
-            if report is None or report.id != report_id:
-                return problem(404, "not-found", "Unknown report or tracking token.")
-            view = await track(session, report)
-        return JSONResponse(report_out(view, language).model_dump(mode="json"))
+@router.get("/reports/nearby", response_model=list[NearbyOut])
+async def nearby(
+    intake: IntakeDep,
+    category: Category,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> list[NearbyOut]:
+    """Open reports of the same category within about 1 km in the last 24 hours."""
+    found = await intake.nearby_open_reports(category, lat, lon)
+    return [NearbyOut(**vars(item)) for item in found]
 
-    return router
+
+@router.get("/reports/{report_id}", response_model=ReportOut)
+async def read_report(
+    intake: IntakeDep,
+    report_id: str,
+    x_tracking_token: Annotated[str | None, Header()] = None,
+    token: str | None = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A report with its recipients, reasons, status history and deadlines."""
+    language = language_from(accept_language)
+    view = await intake.tracked(x_tracking_token or token or "")
+    if view is None or view.report.id != report_id:
+        return problem(404, "not-found", "Unknown report or tracking token.")
+    return JSONResponse(report_out(view, language).model_dump(mode="json"))

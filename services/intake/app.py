@@ -30,6 +30,7 @@ from schemas.topics import (
     ROUTING_DECIDED,
     all_static_topics,
 )
+from services.intake import api
 from services.intake.actions import (
     Intake,
     apply_routing,
@@ -37,7 +38,6 @@ from services.intake.actions import (
     apply_unroutable,
     load_tracking,
 )
-from services.intake.api import api_router
 from services.intake.corrections import CorrectionRequest, correct_report
 from services.intake.location import Geocoder, Netherlands, OutsideNetherlandsError
 from services.intake.models import ReporterContact, ReportRecord
@@ -278,6 +278,6 @@ def create_app(
     return create_http_app(
         runtime,
         title="Buursignaal intake",
-        routers=[api_router(settings.public_base_url), open311_router(), web_router(secret)],
+        routers=[api.router, open311_router(), web_router(secret)],
         configure=configure,
     )
