@@ -37,7 +37,7 @@ from schemas.routing import ReportDelivered, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.actions import leg_id_for
 from tests.support.browser import chromium, press, replace_text, tab_to
-from tests.support.kafka import consume_until, headers_of
+from tests.support.kafka import consume_until, headers_of, wait_until
 from tests.support.pdok import locatieserver
 from tests.support.processes import service_process
 from tests.support.smtp import SmtpServer
@@ -48,11 +48,8 @@ EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging i
 DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
 
 
-def wait_until(condition: object, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the system did not get there in time"
-        time.sleep(0.5)
+def has_mail(smtp: SmtpServer, subject: str) -> bool:
+    return any(message["Subject"] == subject for message in smtp.inbox.messages)
 
 
 @dataclass
@@ -176,7 +173,7 @@ def test_report_to_answer_to_reopened(system: System) -> None:
             driver.refresh()
             return bool(driver.find_elements(By.LINK_TEXT, short))
 
-        wait_until(listed)
+        wait_until(listed, timeout_s=60, interval_s=0.5)
         driver.find_element(By.LINK_TEXT, short).send_keys(Keys.ENTER)
         tab_to(driver, "status-acknowledged")
         press(driver, Keys.SPACE)
@@ -202,9 +199,8 @@ def test_report_to_answer_to_reopened(system: System) -> None:
             driver.get(tracking)
             return EXPLAINED in driver.page_source
 
-        wait_until(tracking_shows_it, timeout_s=60)
-        wait_until(lambda: any(m["Subject"] == "Antwoord op uw melding"
-                               for m in smtp.inbox.messages), timeout_s=60)  # fmt: skip
+        wait_until(tracking_shows_it, timeout_s=60, interval_s=0.5)
+        wait_until(lambda: has_mail(smtp, "Antwoord op uw melding"), timeout_s=60, interval_s=0.5)
         closing = next(m for m in smtp.inbox.messages if m["Subject"] == "Antwoord op uw melding")
         text = closing.get_payload(decode=True).decode()  # type: ignore[union-attr]
         assert EXPLAINED in text
