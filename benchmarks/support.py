@@ -36,9 +36,12 @@ def server(
     argv: list[str], env: dict[str, str], ready_path: str, port: int
 ) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        argv,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -59,8 +62,17 @@ def server(
 
 
 def uvicorn_argv(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log",
-            "--log-level", "warning"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
 
 
 @dataclass
@@ -76,8 +88,19 @@ def hey(
 ) -> HeyResult:
     if shutil.which("hey") is None:
         raise RuntimeError("the load generator 'hey' is missing: apt-get install hey")
-    argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-m", "POST", "-T",
-            "application/json", "-D", str(body_file)]  # fmt: skip
+    argv = [
+        "hey",
+        "-z",
+        f"{seconds}s",
+        "-c",
+        str(workers),
+        "-m",
+        "POST",
+        "-T",
+        "application/json",
+        "-D",
+        str(body_file),
+    ]
     if qps is not None:
         argv += ["-q", str(qps)]
     output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
@@ -112,9 +135,12 @@ async def passthrough(
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     consumer = AIOKafkaConsumer(
-        source, bootstrap_servers=bootstrap, group_id="bench-passthrough",
-        auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
+        source,
+        bootstrap_servers=bootstrap,
+        group_id="bench-passthrough",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=idempotent, acks="all", linger_ms=2
     )
@@ -127,9 +153,11 @@ async def passthrough(
         futures = []
         for records in batch.values():
             for record in records:
-                futures.append(await producer.send(
-                    target, record.value, key=record.key, headers=list(record.headers)
-                ))  # fmt: skip
+                futures.append(
+                    await producer.send(
+                        target, record.value, key=record.key, headers=list(record.headers)
+                    )
+                )
                 seen += 1
         await asyncio.gather(*futures)
         await consumer.commit()

@@ -11,10 +11,15 @@ START = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 
 def report(detector: BurstDetector, n: int, reporter: str, minutes: float) -> list[object]:
     return detector.observe(  # type: ignore[return-value]
-        report_id=f"r{n}", reporter_key=reporter, category="odour",
-        at=START + timedelta(minutes=minutes), x_m=10_500.0, y_m=20_500.0,
-        facility_ids=["tata_steel_ijmuiden"], recipients=["pv27", "od-odnzkg"],
-    )  # fmt: skip
+        report_id=f"r{n}",
+        reporter_key=reporter,
+        category="odour",
+        at=START + timedelta(minutes=minutes),
+        x_m=10_500.0,
+        y_m=20_500.0,
+        facility_ids=["tata_steel_ijmuiden"],
+        recipients=["pv27", "od-odnzkg"],
+    )
 
 
 def test_ten_unique_reporters_in_an_hour_announce_once_then_on_growth() -> None:
@@ -49,16 +54,30 @@ def test_a_rolled_back_transaction_leaves_the_windows_as_they_were() -> None:
     journal = detector.begin()
     assert report(detector, 2, "b", 1) == []
     far = detector.observe(
-        report_id="r-far", reporter_key="z", category="noise", at=START, x_m=0.0, y_m=0.0,
-        facility_ids=[], recipients=["gm0453"],
-    )  # fmt: skip
+        report_id="r-far",
+        reporter_key="z",
+        category="noise",
+        at=START,
+        x_m=0.0,
+        y_m=0.0,
+        facility_ids=[],
+        recipients=["gm0453"],
+    )
     assert far == []
     detector.rollback(journal)  # forget r2 and the noise window the transaction opened
     assert report(detector, 3, "c", 2) == [], "r2 was rolled back: two reporters, not three"
     assert len(report(detector, 4, "d", 3)) == 2, "the third unique reporter crosses"
     noise = [
-        detector.observe(report_id=f"r-far-{n}", reporter_key=f"y{n}", category="noise",
-                         at=START, x_m=0.0, y_m=0.0, facility_ids=[], recipients=["gm0453"])
+        detector.observe(
+            report_id=f"r-far-{n}",
+            reporter_key=f"y{n}",
+            category="noise",
+            at=START,
+            x_m=0.0,
+            y_m=0.0,
+            facility_ids=[],
+            recipients=["gm0453"],
+        )
         for n in range(2)
-    ]  # fmt: skip
+    ]
     assert noise == [[], []], "the rolled-back noise report does not count towards a burst"
