@@ -75,6 +75,17 @@ def statuses(records: list[object], report_id: str) -> list[tuple[str, str]]:
     return found
 
 
+def od_reports(report_id: str, status: LegStatus) -> LegStatusReported:
+    """The OD's own system reports ``status`` for its leg (no explanation)."""
+    return LegStatusReported(
+        report_id=UUID(report_id),
+        recipient_id="od-odnzkg",
+        status=status,
+        actor=Actor(kind=ActorKind.AUTHORITY, actor_id="od-odnzkg"),
+        occurred_at=NOW,
+    )
+
+
 async def test_authorities_answer_through_kafka_and_the_api(
     notifier_service: NotifierUnderTest, producer: KafkaBroker
 ) -> None:
@@ -88,25 +99,13 @@ async def test_authorities_answer_through_kafka_and_the_api(
     await publish(
         producer,
         LEG_STATUS_REPORTED.name,
-        LegStatusReported(
-            report_id=UUID(report_id),
-            recipient_id="od-odnzkg",
-            status=LegStatus.ACKNOWLEDGED,
-            actor=Actor(kind=ActorKind.AUTHORITY, actor_id="od-odnzkg"),
-            occurred_at=NOW,
-        ),
+        od_reports(report_id, LegStatus.ACKNOWLEDGED),
     )
     # a forbidden change (closing without an explanation) is dead-lettered with the reason
     await publish(
         producer,
         LEG_STATUS_REPORTED.name,
-        LegStatusReported(
-            report_id=UUID(report_id),
-            recipient_id="od-odnzkg",
-            status=LegStatus.RESOLVED,
-            actor=Actor(kind=ActorKind.AUTHORITY, actor_id="od-odnzkg"),
-            occurred_at=NOW,
-        ),
+        od_reports(report_id, LegStatus.RESOLVED),
     )
     bootstrap = service.settings.kafka_bootstrap_servers
     dead = await consume_until(
