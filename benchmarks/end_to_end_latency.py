@@ -49,10 +49,13 @@ def body(rng: random.Random, n: int) -> dict[str, object]:
     else:
         lat, lon = rng.uniform(51.6, 52.9), rng.uniform(4.6, 6.4)
     return {
-        "category": rng.choice(["odour", "noise", "air"]), "lat": lat, "lon": lon,
-        "description": "benchmark", "device_id": f"bench-{n:08d}",
+        "category": rng.choice(["odour", "noise", "air"]),
+        "lat": lat,
+        "lon": lon,
+        "description": "benchmark",
+        "device_id": f"bench-{n:08d}",
         "observed_at": datetime.now(UTC).isoformat(),
-    }  # fmt: skip
+    }
 
 
 async def first_arrivals(
@@ -60,9 +63,11 @@ async def first_arrivals(
 ) -> None:
     """Note when each report id (the record key) first appears on a topic matching ``pattern``."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest",
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
         metadata_max_age_ms=2000,
-    )  # fmt: skip
+    )
     consumer.subscribe(pattern=pattern)
     await consumer.start()
     try:
@@ -159,8 +164,12 @@ async def steady(base: str, rate: float, seconds: float, listener: Listener) -> 
 def ceiling(url: str, listener: Listener, body_file: Path) -> None:
     """As many reports as `hey` with 32 workers can submit in 20 s; deliveries per second from
     the first to the last delivery of those reports."""
-    probe = httpx.post(url, content=body_file.read_bytes(),
-                       headers={"content-type": "application/json"}, timeout=10)  # fmt: skip
+    probe = httpx.post(
+        url,
+        content=body_file.read_bytes(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
     if probe.status_code != 202:
         raise RuntimeError(f"intake refuses the ceiling's report: {probe.text}")
     before = set(listener.delivered)
@@ -172,8 +181,10 @@ def ceiling(url: str, listener: Listener, body_file: Path) -> None:
         settled = max(settled, time.perf_counter() - 3)
     times = sorted(t for k, t in listener.delivered.items() if k not in before)
     accepted = result.statuses.get(202, 0)
-    print(f"ceiling: intake accepted {result.requests_per_s:.0f} req/s ({accepted} reports, "
-          f"statuses {result.statuses})")  # fmt: skip
+    print(
+        f"ceiling: intake accepted {result.requests_per_s:.0f} req/s ({accepted} reports, "
+        f"statuses {result.statuses})"
+    )
     if len(times) > 1:
         span = times[-1] - times[0]
         print(
@@ -197,12 +208,14 @@ def main() -> None:
             postgres = ThrowawayPostgres(install()).start()
             stack.callback(postgres.stop)
         with local_broker(tmp / "kafka") as bootstrap:
-            env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                   "BUURSIGNAAL_INTAKE_RATE_LIMIT_DEVICE_SECONDS": "0",
-                   "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",
-                   "BUURSIGNAAL_ROUTER_FIXED_WIND_FROM_DEG": "225",
-                   "BUURSIGNAAL_ROUTER_PDOK_LOCATIESERVER_URL": "",
-                   "BUURSIGNAAL_INTAKE_PDOK_LOCATIESERVER_URL": "http://127.0.0.1:9/"}  # fmt: skip
+            env = {
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "BUURSIGNAAL_INTAKE_RATE_LIMIT_DEVICE_SECONDS": "0",
+                "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",
+                "BUURSIGNAAL_ROUTER_FIXED_WIND_FROM_DEG": "225",
+                "BUURSIGNAAL_ROUTER_PDOK_LOCATIESERVER_URL": "",
+                "BUURSIGNAAL_INTAKE_PDOK_LOCATIESERVER_URL": "http://127.0.0.1:9/",
+            }
             ports = {name: free_port() for name in SERVICES}
             for name in SERVICES:
                 url = f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite'}"
@@ -216,8 +229,15 @@ def main() -> None:
             env["BUURSIGNAAL_NOTIFIER_SMTP_PORT"] = str(free_port())  # no mail: no addresses
             with ExitStack() as services:
                 for name in SERVICES:
-                    argv = [sys.executable, "-m", "tools.cli", "serve", name,
-                            "--port", str(ports[name])]  # fmt: skip
+                    argv = [
+                        sys.executable,
+                        "-m",
+                        "tools.cli",
+                        "serve",
+                        name,
+                        "--port",
+                        str(ports[name]),
+                    ]
                     services.enter_context(server(argv, env, "/ready", ports[name]))
                 base = f"http://127.0.0.1:{ports['intake']}"
                 body_file = tmp / "report.json"

@@ -36,17 +36,29 @@ def main() -> None:
         tmp = Path(tmp_dir)
         body = tmp / "report.json"
         observed = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
-        body.write_text(json.dumps({
-            "category": "odour", "lat": 52.49325, "lon": 4.59954, "observed_at": observed,
-            "intensity": 3, "description": "Benchmark: zwavellucht bij de fabriek.",
-        }))  # fmt: skip
+        body.write_text(
+            json.dumps(
+                {
+                    "category": "odour",
+                    "lat": 52.49325,
+                    "lon": 4.59954,
+                    "observed_at": observed,
+                    "intensity": 3,
+                    "description": "Benchmark: zwavellucht bij de fabriek.",
+                }
+            )
+        )
         with local_broker(tmp / "kafka") as bootstrap:
             bare_port = free_port()
             with server(
                 uvicorn_argv("benchmarks.bare_endpoint:app", bare_port), {}, "/docs", bare_port
             ):
-                bare = hey(f"http://127.0.0.1:{bare_port}/api/v1/reports", body,
-                           seconds=args.seconds, workers=args.workers)  # fmt: skip
+                bare = hey(
+                    f"http://127.0.0.1:{bare_port}/api/v1/reports",
+                    body,
+                    seconds=args.seconds,
+                    workers=args.workers,
+                )
             port = free_port()
             database_url = f"sqlite+aiosqlite:///{tmp / 'intake.sqlite'}"
             if args.postgres:
@@ -59,8 +71,12 @@ def main() -> None:
                 "BUURSIGNAAL_INTAKE_RATE_LIMIT_DEVICE_SECONDS": "0",
                 "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",
             }
-            argv = [*uvicorn_argv("services.intake.app:create_app", port), "--factory",
-                    "--workers", str(args.processes)]  # fmt: skip
+            argv = [
+                *uvicorn_argv("services.intake.app:create_app", port),
+                "--factory",
+                "--workers",
+                str(args.processes),
+            ]
             with server(argv, env, "/ready", port):
                 url = f"http://127.0.0.1:{port}/api/v1/reports"
                 full = hey(url, body, seconds=args.seconds, workers=args.workers)
@@ -79,10 +95,14 @@ def main() -> None:
     print(f"intake (durable):    {full.requests_per_s:8.0f} req/s  statuses {full.statuses}")
     print(f"ratio intake / bare: {full.requests_per_s / bare.requests_per_s:8.1%}")
     print(f"outbox backlog at end of load: {backlog_at_end:.0f} rows, drained in {drain_s:.1f} s")
-    print(f"published by the relay (one process's count with --processes > 1): {published:.0f}"
-          f" (accepted in both runs: {accepted + steady.statuses.get(202, 0)})")  # fmt: skip
-    print(f"steady 200/s: achieved {steady.requests_per_s:.0f} req/s, p50 {steady.p50_ms:.1f} ms,"
-          f" p99 {steady.p99_ms:.1f} ms, statuses {steady.statuses}")  # fmt: skip
+    print(
+        f"published by the relay (one process's count with --processes > 1): {published:.0f}"
+        f" (accepted in both runs: {accepted + steady.statuses.get(202, 0)})"
+    )
+    print(
+        f"steady 200/s: achieved {steady.requests_per_s:.0f} req/s, p50 {steady.p50_ms:.1f} ms,"
+        f" p99 {steady.p99_ms:.1f} ms, statuses {steady.statuses}"
+    )
 
 
 if __name__ == "__main__":

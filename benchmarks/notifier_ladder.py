@@ -146,15 +146,21 @@ async def fill_reports(bootstrap: str, count: int) -> None:
     futures = []
     for n in range(count):
         event = LegStatusReported(
-            report_id=uuid.UUID(int=n + 1), recipient_id="gm0453", status=LegStatus.ACKNOWLEDGED,
-            actor=actor, occurred_at=NOW,
-        )  # fmt: skip
+            report_id=uuid.UUID(int=n + 1),
+            recipient_id="gm0453",
+            status=LegStatus.ACKNOWLEDGED,
+            actor=actor,
+            occurred_at=NOW,
+        )
         headers = headers_for(event, source="/bench")
-        futures.append(await producer.send(
-            LEG_STATUS_REPORTED.name, event.model_dump_json().encode(),
-            key=str(event.report_id).encode(),
-            headers=[(k, v.encode()) for k, v in headers.items()],
-        ))  # fmt: skip
+        futures.append(
+            await producer.send(
+                LEG_STATUS_REPORTED.name,
+                event.model_dump_json().encode(),
+                key=str(event.report_id).encode(),
+                headers=[(k, v.encode()) for k, v in headers.items()],
+            )
+        )
     await asyncio.gather(*futures)
     await producer.stop()
 
@@ -193,10 +199,12 @@ def main() -> None:
                     )
                 )
                 port = free_port()
-                env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                       "BUURSIGNAAL_NOTIFIER_DATABASE_URL": url,
-                       "BUURSIGNAAL_NOTIFIER_TICK_INTERVAL_S": "3600",
-                       "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "3600"}  # fmt: skip
+                env = {
+                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                    "BUURSIGNAAL_NOTIFIER_DATABASE_URL": url,
+                    "BUURSIGNAAL_NOTIFIER_TICK_INTERVAL_S": "3600",
+                    "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "3600",
+                }
                 argv = [*uvicorn_argv("services.notifier.app:create_app", port), "--factory"]
                 with server(argv, env, "/ready", port) as process:
                     changed, steady_s = asyncio.run(

@@ -59,17 +59,25 @@ def main() -> None:
     day = rng.integers(0, args.days, total)
     started = time.perf_counter()
     clusters = scan(
-        np.asarray(x), np.asarray(y), day, today=args.days - 1,
-        permutations=args.permutations, seed=args.seed,
-    )  # fmt: skip
+        np.asarray(x),
+        np.asarray(y),
+        day,
+        today=args.days - 1,
+        permutations=args.permutations,
+        seed=args.seed,
+    )
     elapsed = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"scan: {total:,} reports over {args.days} days, {args.permutations} permutations: "
-          f"{elapsed:.0f} s ({elapsed / 60:.1f} min), peak RSS {rss:.0f} MB")  # fmt: skip
+    print(
+        f"scan: {total:,} reports over {args.days} days, {args.permutations} permutations: "
+        f"{elapsed:.0f} s ({elapsed / 60:.1f} min), peak RSS {rss:.0f} MB"
+    )
     for cluster in clusters[:3]:
         ri = cluster.recurrence_interval_days
-        print(f"  cluster: {cluster.cases} cases (expected {cluster.expected:.1f}), "
-              f"{cluster.window_days} d, RI {ri:.1f} days")  # fmt: skip
+        print(
+            f"  cluster: {cluster.cases} cases (expected {cluster.expected:.1f}), "
+            f"{cluster.window_days} d, RI {ri:.1f} days"
+        )
 
     detector = BurstDetector(threshold=10)
     moment = datetime(2026, 11, 23, tzinfo=UTC)
@@ -77,10 +85,15 @@ def main() -> None:
     started = time.perf_counter()
     for n in range(count):
         detector.observe(
-            report_id=str(n), reporter_key=f"r{n % 5000}", category="odour",
-            at=moment + timedelta(seconds=n * 3), x_m=float(x[n % total]), y_m=float(y[n % total]),
-            facility_ids=["tata_steel_ijmuiden"] if n % 3 == 0 else [], recipients=["pv27"],
-        )  # fmt: skip
+            report_id=str(n),
+            reporter_key=f"r{n % 5000}",
+            category="odour",
+            at=moment + timedelta(seconds=n * 3),
+            x_m=float(x[n % total]),
+            y_m=float(y[n % total]),
+            facility_ids=["tata_steel_ijmuiden"] if n % 3 == 0 else [],
+            recipients=["pv27"],
+        )
     per_report = (time.perf_counter() - started) / count * 1e6
     print(f"burst rule: {per_report:.1f} µs per report ({count:,} reports, one every 3 s)")
 

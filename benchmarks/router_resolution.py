@@ -50,11 +50,17 @@ def main() -> None:
             while i % 50 and resolver.places.locate_exactly(lat, lon).municipality is None:
                 lat, lon = rng.uniform(50.8, 53.4), rng.uniform(3.5, 7.1)  # residents live on land
             category = rng.choice(categories)
-        reports.append(Report(
-            report_id=uuid4(), reporter_key="0" * 64, channel="app", category=category,
-            location=Location(lat=lat, lon=lon, source=LocationSource.WGS84),
-            observed_at=OBSERVED, received_at=OBSERVED,
-        ))  # fmt: skip
+        reports.append(
+            Report(
+                report_id=uuid4(),
+                reporter_key="0" * 64,
+                channel="app",
+                category=category,
+                location=Location(lat=lat, lon=lon, source=LocationSource.WGS84),
+                observed_at=OBSERVED,
+                received_at=OBSERVED,
+            )
+        )
     outcomes: dict[str, list[float]] = {}
     timings = []
     for report in reports:

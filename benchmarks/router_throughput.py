@@ -55,12 +55,16 @@ async def fill(bootstrap: str, count: int) -> None:
     futures = []
     for _ in range(count):
         event = ReportReceived(
-            report_id=uuid4(), reporter_key="0" * 64, channel="app",
+            report_id=uuid4(),
+            reporter_key="0" * 64,
+            channel="app",
             category=rng.choice([Category.ODOUR, Category.NOISE, Category.AIR]),
-            location=Location(lat=rng.uniform(51.4, 52.9), lon=rng.uniform(4.2, 6.5),
-                              source=LocationSource.WGS84),
-            observed_at=now, received_at=now,
-        )  # fmt: skip
+            location=Location(
+                lat=rng.uniform(51.4, 52.9), lon=rng.uniform(4.2, 6.5), source=LocationSource.WGS84
+            ),
+            observed_at=now,
+            received_at=now,
+        )
         headers = headers_for(event, source="/bench")
         sent = await producer.send(
             REPORT_RECEIVED.name,
@@ -114,8 +118,10 @@ def main() -> None:
     steady = decided / steady_s
     print(f"bare passthrough: {ceiling:8.0f} records/s")
     print(f"router:           {steady:8.0f} reports/s from first to last outcome")
-    print(f"                  {rate:8.0f} reports/s ({decided:.0f} outcomes in {elapsed:.1f} s,"
-          " including the process start)")  # fmt: skip
+    print(
+        f"                  {rate:8.0f} reports/s ({decided:.0f} outcomes in {elapsed:.1f} s,"
+        " including the process start)"
+    )
     print(f"ratio:            {steady / ceiling:8.1%} (steady) / {rate / ceiling:.1%} (with start)")
     print(f"router peak RSS:  {rss_mb:8.0f} MB")
 

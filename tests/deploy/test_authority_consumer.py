@@ -33,22 +33,32 @@ async def test_the_example_acknowledges_its_deliveries(
     await broker.start()
     try:
         await broker.publish(
-            event.model_dump_json().encode(), spec.name, key=str(report.report_id).encode(),
+            event.model_dump_json().encode(),
+            spec.name,
+            key=str(report.report_id).encode(),
             headers=headers_for(event, source="/router"),
-        )  # fmt: skip
+        )
     finally:
         await broker.stop()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLE), "--recipient", me, "--bootstrap", kafka_bootstrap_servers,
-        "--limit", "1", stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        str(EXAMPLE),
+        "--recipient",
+        me,
+        "--bootstrap",
+        kafka_bootstrap_servers,
+        "--limit",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+    )
     stdout, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0
     assert str(report.report_id) in stdout.decode()
     records = await consume_until(
-        kafka_bootstrap_servers, LEG_STATUS_REPORTED.name,
+        kafka_bootstrap_servers,
+        LEG_STATUS_REPORTED.name,
         lambda rs: any(r.key == str(report.report_id).encode() for r in rs),
-    )  # fmt: skip
+    )
     record = next(r for r in records if r.key == str(report.report_id).encode())
     _, answer = decode(headers_of(record), record.value or b"")
     assert isinstance(answer, LegStatusReported), "the example speaks the contract"

@@ -66,8 +66,12 @@ def test_each_authority_reads_only_its_own_topic_and_writes_only_status() -> Non
         recipient = user["metadata"]["name"].removeprefix("authority-")
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
         acls = user["spec"]["authorization"]["acls"]
-        topics = {(a["resource"]["name"], op) for a in acls if a["resource"]["type"] == "topic"
-                  for op in a["operations"]}  # fmt: skip
+        topics = {
+            (a["resource"]["name"], op)
+            for a in acls
+            if a["resource"]["type"] == "topic"
+            for op in a["operations"]
+        }
         reads = {name for name, op in topics if op == "Read"}
         writes = {name for name, op in topics if op == "Write"}
         assert reads == {delivery_topic(recipient).name}
@@ -100,8 +104,9 @@ def test_every_environment_variable_is_a_setting(service: str) -> None:
 def test_deployments_have_probes_resources_and_autoscaling() -> None:
     docs = documents(DEPLOY / "kubernetes" / "services.yaml")
     deployments = [d for d in docs if d["kind"] == "Deployment"]
-    autoscaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs
-                  if d["kind"] == "HorizontalPodAutoscaler"}  # fmt: skip
+    autoscaled = {
+        d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"
+    }
     assert {d["metadata"]["name"] for d in deployments} == set(SETTINGS) == autoscaled
     for deployment in deployments:
         (container,) = deployment["spec"]["template"]["spec"]["containers"]

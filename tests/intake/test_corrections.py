@@ -16,9 +16,12 @@ async def test_correction_is_stored_and_published(intake_service: IntakeUnderTes
     created = (await post(intake_service, body())).json()
     path = f"/internal/v1/reports/{created['report_id']}/correction"
     correction = {
-        "corrected_by": "triage desk", "reason": "The resident meant the harbour.",
-        "lat": 52.4606, "lon": 4.6300, "category": "noise",
-    }  # fmt: skip
+        "corrected_by": "triage desk",
+        "reason": "The resident meant the harbour.",
+        "lat": 52.4606,
+        "lon": 4.6300,
+        "category": "noise",
+    }
     assert (await intake_service.client.post(path, json=correction)).status_code == 401
     answer = await intake_service.client.post(path, json=correction, headers=AUTH)
     assert answer.status_code == 202, answer.text

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.kafka import wait_until
 from tools.local import kafka
 from tools.local.errors import LocalInfraError
 from tools.local.postgres import free_port
@@ -30,12 +31,9 @@ def config(tmp_path: Path) -> Iterator[kafka.BrokerConfig]:
 
 def java_processes_using(data_dir: Path, settle_s: float = 5.0) -> list[int]:
     """Live processes whose command line names ``data_dir`` (after the kernel settles)."""
-    deadline = time.monotonic() + settle_s
-    while True:
-        found = _live_processes_using(data_dir)
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    with contextlib.suppress(TimeoutError):
+        wait_until(lambda: not _live_processes_using(data_dir), timeout_s=settle_s, interval_s=0.1)
+    return _live_processes_using(data_dir)
 
 
 def _live_processes_using(data_dir: Path) -> list[int]:

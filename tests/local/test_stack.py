@@ -39,17 +39,25 @@ def test_stack_up_serves_all_services_and_stops_cleanly(tmp_path: Path) -> None:
     stderr_file = tmp_path / "stack.stderr"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "tools.cli", "stack", "up",
-            "--data-dir", str(data_dir),
-            "--port", str(broker_port),
-            "--controller-port", str(controller_port),
-            "--base-port", str(base_port),
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "stack",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(broker_port),
+            "--controller-port",
+            str(controller_port),
+            "--base-port",
+            str(base_port),
         ],
         stdout=subprocess.PIPE,
         stderr=stderr_file.open("w"),
         env=env,
         text=True,
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     lines: list[str] = []
     try:

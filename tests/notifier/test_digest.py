@@ -31,17 +31,28 @@ async def test_digest_page_json_and_event(
 ) -> None:
     place = Place(municipality_code="GM0375", province_code="PV27")
     odour = [
-        (report_received(reporter_key=reporter_key(f"d-{n}"), description=DESCRIPTION,
-                         observed_at=NOW - timedelta(minutes=55 - 5 * n),
-                         location=at(WIJK_AAN_ZEE[0] + n * 0.0002, WIJK_AAN_ZEE[1])), place)
+        (
+            report_received(
+                reporter_key=reporter_key(f"d-{n}"),
+                description=DESCRIPTION,
+                observed_at=NOW - timedelta(minutes=55 - 5 * n),
+                location=at(WIJK_AAN_ZEE[0] + n * 0.0002, WIJK_AAN_ZEE[1]),
+            ),
+            place,
+        )
         for n in range(10)
-    ]  # fmt: skip
+    ]
     soil = [  # a category no other test delivers to these bodies: the topics are shared
-        (report_received(reporter_key=reporter_key(f"n-{n}"), category=Category.SOIL,
-                         location=at(52.37, 4.89)), Place(municipality_code="GM0363",
-                                                          province_code="PV27"))
+        (
+            report_received(
+                reporter_key=reporter_key(f"n-{n}"),
+                category=Category.SOIL,
+                location=at(52.37, 4.89),
+            ),
+            Place(municipality_code="GM0363", province_code="PV27"),
+        )
         for n in range(3)
-    ]  # fmt: skip
+    ]
     await send_reports(notifier_service, producer, odour + soil)
     digest_id = await notifier_service.notifier.publish_digest()
 
@@ -66,8 +77,14 @@ async def test_digest_page_json_and_event(
     with chromium() as driver:
         driver.get(file.as_uri())
         headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
-        for section in ("Samenvatting", "Patronen", "Waar het stokt", "Aantallen",
-                        "Blinde vlekken", "Let op"):  # fmt: skip
+        for section in (
+            "Samenvatting",
+            "Patronen",
+            "Waar het stokt",
+            "Aantallen",
+            "Blinde vlekken",
+            "Let op",
+        ):
             assert section in headings, headings
         images = driver.find_elements(By.TAG_NAME, "img")
         assert len(images) >= 3, "map, time series and wind rose or weekly chart"
@@ -79,9 +96,10 @@ async def test_digest_page_json_and_event(
         assert not re.search(r"(?<![\d.])[1-4] (melders|meldingen)\b", body)
 
     records = await consume_until(
-        notifier_service.settings.kafka_bootstrap_servers, DIGEST_PUBLISHED.name,
+        notifier_service.settings.kafka_bootstrap_servers,
+        DIGEST_PUBLISHED.name,
         lambda rs: any(digest_id.encode() == r.key for r in rs),
-    )  # fmt: skip
+    )
     events = [
         decode(headers_of(r), r.value or b"")[1] for r in records if r.key == digest_id.encode()
     ]

@@ -37,9 +37,11 @@ async def publish_delivery(bootstrap: str) -> str:
     await broker.start()
     try:
         await broker.publish(
-            event.model_dump_json().encode(), spec.name, key=str(report.report_id).encode(),
+            event.model_dump_json().encode(),
+            spec.name,
+            key=str(report.report_id).encode(),
             headers=headers_for(event, source="/test"),
-        )  # fmt: skip
+        )
     finally:
         await broker.stop()
     return str(report.report_id)
@@ -54,10 +56,21 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'n.sqlite'}",
     }
     registered = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "notifier", "add-authority", "gm0453",
-         "--name", "Gemeente Velsen"],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "notifier",
+            "add-authority",
+            "gm0453",
+            "--name",
+            "Gemeente Velsen",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     key = registered.stdout.strip().rsplit(" ", 1)[-1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -126,9 +126,11 @@ async def test_multi_recipient_report_from_delivery_to_resolution(world: World) 
     assert mails[1].context["explanation"] == EXPLAINED
     statuses = [(e["recipient_id"], e["status"]) for e in await world.events("leg.status")]
     assert statuses == [
-        ("pv27", "delivered"), ("od-odnzkg", "delivered"),
-        ("od-odnzkg", "acknowledged"), ("od-odnzkg", "resolved"),
-    ]  # fmt: skip
+        ("pv27", "delivered"),
+        ("od-odnzkg", "delivered"),
+        ("od-odnzkg", "acknowledged"),
+        ("od-odnzkg", "resolved"),
+    ]
     assert (await world.leg(province.id)).status == "delivered", "legs are independent"
 
 

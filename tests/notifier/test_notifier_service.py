@@ -75,6 +75,17 @@ def statuses(records: list[object], report_id: str) -> list[tuple[str, str]]:
     return found
 
 
+def od_reports(report_id: str, status: LegStatus) -> LegStatusReported:
+    """The OD's own system reports ``status`` for its leg (no explanation)."""
+    return LegStatusReported(
+        report_id=UUID(report_id),
+        recipient_id="od-odnzkg",
+        status=status,
+        actor=Actor(kind=ActorKind.AUTHORITY, actor_id="od-odnzkg"),
+        occurred_at=NOW,
+    )
+
+
 async def test_authorities_answer_through_kafka_and_the_api(
     notifier_service: NotifierUnderTest, producer: KafkaBroker
 ) -> None:
@@ -85,21 +96,23 @@ async def test_authorities_answer_through_kafka_and_the_api(
     assert leg is not None
     report_id = leg.report_id
     # Kafka route: the OD's system acknowledges
-    await publish(producer, LEG_STATUS_REPORTED.name, LegStatusReported(
-        report_id=UUID(report_id), recipient_id="od-odnzkg", status=LegStatus.ACKNOWLEDGED,
-        actor=Actor(kind=ActorKind.AUTHORITY, actor_id="od-odnzkg"), occurred_at=NOW,
-    ))  # fmt: skip
+    await publish(
+        producer,
+        LEG_STATUS_REPORTED.name,
+        od_reports(report_id, LegStatus.ACKNOWLEDGED),
+    )
     # a forbidden change (closing without an explanation) is dead-lettered with the reason
-    await publish(producer, LEG_STATUS_REPORTED.name, LegStatusReported(
-        report_id=UUID(report_id), recipient_id="od-odnzkg", status=LegStatus.RESOLVED,
-        actor=Actor(kind=ActorKind.AUTHORITY, actor_id="od-odnzkg"), occurred_at=NOW,
-    ))  # fmt: skip
+    await publish(
+        producer,
+        LEG_STATUS_REPORTED.name,
+        od_reports(report_id, LegStatus.RESOLVED),
+    )
     bootstrap = service.settings.kafka_bootstrap_servers
     dead = await consume_until(
-        bootstrap, LEG_STATUS_REPORTED.dead_letter or "", lambda rs: any(
-            report_id in (r.value or b"").decode() for r in rs
-        ),
-    )  # fmt: skip
+        bootstrap,
+        LEG_STATUS_REPORTED.dead_letter or "",
+        lambda rs: any(report_id in (r.value or b"").decode() for r in rs),
+    )
     reason = next(
         headers_of(r)["x-deadletter-reason"] for r in dead if report_id in (r.value or b"").decode()
     )
@@ -125,9 +138,10 @@ async def test_authorities_answer_through_kafka_and_the_api(
     assert answer.status_code == 200, answer.text
     assert answer.json()["deadline"] == "resolve"
     bad = await service.client.post(
-        f"/api/v1/legs/{province}/status", json={"status": "no_action", "explanation": "nee"},
+        f"/api/v1/legs/{province}/status",
+        json={"status": "no_action", "explanation": "nee"},
         headers=own,
-    )  # fmt: skip
+    )
     assert bad.status_code == 409
     assert bad.headers["content-type"] == "application/problem+json"
     assert "explanation" in bad.json()["detail"]
@@ -140,9 +154,11 @@ async def test_authorities_answer_through_kafka_and_the_api(
         bootstrap, LEG_STATUS.name, lambda rs: len(statuses(rs, report_id)) >= 4
     )
     assert sorted(statuses(records, report_id)) == [
-        ("od-odnzkg", "acknowledged"), ("od-odnzkg", "delivered"),
-        ("pv27", "acknowledged"), ("pv27", "delivered"),
-    ]  # fmt: skip
+        ("od-odnzkg", "acknowledged"),
+        ("od-odnzkg", "delivered"),
+        ("pv27", "acknowledged"),
+        ("pv27", "delivered"),
+    ]
     detail = await service.client.get(f"/api/v1/legs/{province}", headers=own)
     assert [h["to_status"] for h in detail.json()["history"]] == ["delivered", "acknowledged"]
 
@@ -159,9 +175,10 @@ async def test_ladder_events_reach_the_escalation_topic(
         leg = await session.get(Leg, leg_id)
     assert leg is not None
     records = await consume_until(
-        service.settings.kafka_bootstrap_servers, ESCALATION.name,
+        service.settings.kafka_bootstrap_servers,
+        ESCALATION.name,
         lambda rs: sum(leg.report_id.encode() == r.key for r in rs) >= 2,
-    )  # fmt: skip
+    )
     steps = [
         decode(headers_of(r), r.value or b"")[1] for r in records if r.key == leg.report_id.encode()
     ]
@@ -184,17 +201,27 @@ async def test_resident_mail_end_to_end_with_the_reopen_link(
     from tests.notifier.conftest import notifier_settings
     from tests.support.kafka import wait_for
 
-    created = await intake_http.client.post("/api/v1/reports", json={
-        "category": "odour", "lat": 52.4806, "lon": 4.6064, "description": "Zwavellucht.",
-        "observed_at": "2026-11-23T11:00:00+00:00", "email": "buur@example.nl",
-        "email_updates": True, "language": "nl",
-    })  # fmt: skip
+    created = await intake_http.client.post(
+        "/api/v1/reports",
+        json={
+            "category": "odour",
+            "lat": 52.4806,
+            "lon": 4.6064,
+            "description": "Zwavellucht.",
+            "observed_at": "2026-11-23T11:00:00+00:00",
+            "email": "buur@example.nl",
+            "email_updates": True,
+            "language": "nl",
+        },
+    )
     assert created.status_code == 202, created.text
     report_id = UUID(created.json()["report_id"])
     settings = notifier_settings(
-        database_url, kafka_bootstrap_servers, intake_url=intake_http.url,
+        database_url,
+        kafka_bootstrap_servers,
+        intake_url=intake_http.url,
         smtp_port=smtp_server.port,
-    )  # fmt: skip
+    )
     upgrade("notifier", database_url)
     clock = FixedClock(NOW)
     app = create_app(settings, clock)
@@ -206,9 +233,14 @@ async def test_resident_mail_end_to_end_with_the_reopen_link(
         await wait_for(lambda: notifier.runtime.connection.ready, timeout_s=30)
         service = NotifierUnderTest(notifier, web, clock, settings)
         decision = RoutingDecided(
-            report_id=report_id, round=1, decided_at=NOW, place={"municipality_code": "GM0453"},
-            recipients=[recipient("gm0453")], registry_version="test", confidence="high",
-        )  # fmt: skip
+            report_id=report_id,
+            round=1,
+            decided_at=NOW,
+            place={"municipality_code": "GM0453"},
+            recipients=[recipient("gm0453")],
+            registry_version="test",
+            confidence="high",
+        )
         await publish(producer, ROUTING_DECIDED.name, decision)
         (leg_id,) = await deliver(service, producer, report_id, "gm0453")
 
@@ -233,8 +265,10 @@ async def test_resident_mail_end_to_end_with_the_reopen_link(
 
         mails = smtp_server.inbox.messages
         assert [m["Subject"] for m in mails] == [
-            "Uw melding is doorgestuurd", "Uw melding is in behandeling", "Antwoord op uw melding",
-        ]  # fmt: skip
+            "Uw melding is doorgestuurd",
+            "Uw melding is in behandeling",
+            "Antwoord op uw melding",
+        ]
         assert all(m["To"] == "buur@example.nl" for m in mails)
         closing = mails[2].get_payload(decode=True).decode()  # type: ignore[union-attr]
         assert EXPLAINED in closing

@@ -31,8 +31,12 @@ def square(x: float, y: float, size: float = 0.1) -> dict[str, object]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-CODES = {"gemeente": "GM{:04d}", "provincie": "PV{:02d}", "veiligheidsregio": "VR{:02d}",
-         "ggdregio": "GG{:04d}"}  # fmt: skip
+CODES = {
+    "gemeente": "GM{:04d}",
+    "provincie": "PV{:02d}",
+    "veiligheidsregio": "VR{:02d}",
+    "ggdregio": "GG{:04d}",
+}
 ASKED: list[dict[str, list[str]]] = []
 
 
@@ -41,12 +45,15 @@ def features_for(type_name: str) -> list[dict[str, object]]:
     return [
         {
             "type": "Feature",
-            "properties": {"statcode": CODES[layer].format(i + 20), "statnaam": f"{layer} {i}",
-                           "extra": "dropped"},
+            "properties": {
+                "statcode": CODES[layer].format(i + 20),
+                "statnaam": f"{layer} {i}",
+                "extra": "dropped",
+            },
             "geometry": square(5.0 + i * 0.1, 52.0),
         }
         for i in range(5)
-    ]  # fmt: skip
+    ]
 
 
 class _Wfs(JsonHandler):
@@ -82,11 +89,18 @@ def test_boundaries_are_fetched_page_by_page_and_written_in_the_reference_shape(
     ("feature", "message"),
     [
         ({"properties": {"statcode": "XX1"}, "geometry": square(5, 52)}, "not a gemeente code"),
-        ({"properties": {"statcode": "GM0001"},
-          "geometry": {"type": "Polygon", "coordinates": [[[5, 52], [6, 53], [6, 52], [5, 53],
-                                                           [5, 52]]]}}, "invalid"),
+        (
+            {
+                "properties": {"statcode": "GM0001"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[5, 52], [6, 53], [6, 52], [5, 53], [5, 52]]],
+                },
+            },
+            "invalid",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_boundaries_are_refused(feature: dict[str, object], message: str) -> None:
     with pytest.raises(ReferenceDataError, match=message):
         boundary_collection([feature], BOUNDARY_LAYERS[0])
@@ -97,16 +111,37 @@ def test_bad_boundaries_are_refused(feature: dict[str, object], message: str) ->
 
 def write_eea(path: Path) -> None:
     rows = [
-        {"FacilityInspireId": "NL.RIVM/000123.FACILITY", "FacilityName": "Staalfabriek Test",
-         "ParentCompanyName": "Test BV", "Latitude": "52.4766", "Longitude": "4.5922",
-         "CountryCode": "NL", "EPRTRAnnexIMainActivity": "2(b)", "IEDAnnexIActivity": "2.2"},
-        {"FacilityInspireId": "BE.X/1", "FacilityName": "Elders", "ParentCompanyName": "",
-         "Latitude": "50.85", "Longitude": "4.35", "CountryCode": "BE",
-         "EPRTRAnnexIMainActivity": "", "IEDAnnexIActivity": ""},
-        {"FacilityInspireId": "NL.RIVM/000456.FACILITY", "FacilityName": "Afvaloven Test",
-         "ParentCompanyName": "", "Latitude": "51.8133", "Longitude": "4.6667",
-         "CountryCode": "NL", "EPRTRAnnexIMainActivity": "5(b)", "IEDAnnexIActivity": ""},
-    ]  # fmt: skip
+        {
+            "FacilityInspireId": "NL.RIVM/000123.FACILITY",
+            "FacilityName": "Staalfabriek Test",
+            "ParentCompanyName": "Test BV",
+            "Latitude": "52.4766",
+            "Longitude": "4.5922",
+            "CountryCode": "NL",
+            "EPRTRAnnexIMainActivity": "2(b)",
+            "IEDAnnexIActivity": "2.2",
+        },
+        {
+            "FacilityInspireId": "BE.X/1",
+            "FacilityName": "Elders",
+            "ParentCompanyName": "",
+            "Latitude": "50.85",
+            "Longitude": "4.35",
+            "CountryCode": "BE",
+            "EPRTRAnnexIMainActivity": "",
+            "IEDAnnexIActivity": "",
+        },
+        {
+            "FacilityInspireId": "NL.RIVM/000456.FACILITY",
+            "FacilityName": "Afvaloven Test",
+            "ParentCompanyName": "",
+            "Latitude": "51.8133",
+            "Longitude": "4.6667",
+            "CountryCode": "NL",
+            "EPRTRAnnexIMainActivity": "5(b)",
+            "IEDAnnexIActivity": "",
+        },
+    ]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -150,10 +185,22 @@ def test_cli_imports_facilities(tmp_path: Path) -> None:
     source = tmp_path / "eea.csv"
     write_eea(source)
     result = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "reference", "import-facilities", str(tmp_path),
-         "--eea-csv", str(source), "--reference", str(SHARED)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "reference",
+            "import-facilities",
+            str(tmp_path),
+            "--eea-csv",
+            str(source),
+            "--reference",
+            str(SHARED),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "2 Dutch facilities" in result.stdout
     assert (tmp_path / "registry" / "facilities_nl.csv").exists()

@@ -104,8 +104,10 @@ def test_every_point_in_the_netherlands_has_exactly_one_municipality(
 def test_check_command_reports_problems(tmp_path: Path) -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "tools.cli", "reference", "check", str(SHARED)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "342 municipalities" in ok.stdout
 
@@ -116,8 +118,10 @@ def test_check_command_reports_problems(tmp_path: Path) -> None:
     table.write_text("\n".join(line for line in lines if not line.startswith("GM0344,")) + "\n")
     result = subprocess.run(
         [sys.executable, "-m", "tools.cli", "reference", "check", str(broken)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "GM0344 Utrecht has no omgevingsdienst" in result.stdout
     assert "NONE (degraded mode)" in result.stdout

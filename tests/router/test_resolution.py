@@ -100,10 +100,13 @@ def test_mining_tremor_goes_to_state_supervision_of_mines() -> None:
 def test_health_symptoms_add_the_ggd_and_acute_signs_the_safety_region() -> None:
     resolution = router(None).resolve(
         report(
-            52.0907, 5.1214, Category.AIR,
-            health_symptoms=[HealthSymptom.BREATHING], still_noticeable=True,
+            52.0907,
+            5.1214,
+            Category.AIR,
+            health_symptoms=[HealthSymptom.BREATHING],
+            still_noticeable=True,
         )
-    )  # fmt: skip
+    )
     got = roles(resolution)
     assert got["gg2514"] == ("advisor", "health")
     assert got["vr09"] == ("informed", "acute")

@@ -61,22 +61,30 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Path:
         SHARED / "registry" / "gemeenten_2025.csv",
         root / "registry" / "gemeenten_2026.csv",
         {
-            "gemeente_code": NEW_CODE, "gemeente_naam": "IJmond (test)",
-            "provincie_code": "PV27", "provincie_naam": "Noord-Holland",
-            "veiligheidsregio_code": "VR12", "veiligheidsregio_naam": "Kennemerland",
-            "ggdregio_code": "GG3109", "ggdregio_naam": "GGD Kennemerland",
-            "centroid_lat": "52.447395", "centroid_lon": "4.625522",
+            "gemeente_code": NEW_CODE,
+            "gemeente_naam": "IJmond (test)",
+            "provincie_code": "PV27",
+            "provincie_naam": "Noord-Holland",
+            "veiligheidsregio_code": "VR12",
+            "veiligheidsregio_naam": "Kennemerland",
+            "ggdregio_code": "GG3109",
+            "ggdregio_naam": "GGD Kennemerland",
+            "centroid_lat": "52.447395",
+            "centroid_lon": "4.625522",
         },
-    )  # fmt: skip
+    )
     _rewrite_csv(
         SHARED / "registry" / "gemeente_omgevingsdienst_2025.csv",
         root / "registry" / "gemeente_omgevingsdienst_2026.csv",
         {
-            "gemeente_code": NEW_CODE, "gemeente_naam": "IJmond (test)",
-            "provincie": "Noord-Holland", "od_code": "ODIJMOND", "confidence": "verified",
+            "gemeente_code": NEW_CODE,
+            "gemeente_naam": "IJmond (test)",
+            "provincie": "Noord-Holland",
+            "od_code": "ODIJMOND",
+            "confidence": "verified",
             "source_url": "test",
         },
-    )  # fmt: skip
+    )
     layer = json.loads((SHARED / "boundaries" / "gemeente_2025.geojson").read_text())
     merged = [f for f in layer["features"] if f["properties"]["statcode"] in MERGED]
     kept = [f for f in layer["features"] if f["properties"]["statcode"] not in MERGED]
@@ -116,8 +124,10 @@ def test_the_version_valid_on_the_observed_day_routes(two_versions: Path) -> Non
 def test_reference_check_reports_every_version(two_versions: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tools.cli", "reference", "check", str(two_versions)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert "reference 2025.1" in result.stdout
     assert "reference 2026.1" in result.stdout
     assert "341 municipalities" in result.stdout, result.stdout

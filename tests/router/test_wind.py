@@ -25,8 +25,9 @@ def test_written_hours_read_back_as_knmi_hours(tmp_path: Path) -> None:
     series = [WindHour(0, 230, 4.2), WindHour(1, 0, 0.8), WindHour(23, 95, 6.0)]
     written = write_knmi_hours(series, START, SHARED, tmp_path)
     observations = parse_uurgeg(written.read_text())
-    at_344 = {ending: value for (station, ending), value in observations.items()
-              if station == "344"}  # fmt: skip
+    at_344 = {
+        ending: value for (station, ending), value in observations.items() if station == "344"
+    }
     assert at_344 == {
         START + timedelta(hours=1): (230.0, 4.2),
         START + timedelta(hours=2): (0.0, 0.8),  # north is written 360, not 0 (calm)

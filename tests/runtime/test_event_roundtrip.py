@@ -249,9 +249,13 @@ async def test_a_batch_applies_once_dead_letters_the_bad_one_and_publishes_its_o
             raise UnprocessableEventError("this report cannot be routed")
         applied.append(event)
         enqueue(
-            session, event, topic=output_topic, key=str(event.report_id),
-            source="/buursignaal/test", clock=pipeline.clock,
-        )  # fmt: skip
+            session,
+            event,
+            topic=output_topic,
+            key=str(event.report_id),
+            source="/buursignaal/test",
+            clock=pipeline.clock,
+        )
 
     consuming_broker = make_broker(pipeline.bootstrap, client_id="test-batch")
     consumer = EventConsumer(
@@ -268,9 +272,11 @@ async def test_a_batch_applies_once_dead_letters_the_bad_one_and_publishes_its_o
     for event in [*good[:10], bad, good[3], *good[10:]]:
         headers = headers_for(event, source="/buursignaal/test", event_id=event.report_id)
         await pipeline.broker.publish(
-            event.model_dump_json().encode(), pipeline.topic.name,
-            key=str(event.report_id).encode(), headers=headers,
-        )  # fmt: skip
+            event.model_dump_json().encode(),
+            pipeline.topic.name,
+            key=str(event.report_id).encode(),
+            headers=headers,
+        )
     subscribe(consuming_broker, pipeline.topic, consumer, group_id="test", description="test")
     await consuming_broker.start()
     try:

@@ -41,8 +41,12 @@ def report_received(**changes: object) -> ReportReceived:
 
 
 def recipient(recipient_id: str, role: Role = Role.COMPETENT_AUTHORITY) -> Recipient:
-    kinds = {"pv": RecipientKind.PROVINCE, "od": RecipientKind.OMGEVINGSDIENST,
-             "gm": RecipientKind.MUNICIPALITY, "gg": RecipientKind.GGD}  # fmt: skip
+    kinds = {
+        "pv": RecipientKind.PROVINCE,
+        "od": RecipientKind.OMGEVINGSDIENST,
+        "gm": RecipientKind.MUNICIPALITY,
+        "gg": RecipientKind.GGD,
+    }
     return Recipient(
         recipient_id=recipient_id,
         name=f"Instantie {recipient_id}",
@@ -76,6 +80,11 @@ def delivered(
 
 def steelworks(downwind: bool | None = True) -> FacilityCandidate:
     return FacilityCandidate(
-        facility_id="tata_steel_ijmuiden", name="Tata Steel IJmuiden", distance_m=2100.0,
-        bearing_deg=20.0, downwind=downwind, score=0.6, sector="steel",
-    )  # fmt: skip
+        facility_id="tata_steel_ijmuiden",
+        name="Tata Steel IJmuiden",
+        distance_m=2100.0,
+        bearing_deg=20.0,
+        downwind=downwind,
+        score=0.6,
+        sector="steel",
+    )

@@ -93,6 +93,7 @@ def headers_of(record: Record) -> dict[str, str]:
 
 
 async def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -107,3 +108,14 @@ async def wait_async(condition: Callable[[], Awaitable[bool]], timeout_s: float 
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.1)
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout_s: float = 30.0, interval_s: float = 0.2
+) -> None:
+    """``wait_for`` for synchronous code (processes, browsers): poll until ``condition`` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(interval_s)

@@ -6,12 +6,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.support.kafka import wait_until
+
+
+def is_ready(process: subprocess.Popen[bytes], name: str, port: int, log: Path) -> bool:
+    """Whether the service answers ``/ready``; a process that exited fails with its log."""
+    assert process.poll() is None, f"{name} exited:\n" + log.read_text()[-3000:]
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @contextmanager
@@ -28,16 +38,7 @@ def service_process(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"{name} did not become ready"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_until(lambda: is_ready(process, name, port, log), timeout_s=60)
         yield process
     finally:
         if process.poll() is None:

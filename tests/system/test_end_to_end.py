@@ -37,7 +37,7 @@ from schemas.routing import ReportDelivered, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.actions import leg_id_for
 from tests.support.browser import chromium, press, replace_text, tab_to
-from tests.support.kafka import consume_until, headers_of
+from tests.support.kafka import consume_until, headers_of, wait_until
 from tests.support.pdok import locatieserver
 from tests.support.processes import service_process
 from tests.support.smtp import SmtpServer
@@ -48,11 +48,8 @@ EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging i
 DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
 
 
-def wait_until(condition: object, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the system did not get there in time"
-        time.sleep(0.5)
+def has_mail(smtp: SmtpServer, subject: str) -> bool:
+    return any(message["Subject"] == subject for message in smtp.inbox.messages)
 
 
 @dataclass
@@ -99,10 +96,21 @@ def system(
             database = postgres_server.create_database(f"{name}_{topic_suffix}")
             env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = database
         registered = subprocess.run(
-            [sys.executable, "-m", "tools.cli", "notifier", "add-authority", "od-odnzkg",
-             "--name", "OD Noordzeekanaalgebied"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tools.cli",
+                "notifier",
+                "add-authority",
+                "od-odnzkg",
+                "--name",
+                "OD Noordzeekanaalgebied",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         key = registered.stdout.strip().rsplit(" ", 1)[-1]
         for name, port in ports.items():
             stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
@@ -157,10 +165,14 @@ def test_report_to_answer_to_reopened(system: System) -> None:
                     found.append(event)
             return found
 
-        records = asyncio.run(consume_until(
-            kafka_bootstrap_servers, delivery_topic("od-odnzkg").name,
-            lambda rs: bool(ours(rs)), timeout_s=90,
-        ))  # fmt: skip
+        records = asyncio.run(
+            consume_until(
+                kafka_bootstrap_servers,
+                delivery_topic("od-odnzkg").name,
+                lambda rs: bool(ours(rs)),
+                timeout_s=90,
+            )
+        )
         (delivery,) = ours(records)
         assert delivery.recipient.role is Role.EXECUTING_BODY
         assert "Tata Steel" in delivery.recipient.reason.nl
@@ -176,7 +188,7 @@ def test_report_to_answer_to_reopened(system: System) -> None:
             driver.refresh()
             return bool(driver.find_elements(By.LINK_TEXT, short))
 
-        wait_until(listed)
+        wait_until(listed, timeout_s=60, interval_s=0.5)
         driver.find_element(By.LINK_TEXT, short).send_keys(Keys.ENTER)
         tab_to(driver, "status-acknowledged")
         press(driver, Keys.SPACE)
@@ -202,9 +214,8 @@ def test_report_to_answer_to_reopened(system: System) -> None:
             driver.get(tracking)
             return EXPLAINED in driver.page_source
 
-        wait_until(tracking_shows_it, timeout_s=60)
-        wait_until(lambda: any(m["Subject"] == "Antwoord op uw melding"
-                               for m in smtp.inbox.messages), timeout_s=60)  # fmt: skip
+        wait_until(tracking_shows_it, timeout_s=60, interval_s=0.5)
+        wait_until(lambda: has_mail(smtp, "Antwoord op uw melding"), timeout_s=60, interval_s=0.5)
         closing = next(m for m in smtp.inbox.messages if m["Subject"] == "Antwoord op uw melding")
         text = closing.get_payload(decode=True).decode()  # type: ignore[union-attr]
         assert EXPLAINED in text
@@ -220,8 +231,9 @@ def test_report_to_answer_to_reopened(system: System) -> None:
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "main"), "heropend")
         )
         leg_id = leg_id_for(delivery.report_id, "od-odnzkg")
-        leg = httpx.get(f"{urls['notifier']}/api/v1/legs/{leg_id}",
-                        headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+        leg = httpx.get(
+            f"{urls['notifier']}/api/v1/legs/{leg_id}", headers={"Authorization": f"Bearer {key}"}
+        ).json()
         assert leg["status"] == "reopened"
         assert leg["deadline"] == "resolve", "the clock runs again"
 
@@ -231,11 +243,18 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
     a pattern near the steelworks to the OD and the province, and the digest lists it."""
     started_ms = int(time.time() * 1000)
     for n in range(10):
-        answer = httpx.post(system.urls["intake"] + "/api/v1/reports", json={
-            "category": "odour", "postcode": "1949 AB", "house_number": "10",
-            "description": "Scherpe lucht.", "device_id": f"neighbour-{n}",
-            "observed_at": datetime.now(ZoneInfo("Europe/Amsterdam")).isoformat(),
-        }, timeout=10)  # fmt: skip
+        answer = httpx.post(
+            system.urls["intake"] + "/api/v1/reports",
+            json={
+                "category": "odour",
+                "postcode": "1949 AB",
+                "house_number": "10",
+                "description": "Scherpe lucht.",
+                "device_id": f"neighbour-{n}",
+                "observed_at": datetime.now(ZoneInfo("Europe/Amsterdam")).isoformat(),
+            },
+            timeout=10,
+        )
         assert answer.status_code == 202, answer.text
 
     def bursts(records: list[object]) -> list[PatternDetected]:
@@ -248,18 +267,24 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
                 found.append(event)
         return found
 
-    records = asyncio.run(consume_until(
-        system.bootstrap, PATTERN_DETECTED.name,
-        lambda rs: any(set(p.recipients) >= {"od-odnzkg", "pv27"} for p in bursts(rs)),
-        timeout_s=90,
-    ))  # fmt: skip
+    records = asyncio.run(
+        consume_until(
+            system.bootstrap,
+            PATTERN_DETECTED.name,
+            lambda rs: any(set(p.recipients) >= {"od-odnzkg", "pv27"} for p in bursts(rs)),
+            timeout_s=90,
+        )
+    )
     pattern = bursts(records)[-1]
     assert pattern.method.value == "burst"
     assert pattern.unique_reporters >= 10
     digest = subprocess.run(
         [sys.executable, "-m", "tools.cli", "notifier", "digest"],
-        env=system.env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        env=system.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     url = digest.stdout.strip().rsplit(" ", 1)[-1]
     page = httpx.get(url, timeout=10).text
     assert "burst" in page
@@ -295,8 +320,10 @@ def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
     assert len({hour.from_deg for hour in series}) > 20, "the wind turns during the week"
     with (SHARED / "registry" / "facilities_nl.csv").open(newline="", encoding="utf-8") as f:
         where = {r["facility_id"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(f)}
-    sources = {"odour-chemours": where["chemours_dordrecht"],
-               "dust-steelworks": where["tata_steel_ijmuiden"]}  # fmt: skip
+    sources = {
+        "odour-chemours": where["chemours_dordrecht"],
+        "dust-steelworks": where["tata_steel_ijmuiden"],
+    }
     episodes = [r for r in plan(SHARED, seed=3) if r.episode in sources]
     assert len(episodes) == 18 + 14
     for report in episodes:
@@ -308,11 +335,30 @@ def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
 def test_the_demo_drives_the_running_stack(system: System, tmp_path: Path) -> None:
     """Twelve simulated hours, 3,600 times faster: reports accepted, authorities answering."""
     result = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "demo", "--days", "0.5", "--per-day", "480",
-         "--scale", "3600", "--intake", system.urls["intake"],
-         "--notifier", system.urls["notifier"], "--weather-dir", str(tmp_path)],
-        env=system.env, capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "demo",
+            "--days",
+            "0.5",
+            "--per-day",
+            "480",
+            "--scale",
+            "3600",
+            "--intake",
+            system.urls["intake"],
+            "--notifier",
+            system.urls["notifier"],
+            "--weather-dir",
+            str(tmp_path),
+        ],
+        env=system.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     counts = dict(item.split(": ") for item in result.stdout.strip().splitlines()[-1].split(", "))
     submitted, accepted = int(counts["submitted"]), int(counts["accepted"])
     assert submitted > 0
