@@ -39,6 +39,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 # the text catalogue (services/locale/*/LC_MESSAGES/buursignaal.po) compiled to .mo; see docs/texts.md
-.venv/bin/pybabel compile -q -d services/locale -D buursignaal
+.venv/bin/pybabel -q compile -d services/locale -D buursignaal
 
 .venv/bin/buursignaal kafka fetch >/dev/null
