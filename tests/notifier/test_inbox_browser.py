@@ -81,7 +81,7 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
         tab_to(driver, "api_key")
         press(driver, "wrong-key", Keys.ENTER)
-        errors = WebDriverWait(driver, 10).until(
+        errors = WebDriverWait(driver, 30).until(
             expected_conditions.presence_of_element_located((By.ID, "errors"))
         )
         assert "onbekend" in errors.text
@@ -101,7 +101,7 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         press(driver, Keys.SPACE)
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        WebDriverWait(driver, 10).until(
+        WebDriverWait(driver, 30).until(
             expected_conditions.text_to_be_present_in_element(
                 (By.TAG_NAME, "dl"), "in behandeling genomen"
             )
@@ -115,7 +115,7 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         press(driver, "Opgelost.")
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        errors = WebDriverWait(driver, 10).until(
+        errors = WebDriverWait(driver, 30).until(
             expected_conditions.presence_of_element_located((By.ID, "errors"))
         )
         assert "explanation" in errors.text
@@ -128,7 +128,7 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         press(driver, Keys.END, " ", EXPLAINED)
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        WebDriverWait(driver, 10).until(
+        WebDriverWait(driver, 30).until(
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "afgehandeld")
         )
         assert EXPLAINED in driver.find_element(By.TAG_NAME, "ol").text

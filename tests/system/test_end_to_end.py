@@ -194,8 +194,10 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         press(driver, Keys.SPACE)
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        WebDriverWait(driver, 10).until(
-            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "acknowledged")
+        WebDriverWait(driver, 30).until(
+            expected_conditions.text_to_be_present_in_element(
+                (By.TAG_NAME, "dl"), "in behandeling genomen"
+            )
         )
         tab_to(driver, "status-forwarded")
         press(
@@ -205,8 +207,8 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         press(driver, EXPLAINED)
         tab_to(driver, "save")
         press(driver, Keys.ENTER)
-        WebDriverWait(driver, 10).until(
-            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "resolved")
+        WebDriverWait(driver, 30).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "afgehandeld")
         )
 
         # 4. the resident's tracking page shows it, and the e-mail brings the explanation
@@ -227,7 +229,7 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         driver.get(no_link.group(1))
         assert "Is het probleem opgelost?" in driver.page_source
         driver.find_element(By.XPATH, "//button[@value='no']").send_keys(Keys.ENTER)
-        WebDriverWait(driver, 10).until(
+        WebDriverWait(driver, 30).until(
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "main"), "heropend")
         )
         leg_id = leg_id_for(delivery.report_id, "od-odnzkg")
@@ -287,7 +289,7 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
     )
     url = digest.stdout.strip().rsplit(" ", 1)[-1]
     page = httpx.get(url, timeout=10).text
-    assert "burst" in page
+    assert "piek" in page, "the pattern's method in Dutch"
     assert "tata_steel_ijmuiden" in page
 
 
