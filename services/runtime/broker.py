@@ -30,7 +30,7 @@ def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
-        logger=logging.getLogger("faststream"),
+        logger=logging.getLogger("buursignaal.broker"),
         enable_idempotence=True,
         acks="all",
         allow_auto_create_topics=False,
