@@ -21,7 +21,7 @@ import numpy as np
 
 from services.notifier.patterns.burst import BurstDetector
 from services.notifier.patterns.scan import scan
-from services.notifier.patterns.service import M_PER_DEG_LAT, M_PER_DEG_LON
+from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "registry"
 
@@ -55,7 +55,7 @@ def main() -> None:
     base = np.where(around[:, None] == 1, plants[picks % len(plants)], towns[picks % len(towns)])
     lat = base[:, 0] + rng.normal(0, 0.02, total)  # ~2 km spread
     lon = base[:, 1] + rng.normal(0, 0.03, total)
-    x, y = lon * M_PER_DEG_LON, lat * M_PER_DEG_LAT  # the scan's plane (service.plane)
+    x, y = lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT  # the scan's plane (service.plane)
     day = rng.integers(0, args.days, total)
     started = time.perf_counter()
     clusters = scan(

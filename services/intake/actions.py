@@ -22,7 +22,7 @@ from schemas.leg import LegStatusChanged
 from schemas.report import Category, Channel, Location, LocationSource, ReportReceived
 from schemas.routing import ReportUnroutable, RoutingDecided
 from schemas.topics import REPORT_RECEIVED
-from services.intake.location import Geocoder, Netherlands, ResolvedLocation, rd_to_wgs84
+from services.intake.location import Geocoder, Netherlands, ResolvedLocation
 from services.intake.models import (
     PhotoRecord,
     RecipientView,
@@ -49,6 +49,7 @@ from services.runtime.database import (
     write_transaction,
 )
 from services.runtime.errors import RefusedError
+from services.runtime.geo import rd_to_wgs84
 from services.runtime.group_commit import GroupCommitter
 from services.runtime.logs import REPORT_ID
 from services.runtime.models import OutboxMessage

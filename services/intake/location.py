@@ -21,7 +21,6 @@ from shapely.geometry.base import BaseGeometry
 
 from schemas.report import LocationSource
 from services.runtime.errors import RefusedError
-from services.runtime.geo import rd_to_wgs84 as rd_to_wgs84  # re-exported for the intake
 
 log = logging.getLogger(__name__)
 

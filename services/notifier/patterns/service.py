@@ -37,7 +37,6 @@ from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
 NATIONAL_TABLE = "national-table"
-M_PER_DEG_LAT, M_PER_DEG_LON = METRES_PER_DEG_LAT, METRES_PER_DEG_LON
 GRID_M = 500
 PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
 
@@ -49,7 +48,7 @@ def plane(lat: float, lon: float) -> tuple[float, float]:
 
 def coarse(lat: float, lon: float) -> CoarsePoint:
     """Snap to the 500 m grid: never a resident's exact place."""
-    step_lat, step_lon = GRID_M / M_PER_DEG_LAT, GRID_M / M_PER_DEG_LON
+    step_lat, step_lon = GRID_M / METRES_PER_DEG_LAT, GRID_M / METRES_PER_DEG_LON
     return CoarsePoint(
         lat=round((math.floor(lat / step_lat) + 0.5) * step_lat, 5),
         lon=round((math.floor(lon / step_lon) + 0.5) * step_lon, 5),
@@ -245,8 +244,8 @@ class Patterns:
         reporters = {m.reporter_key for m in members}
         if len(reporters) < 3:
             return None
-        lat = cluster.centre_y / M_PER_DEG_LAT
-        lon = cluster.centre_x / M_PER_DEG_LON
+        lat = cluster.centre_y / METRES_PER_DEG_LAT
+        lon = cluster.centre_x / METRES_PER_DEG_LON
         recipients = competent_recipients(members)
         if cluster.recurrence_interval_days >= self.scan_settings.national_ri_days:
             recipients.append(NATIONAL_TABLE)
