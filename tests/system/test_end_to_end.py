@@ -182,6 +182,9 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         driver.get(urls["notifier"] + "/inbox/login")
         tab_to(driver, "api_key")
         press(driver, key, Keys.ENTER)
+        # signed in only once the redirect to the inbox arrived; a refresh before that would
+        # cancel the sign-in and reload the login form
+        WebDriverWait(driver, 30).until(expected_conditions.url_to_be(urls["notifier"] + "/inbox"))
         short = str(delivery.report_id)[:8]
 
         def listed() -> bool:
