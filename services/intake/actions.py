@@ -28,6 +28,7 @@ from services.intake.models import (
     RecipientView,
     ReporterContact,
     ReportRecord,
+    ReportState,
     StatusView,
 )
 from services.intake.photos import CleanPhoto
@@ -450,11 +451,11 @@ async def apply_routing(session: AsyncSession, decision: RoutingDecided) -> None
             report_id=report_id,
             recipient_id=recipient.recipient_id,
             name=recipient.name,
-            role=recipient.role.value,
+            role=recipient.role,
             reason_nl=recipient.reason.nl,
             reason_en=recipient.reason.en,
         )
-        row.role = recipient.role.value
+        row.role = recipient.role
         row.reason_nl = recipient.reason.nl
         row.reason_en = recipient.reason.en
         row.routing_round = decision.round
@@ -481,7 +482,7 @@ async def apply_status(session: AsyncSession, change: LegStatusChanged) -> None:
     )  # fmt: skip
     row = (await _tracking(session, report_id)).recipients[report_id].get(change.recipient_id)
     if row is not None:
-        row.status = change.status.value
+        row.status = change.status
         if change.respond_by is not None:
             row.deadline_at = change.respond_by
         session.add(row)
@@ -491,7 +492,7 @@ async def apply_unroutable(session: AsyncSession, event: ReportUnroutable) -> No
     report_id = str(event.report_id)
     record = (await _tracking(session, report_id)).records.get(report_id)
     if record is not None:
-        record.status = "unroutable"
+        record.status = ReportState.UNROUTABLE
         record.status_note_nl = event.reason.nl
         record.status_note_en = event.reason.en
         session.add(record)

@@ -54,10 +54,10 @@ async def correct_report(intake: Intake, report_id: str, request: CorrectionRequ
             return False
         if location is not None:
             record.lat, record.lon = location.lat, location.lon
-            record.location_source = LocationSource.WGS84.value
+            record.location_source = LocationSource.WGS84
             record.location_verified = True
         if request.category is not None:
-            record.category = request.category.value
+            record.category = request.category
         if request.subtype is not None:
             record.subtype = request.subtype
         session.add(record)

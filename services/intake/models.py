@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
+from schemas.leg import LegStatus
+from schemas.report import Category, Channel, LocationSource
+from schemas.routing import Role
+from services.runtime.database import enum_column, utc_column
 
-def _when(nullable: bool = False) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable),
-    )
+
+class ReportState(StrEnum):
+    """Intake's own view of a report: open until the router says no one can take it."""
+
+    OPEN = "open"
+    UNROUTABLE = "unroutable"
 
 
 class ReportRecord(SQLModel, table=True):
@@ -29,15 +34,15 @@ class ReportRecord(SQLModel, table=True):
     id: str = Field(unique=True, max_length=36)
     tracking_digest: str = Field(max_length=64, unique=True)
     reporter_key: str = Field(max_length=64)
-    channel: str = Field(max_length=16)
-    category: str = Field(max_length=16)
+    channel: Channel = enum_column(Channel, length=16)
+    category: Category = enum_column(Category, length=16)
     subtype: str | None = Field(default=None, max_length=64)
     lat: float | None = None
     lon: float | None = None
-    location_source: str = Field(max_length=16)
+    location_source: LocationSource = enum_column(LocationSource, length=16)
     location_verified: bool = True
-    observed_at: datetime = _when()
-    received_at: datetime = _when()
+    observed_at: datetime = utc_column()
+    received_at: datetime = utc_column()
     duration_minutes: int | None = None
     still_noticeable: bool | None = None
     intensity: int | None = None
@@ -51,7 +56,7 @@ class ReportRecord(SQLModel, table=True):
     linked_report_id: str | None = Field(default=None, max_length=36, index=True)
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
     client_id: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="open", max_length=16)
+    status: ReportState = enum_column(ReportState, length=16, default=ReportState.OPEN)
     status_note_nl: str | None = Field(default=None, max_length=2000)
     status_note_en: str | None = Field(default=None, max_length=2000)
 
@@ -69,8 +74,8 @@ class ReporterContact(SQLModel, table=True):
     ip_address: str | None = Field(default=None, max_length=45, index=True)
     share_with_authority: bool = False
     email_updates: bool = False
-    received_at: datetime = _when()
-    erased_at: datetime | None = _when(nullable=True)
+    received_at: datetime = utc_column()
+    erased_at: datetime | None = utc_column(nullable=True)
 
 
 class PhotoRecord(SQLModel, table=True):
@@ -90,7 +95,7 @@ class Open311Client(SQLModel, table=True):
     client_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
     key_digest: str = Field(max_length=64, unique=True)
-    created_at: datetime = _when()
+    created_at: datetime = utc_column()
 
 
 class RecipientView(SQLModel, table=True):
@@ -101,12 +106,12 @@ class RecipientView(SQLModel, table=True):
     report_id: str = Field(primary_key=True, max_length=36)
     recipient_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
-    role: str = Field(max_length=32)
+    role: Role = enum_column(Role, length=32)
     reason_nl: str = Field(max_length=2000)
     reason_en: str = Field(max_length=2000)
     routing_round: int = 1
-    status: str = Field(default="delivered", max_length=32)
-    deadline_at: datetime | None = _when(nullable=True)
+    status: LegStatus = enum_column(LegStatus, length=32, default=LegStatus.DELIVERED)
+    deadline_at: datetime | None = utc_column(nullable=True)
     withdrawn: bool = False
 
 
@@ -118,6 +123,6 @@ class StatusView(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: str = Field(index=True, max_length=36)
     recipient_id: str = Field(max_length=64)
-    status: str = Field(max_length=32)
-    occurred_at: datetime = _when()
+    status: LegStatus = enum_column(LegStatus, length=32)
+    occurred_at: datetime = utc_column()
     explanation: str | None = Field(default=None, max_length=4000)

@@ -24,6 +24,7 @@ from schemas.leg import (
     LegStatus,
     LegStatusChanged,
 )
+from schemas.report import Category
 from schemas.routing import ReportDelivered, Role, RoutingDecided
 from schemas.topics import ESCALATION, LEG_STATUS
 from services.notifier import transitions
@@ -32,7 +33,7 @@ from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory,
 from services.notifier.norms import Norms
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.database import as_utc, dialect_insert, stage_insert, table_of
+from services.runtime.database import dialect_insert, stage_insert, table_of
 from services.runtime.outbox import enqueue
 
 SOURCE = "/buursignaal/notifier"
@@ -116,7 +117,7 @@ class Legs:
             case = CaseFile(
                 report_id=str(report.report_id),
                 reporter_key=report.reporter_key,
-                category=report.category.value,
+                category=report.category,
                 language=report.language,
                 urgent=urgent,
                 received_at=report.received_at,
@@ -129,7 +130,7 @@ class Legs:
             report_id=str(report.report_id),
             recipient_id=delivery.recipient.recipient_id,
             name=delivery.recipient.name,
-            role=delivery.recipient.role.value,
+            role=delivery.recipient.role,
             category=case.category,
             urgent=case.urgent,
             routing_round=delivery.round,
@@ -148,8 +149,8 @@ class Legs:
         report_id: str,
         recipient_id: str,
         name: str,
-        role: str,
-        category: str,
+        role: Role,
+        category: Category,
         urgent: bool,
         routing_round: int,
         now: datetime,
@@ -169,9 +170,9 @@ class Legs:
             role=role,
             category=category,
             routing_round=routing_round,
-            status=LegStatus.DELIVERED.value,
+            status=LegStatus.DELIVERED,
             delivered_at=now,
-            deadline_kind=DeadlineKind.ACKNOWLEDGE.value,
+            deadline_kind=DeadlineKind.ACKNOWLEDGE,
             clock_origin=now,
             paused_hours=0.0,
             norm_hours=norm,
@@ -252,9 +253,9 @@ class Legs:
         case = await session.get(CaseFile, leg.report_id)
         category = case.category if case else leg.category
         if current is LegStatus.WAITING_FOR_RESIDENT and leg.paused_at is not None:
-            leg.paused_hours += self.calendar.between(as_utc(leg.paused_at), now)
+            leg.paused_hours += self.calendar.between(leg.paused_at, now)
             leg.paused_at = None
-        leg.status = wanted.value
+        leg.status = wanted
         if handler:
             leg.handler = handler
         if wanted in transitions.ACKNOWLEDGING and leg.deadline_kind == DeadlineKind.ACKNOWLEDGE:
@@ -291,9 +292,9 @@ class Legs:
         first = leg.acknowledged_at is None
         leg.acknowledged_at = leg.acknowledged_at or now
         TIME_TO_ACKNOWLEDGE.labels(leg.recipient_id, category).observe(
-            self.calendar.between(as_utc(leg.delivered_at), now)
+            self.calendar.between(leg.delivered_at, now)
         )
-        self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=as_utc(leg.clock_origin))
+        self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=leg.clock_origin)
         if first:
             self.mail(
                 session, "acknowledged", leg.report_id, f"acknowledged:{leg.id}",
@@ -316,7 +317,7 @@ class Legs:
         leg.explanation = explanation
         leg.forwarded_to = forwarded_to
         if wanted in transitions.OPEN_ANSWERS:
-            worked = self.calendar.between(as_utc(leg.clock_origin), now) - leg.paused_hours
+            worked = self.calendar.between(leg.clock_origin, now) - leg.paused_hours
             TIME_TO_RESOLVE.labels(leg.recipient_id, category).observe(max(0.0, worked))
             self.mail(
                 session, "closed", leg.report_id, f"closed:{leg.id}:{leg.cycle}",
@@ -327,7 +328,7 @@ class Legs:
     def _restart(
         self, leg: Leg, kind: DeadlineKind, category: str, now: datetime, *, origin: datetime
     ) -> None:
-        leg.deadline_kind = kind.value
+        leg.deadline_kind = kind
         leg.norm_hours = self.norms.hours(
             kind,
             role=leg.role,
@@ -356,7 +357,7 @@ class Legs:
         self._emit_status(session, new, SYSTEM, now)
 
     def _due(self, leg: Leg, step: int) -> datetime:
-        return self.calendar.add(as_utc(leg.clock_origin), step * leg.norm_hours + leg.paused_hours)
+        return self.calendar.add(leg.clock_origin, step * leg.norm_hours + leg.paused_hours)
 
     # -- the ladder ----------------------------------------------------------------------------
 
@@ -378,9 +379,9 @@ class Legs:
         due_legs = list((await session.exec(query)).all())
         rungs: list[tuple[Leg, int, DeadlineKind, datetime]] = []
         for leg in due_legs:
-            while leg.next_due_at is not None and as_utc(leg.next_due_at) <= now:
+            while leg.next_due_at is not None and leg.next_due_at <= now:
                 kind = DeadlineKind(leg.deadline_kind or DeadlineKind.RESOLVE.value)
-                rungs.append((leg, leg.next_step, kind, as_utc(leg.next_due_at)))
+                rungs.append((leg, leg.next_step, kind, leg.next_due_at))
                 leg.next_step += 1
                 leg.next_due_at = (
                     self._due(leg, leg.next_step) if leg.next_step <= len(STEPS) else None

@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import col, select
 
 from services.notifier.metrics import MAILS
-from services.notifier.models import MailJob
+from services.notifier.models import MailJob, MailStatus
 from services.runtime import catalogue
 from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, write_transaction
@@ -163,7 +163,7 @@ class Mailer:
                     stored.last_error = error
                     log.warning("mail %s not sent (%s); again in %s", job.id, error, delay)
                 else:
-                    stored.status = outcome
+                    stored.status = MailStatus(outcome)
                     stored.sent_at = self.clock.now() if outcome == "sent" else None
                 session.add(stored)
                 MAILS.labels(job.kind, outcome).inc()

@@ -4,17 +4,34 @@ keys and resident mail jobs. Only pseudonymous reporter keys; addresses stay in 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from schemas.leg import ActorKind, DeadlineKind, LegStatus
+from schemas.pattern import DetectionMethod, Scope
+from schemas.report import Category
+from schemas.routing import Role
+from services.runtime.database import enum_column, utc_column
 
-def _when(nullable: bool = False) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable),
-    )
+
+class MailKind(StrEnum):
+    """Which resident mail a job sends (each has a template in ``templates/mail``)."""
+
+    ROUTED = "routed"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
+class MailStatus(StrEnum):
+    """Where a mail job stands: waiting to be sent (or retried), sent, or left unsent."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 class CaseFile(SQLModel, table=True):
@@ -24,10 +41,10 @@ class CaseFile(SQLModel, table=True):
 
     report_id: str = Field(primary_key=True, max_length=36)
     reporter_key: str = Field(max_length=64)
-    category: str = Field(max_length=16)
+    category: Category = enum_column(Category, length=16)
     language: str = Field(max_length=2)
     urgent: bool
-    received_at: datetime = _when()
+    received_at: datetime = utc_column()
 
 
 class Leg(SQLModel, table=True):
@@ -49,24 +66,24 @@ class Leg(SQLModel, table=True):
     report_id: str = Field(max_length=36, index=True)
     recipient_id: str = Field(max_length=64)
     recipient_name: str = Field(max_length=200)
-    role: str = Field(max_length=32)
-    category: str = Field(max_length=16)
+    role: Role = enum_column(Role, length=32)
+    category: Category = enum_column(Category, length=16)
     routing_round: int
-    status: str = Field(max_length=32)
+    status: LegStatus = enum_column(LegStatus, length=32)
     handler: str | None = Field(default=None, max_length=100)
-    delivered_at: datetime = _when()
-    acknowledged_at: datetime | None = _when(nullable=True)
-    closed_at: datetime | None = _when(nullable=True)
+    delivered_at: datetime = utc_column()
+    acknowledged_at: datetime | None = utc_column(nullable=True)
+    closed_at: datetime | None = utc_column(nullable=True)
     explanation: str | None = Field(default=None, max_length=4000)
     forwarded_to: str | None = Field(default=None, max_length=64)
     cycle: int = 0  # +1 each time the resident reopens
-    deadline_kind: str | None = Field(default=None, max_length=16)
-    clock_origin: datetime = _when()
-    paused_at: datetime | None = _when(nullable=True)
+    deadline_kind: DeadlineKind | None = enum_column(DeadlineKind, length=16, nullable=True)
+    clock_origin: datetime = utc_column()
+    paused_at: datetime | None = utc_column(nullable=True)
     paused_hours: float = 0.0
     norm_hours: float
     next_step: int = 1  # the ladder's next rung (1..3); 4 = all fired
-    next_due_at: datetime | None = _when(nullable=True)
+    next_due_at: datetime | None = utc_column(nullable=True)
 
 
 class LegHistory(SQLModel, table=True):
@@ -76,10 +93,10 @@ class LegHistory(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     leg_id: str = Field(max_length=36, index=True)
-    at: datetime = _when()
-    from_status: str | None = Field(default=None, max_length=32)
-    to_status: str = Field(max_length=32)
-    actor_kind: str = Field(max_length=16)
+    at: datetime = utc_column()
+    from_status: LegStatus | None = enum_column(LegStatus, length=32, nullable=True)
+    to_status: LegStatus = enum_column(LegStatus, length=32)
+    actor_kind: ActorKind = enum_column(ActorKind, length=16)
     actor_id: str = Field(max_length=128)
     explanation: str | None = Field(default=None, max_length=4000)
 
@@ -91,10 +108,10 @@ class EscalationFired(SQLModel, table=True):
 
     leg_id: str = Field(primary_key=True, max_length=36)
     cycle: int = Field(primary_key=True)
-    deadline_kind: str = Field(primary_key=True, max_length=16)
+    deadline_kind: DeadlineKind = enum_column(DeadlineKind, length=16, primary_key=True)
     step: int = Field(primary_key=True)
-    due_at: datetime = _when()
-    fired_at: datetime = _when()
+    due_at: datetime = utc_column()
+    fired_at: datetime = utc_column()
 
 
 class Authority(SQLModel, table=True):
@@ -116,12 +133,12 @@ class MailJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
     report_id: str = Field(max_length=36)
-    kind: str = Field(max_length=32)
+    kind: MailKind = enum_column(MailKind, length=32)
     context: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending, sent, skipped, failed
+    status: MailStatus = enum_column(MailStatus, length=16, default=MailStatus.PENDING)
     attempts: int = 0
-    next_attempt_at: datetime = _when()
-    sent_at: datetime | None = _when(nullable=True)
+    next_attempt_at: datetime = utc_column()
+    sent_at: datetime | None = utc_column(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
 
 
@@ -133,10 +150,10 @@ class Signal(SQLModel, table=True):
 
     report_id: str = Field(primary_key=True, max_length=36)
     reporter_key: str = Field(max_length=64)
-    category: str = Field(max_length=16)
+    category: Category = enum_column(Category, length=16)
     lat: float
     lon: float
-    observed_at: datetime = _when()
+    observed_at: datetime = utc_column()
     municipality_code: str | None = Field(default=None, max_length=8)
     province_code: str | None = Field(default=None, max_length=8)
     facility_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
@@ -152,17 +169,17 @@ class PatternRecord(SQLModel, table=True):
 
     pattern_id: str = Field(primary_key=True, max_length=36)
     key: str = Field(max_length=200, index=True)
-    method: str = Field(max_length=32)
-    category: str = Field(max_length=16)
-    scope: str = Field(max_length=16)
+    method: DetectionMethod = enum_column(DetectionMethod, length=32)
+    category: Category = enum_column(Category, length=16)
+    scope: Scope = enum_column(Scope, length=16)
     announcement: int
     unique_reporters: int
     report_count: int
     recurrence_interval_days: float | None = None
-    first_detected_at: datetime = _when()
-    detected_at: datetime = _when()
-    window_start: datetime = _when()
-    window_end: datetime = _when()
+    first_detected_at: datetime = utc_column()
+    detected_at: datetime = utc_column()
+    window_start: datetime = utc_column()
+    window_end: datetime = utc_column()
     centre_lat: float | None = None
     centre_lon: float | None = None
     radius_m: float | None = None
@@ -179,8 +196,8 @@ class DigestRecord(SQLModel, table=True):
     __tablename__ = "digest"
 
     digest_id: str = Field(primary_key=True, max_length=36)
-    period_start: datetime = _when()
-    period_end: datetime = _when()
-    published_at: datetime = _when()
+    period_start: datetime = utc_column()
+    period_end: datetime = utc_column()
+    published_at: datetime = utc_column()
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     html: str

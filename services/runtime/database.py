@@ -10,14 +10,17 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Table, TypeDecorator, event, insert
+from sqlalchemy import Column, DateTime, Dialect, Table, TypeDecorator, event, insert
+from sqlalchemy import Enum as SQLEnum
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlmodel import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -129,14 +132,6 @@ def _forget_undo(session: Session) -> None:
     session.info.pop(_UNDO, None)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """A stored datetime as aware UTC: SQLite returns them naive (in UTC), PostgreSQL aware.
-
-    Only for columns not yet declared ``UTCDateTime``, which returns them aware already.
-    """
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and read back as an aware UTC datetime, on either database.
 
@@ -157,6 +152,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False) -> Any:
+    """A SQLModel field for an instant: stored in UTC, read back aware (``UTCDateTime``)."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(UTCDateTime(), nullable=nullable),
+    )
+
+
+def enum_column(
+    kind: type[StrEnum],
+    *,
+    length: int,
+    nullable: bool = False,
+    default: StrEnum | None = None,
+    primary_key: bool = False,
+) -> Any:
+    """A SQLModel field holding one of ``kind``'s members, stored as its value in a string column.
+
+    Reads give the member back (an unknown stored value is an error, not a silent string); no
+    database enum type and no CHECK constraint, so a new member needs no migration.
+    """
+    column_type = SQLEnum(
+        kind,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
+    return Field(
+        default=default if default is not None or nullable else ...,
+        sa_column=Column(column_type, nullable=nullable, primary_key=primary_key),
+    )
 
 
 def table_of(model: type[Any]) -> Table:

@@ -26,6 +26,7 @@ import numpy as np
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from schemas.report import Category
 from services.notifier.models import (
     EscalationFired,
     Leg,
@@ -35,7 +36,6 @@ from services.notifier.models import (
 from services.notifier.patterns.service import coarse
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
-from services.runtime.database import as_utc
 
 SMALL = 5
 
@@ -124,7 +124,7 @@ async def compose(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The digest document (JSON-ready) and its charts (data URIs by name)."""
     rows = await _period_rows(session, start, end)
-    in_period = [s for s in rows.signals if as_utc(s.observed_at) >= start]
+    in_period = [s for s in rows.signals if s.observed_at >= start]
     by_report = {s.report_id: s for s in rows.signals}
     charts: dict[str, str] = {}
     pattern_items = []
@@ -134,9 +134,9 @@ async def compose(
         if members:
             charts.update(_pattern_charts(record, members))
     weekly = Counter(
-        (as_utc(s.observed_at).date().isocalendar()[:2], s.category)
+        (s.observed_at.date().isocalendar()[:2], s.category)
         for s in rows.signals
-        if as_utc(s.observed_at) >= end - timedelta(weeks=12)
+        if s.observed_at >= end - timedelta(weeks=12)
     )
     if weekly:
         charts["weekly"] = _weekly(weekly)
@@ -164,14 +164,14 @@ def _pattern_item(record: PatternRecord, start: datetime) -> dict[str, Any]:
         "method": record.method,
         "category": record.category,
         "scope": record.scope,
-        "status": "new" if as_utc(record.first_detected_at) >= start else "ongoing",
+        "status": "new" if record.first_detected_at >= start else "ongoing",
         "recurrence_interval_days": record.recurrence_interval_days,
         "unique_reporters": _count(record.unique_reporters),
         "facility_ids": record.facility_ids,
         "municipality_codes": record.municipality_codes,
         "province_codes": record.province_codes,
         "centre": centre,
-        "detected_at": as_utc(record.detected_at).isoformat(),
+        "detected_at": record.detected_at.isoformat(),
     }
 
 
@@ -223,14 +223,14 @@ def _performance(
     for recipient_id, own in sorted(per.items()):
         answered = [leg for leg in own if leg.acknowledged_at is not None]
         ack_hours = [
-            calendar.between(as_utc(leg.delivered_at), as_utc(leg.acknowledged_at))
+            calendar.between(leg.delivered_at, leg.acknowledged_at)
             for leg in answered
             if leg.acknowledged_at is not None
         ]
         closed = [leg for leg in own if leg.closed_at is not None and leg.status in
                   ("resolved", "no_action")]  # fmt: skip
         resolve_hours = [
-            calendar.between(as_utc(leg.clock_origin), as_utc(leg.closed_at)) - leg.paused_hours
+            calendar.between(leg.clock_origin, leg.closed_at) - leg.paused_hours
             for leg in closed
             if leg.closed_at is not None
         ]
@@ -260,7 +260,7 @@ def _longest_waiting(
     legs: list[Leg], by_report: dict[str, Signal], calendar: WorkingCalendar, now: datetime
 ) -> list[dict[str, Any]]:
     open_legs = [leg for leg in legs if leg.status not in {s.value for s in CLOSED}]
-    open_legs.sort(key=lambda leg: as_utc(leg.delivered_at))
+    open_legs.sort(key=lambda leg: leg.delivered_at)
     rows = []
     for leg in open_legs[:10]:
         signal = by_report.get(leg.report_id)
@@ -270,7 +270,7 @@ def _longest_waiting(
                 "category": leg.category,
                 "municipality_code": signal.municipality_code if signal else None,
                 "status": leg.status,
-                "working_hours_waiting": round(calendar.between(as_utc(leg.delivered_at), now), 1),
+                "working_hours_waiting": round(calendar.between(leg.delivered_at, now), 1),
             }
         )
     return rows
@@ -313,7 +313,7 @@ def _map(members: list[Signal]) -> str:
 
 
 def _series(members: list[Signal]) -> str:
-    days = Counter(as_utc(m.observed_at).date() for m in members)
+    days = Counter(m.observed_at.date() for m in members)
     ordered = sorted(days)
     figure, axes = plt.subplots(figsize=(4, 2.2))
     axes.bar([d.isoformat() for d in ordered], [days[d] for d in ordered])
@@ -335,7 +335,7 @@ def _wind_rose(winds: list[float]) -> str:
     return _png(figure)
 
 
-def _weekly(weekly: Counter[tuple[tuple[int, int], str]]) -> str:
+def _weekly(weekly: Counter[tuple[tuple[int, int], Category]]) -> str:
     weeks = sorted({week for week, _ in weekly})
     categories = sorted({category for _, category in weekly})
     figure, axes = plt.subplots(figsize=(5, 2.5))

@@ -31,7 +31,7 @@ from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
 from services.notifier.patterns.scan import Cluster, scan
 from services.runtime.clock import Clock
-from services.runtime.database import as_utc, on_rollback
+from services.runtime.database import on_rollback
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
 from services.runtime.outbox import enqueue
 
@@ -106,7 +106,7 @@ class Patterns:
             signal = Signal(
                 report_id=report_id,
                 reporter_key=report.reporter_key,
-                category=report.category.value,
+                category=report.category,
                 lat=report.location.lat,
                 lon=report.location.lon,
                 observed_at=report.observed_at.astimezone(UTC),
@@ -147,7 +147,7 @@ class Patterns:
             key="/".join(("burst", *burst.key)),
             pattern_id=burst.pattern_id,
             method=DetectionMethod.BURST,
-            category=burst.category,
+            category=Category(burst.category),
             scope=scope_of(
                 municipalities, provinces, {f: self._sectors.get(f, "") for f in facility_ids}
             ),
@@ -192,7 +192,7 @@ class Patterns:
             report_id=signal.report_id,
             reporter_key=signal.reporter_key,
             category=signal.category,
-            at=as_utc(signal.observed_at),
+            at=signal.observed_at,
             x_m=x,
             y_m=y,
             facility_ids=list(signal.facility_ids),
@@ -212,7 +212,7 @@ class Patterns:
         if len(cases) < 3:
             return 0
         xy = np.array([plane(c.lat, c.lon) for c in cases])
-        days = np.array([(as_utc(c.observed_at).date() - first.date()).days for c in cases])
+        days = np.array([(c.observed_at.date() - first.date()).days for c in cases])
         settings = self.scan_settings
         clusters = await asyncio.to_thread(
             scan,
@@ -256,7 +256,7 @@ class Patterns:
         return Finding(
             key=f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}",
             method=DetectionMethod.SPACE_TIME_SCAN,
-            category=category.value,
+            category=category,
             scope=scope_of(municipalities, provinces, sectors),
             unique_reporters=len(reporters),
             report_ids=[m.report_id for m in members],
@@ -295,7 +295,7 @@ class Patterns:
         signals_by_facility: dict[str, list[Signal]] = defaultdict(list)
         for signal in rows:
             for facility_id in signal.facility_ids:
-                daily[facility_id][as_utc(signal.observed_at).date()] += 1
+                daily[facility_id][signal.observed_at.date()] += 1
                 signals_by_facility[facility_id].append(signal)
         clusters_since = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
         scans = (
@@ -313,9 +313,7 @@ class Patterns:
             if not alarm:
                 continue
             recent = today - timedelta(days=30)
-            members = [
-                s for s in signals_by_facility[facility_id] if as_utc(s.observed_at).date() > recent
-            ]
+            members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() > recent]
             finding = recurrence_finding(facility_id, members, today)
             if await self._already_announced(session, finding):
                 continue
@@ -353,7 +351,7 @@ class Finding:
 
     key: str
     method: DetectionMethod
-    category: str
+    category: Category
     scope: Scope
     unique_reporters: int
     report_ids: list[str]
@@ -373,9 +371,9 @@ class Finding:
         return PatternRecord(
             pattern_id=pattern_id,
             key=self.key,
-            method=self.method.value,
+            method=self.method,
             category=self.category,
-            scope=self.scope.value,
+            scope=self.scope,
             announcement=self.announcement or 1,
             unique_reporters=self.unique_reporters,
             report_count=len(self.report_ids),
@@ -395,7 +393,7 @@ class Finding:
         )
 
     def store_in(self, record: PatternRecord, now: datetime) -> None:
-        record.category, record.scope = self.category, self.scope.value
+        record.category, record.scope = self.category, self.scope
         record.unique_reporters, record.report_count = self.unique_reporters, len(self.report_ids)
         record.recurrence_interval_days = self.ri
         record.detected_at, (record.window_start, record.window_end) = now, self.window
@@ -411,7 +409,7 @@ class Finding:
         return PatternDetected(
             pattern_id=pattern_id,
             method=self.method,
-            category=Category(self.category),
+            category=self.category,
             scope=self.scope,
             detected_at=now,
             window_start=self.window[0],
@@ -434,8 +432,8 @@ def one_case_per_reporter_hour(signals: Sequence[Signal]) -> list[Signal]:
     """The scan counts one case per reporter per hour, in time order."""
     seen: set[tuple[str, datetime]] = set()
     cases: list[Signal] = []
-    for signal in sorted(signals, key=lambda s: as_utc(s.observed_at)):
-        hour = as_utc(signal.observed_at).replace(minute=0, second=0, microsecond=0)
+    for signal in sorted(signals, key=lambda s: s.observed_at):
+        hour = signal.observed_at.replace(minute=0, second=0, microsecond=0)
         if (signal.reporter_key, hour) not in seen:
             seen.add((signal.reporter_key, hour))
             cases.append(signal)
@@ -460,7 +458,7 @@ def recurrence_finding(facility_id: str, members: list[Signal], today: date) -> 
     return Finding(
         key=f"facility/{facility_id}/{today.isocalendar().week}",
         method=DetectionMethod.FACILITY_RECURRENCE,
-        category=categories[0][0] if categories else Category.ODOUR.value,
+        category=categories[0][0] if categories else Category.ODOUR,
         scope=scope_of(municipalities, provinces, {}),
         unique_reporters=len({m.reporter_key for m in members}),
         report_ids=[m.report_id for m in members],
