@@ -73,7 +73,7 @@ class NearbyOut(BaseModel):
     also_noticed: int
 
 
-def intake_of(request: Request) -> Intake:
+async def intake_of(request: Request) -> Intake:
     intake: Intake = request.app.state.intake
     return intake
 
@@ -169,7 +169,7 @@ SUBMISSION_SCHEMA["properties"]["photos"] = {
 IntakeDep = Annotated[Intake, Depends(intake_of)]
 
 
-def public_base_url(request: Request) -> str:
+async def public_base_url(request: Request) -> str:
     url: str = request.app.state.settings.public_base_url
     return url
 

@@ -36,7 +36,7 @@ class NotSignedInError(Exception):
     """The inbox was opened without a valid sign-in cookie."""
 
 
-def desk_of(request: Request) -> Desk:
+async def desk_of(request: Request) -> Desk:
     desk = request.app.state.desk
     assert isinstance(desk, Desk)
     return desk
