@@ -41,8 +41,7 @@ def _sync_dependencies(dependant: Dependant) -> Iterator[str]:
     for dependency in dependant.dependencies:
         call = dependency.call
         if call is not None and not (
-            inspect.iscoroutinefunction(call)
-            or inspect.iscoroutinefunction(type(call).__call__)
+            inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__)
         ):
             yield getattr(call, "__qualname__", repr(call))
         yield from _sync_dependencies(dependency)
