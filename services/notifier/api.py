@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from schemas.routing import RECIPIENT_ID_PATTERN
 from services.notifier.callers import ApiCaller, DeskDep
 from services.notifier.desk import LegFilter
 from services.notifier.models import Leg, LegHistory
+from services.runtime.problems import json_body
 
 
 class HistoryOut(BaseModel):
@@ -106,7 +107,12 @@ async def get_leg(leg_id: str, caller: ApiCaller, desk: DeskDep) -> Response:
     return JSONResponse(leg_out(leg, history).model_dump(mode="json"))
 
 
-@router.post("/legs/{leg_id}/status", response_model=LegOut)
+@router.post(
+    "/legs/{leg_id}/status",
+    response_model=LegOut,
+    dependencies=[Depends(json_body)],
+    responses={409: {"description": "The status table does not allow this change"}},
+)
 async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) -> Response:
     leg = await desk.answer(
         caller.recipient_id,

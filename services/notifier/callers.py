@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from services.notifier.authorities import authority_for_key
@@ -45,9 +46,18 @@ async def desk_of(request: Request) -> Desk:
 DeskDep = Annotated[Desk, Depends(desk_of)]
 
 
-async def api_caller(request: Request, desk: DeskDep) -> Authority:
+API_KEY = HTTPBearer(
+    auto_error=False,
+    scheme_name="authorityKey",
+    description="The authority's API key: `Authorization: Bearer <key>`",
+)
+
+
+async def api_caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)], desk: DeskDep
+) -> Authority:
     """The authority whose API key came with the request."""
-    key = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    key = credentials.credentials if credentials is not None else ""
     authority = await authority_for_key(desk.sessions, key)
     if authority is None:
         raise NoApiKeyError

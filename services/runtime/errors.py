@@ -5,6 +5,7 @@
     BuursignaalError                      the root: every domain error of the project
     ├── RefusedError                      never retried: HTTP 4xx, a consumer dead-letters
     │   ├── UnprocessableEventError       a valid event that can never take effect (runtime)
+    │   ├── UnsupportedMediaTypeError     a body that is not JSON where JSON is taken: 415
     │   ├── TransitionError               a status change the table forbids (notifier)
     │   ├── SubmissionRefusedError        a report that cannot be accepted (intake)
     │   ├── RateLimitedError              too many reports from one sender: 429 (intake)
@@ -60,6 +61,14 @@ class TransientError(BuursignaalError):
 
 class UnprocessableEventError(RefusedError):
     """A well-formed event that can never take effect; the message is the dead-letter reason."""
+
+
+class UnsupportedMediaTypeError(RefusedError):
+    """A request body sent with a content type the operation does not take."""
+
+    status = 415
+    kind = "unsupported-media-type"
+    title = "Send the body as application/json"
 
 
 class BrokerUnavailableError(TransientError):

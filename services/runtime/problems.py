@@ -1,17 +1,33 @@
-"""RFC 9457 problem details (``application/problem+json``) for every service's HTTP API."""
+"""RFC 9457 problem details (``application/problem+json``) for every service's HTTP API.
+
+One place maps what can go wrong over HTTP, for every service alike:
+
+- the error tree (``services.runtime.errors``): refused -> its 4xx, transient -> 503;
+- a request that does not validate -> 400 with a message per field (``invalidParams``);
+- Starlette's own answers (404 no such path, 405 with its ``Allow`` header, ...) -> the same
+  problem shape, its headers kept; a person's browser asking for a page gets a short page.
+
+A service registers its own handler for a more specific error (Starlette picks the nearest
+class in the error's MRO), for example Open311's own error format or intake's Dutch messages.
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.runtime.errors import RefusedError, TransientError
+from services.runtime.errors import RefusedError, TransientError, UnsupportedMediaTypeError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://buursignaal.nl/problems/"
+JSON_TYPES = ("application/json",)
+API_PREFIXES = ("/api/", "/internal/", "/open311/")
 
 
 class FieldProblem(dict[str, str]):
@@ -35,6 +51,12 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def field_name(location: Sequence[int | str]) -> str:
+    """A pydantic error location as the field a client sent (``body.intensity``: ``intensity``)."""
+    parts = [str(p) for p in location if p not in ("query", "path", "header", "body", "cookie")]
+    return ".".join(parts) or "body"
+
+
 async def _refused(_request: Request, error: Exception) -> Response:
     status = getattr(error, "status", RefusedError.status)
     kind = getattr(error, "kind", RefusedError.kind)
@@ -53,11 +75,49 @@ async def _transient(_request: Request, error: Exception) -> Response:
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Map the error tree to problem+json: refused -> its 4xx status, transient -> 503.
+async def _invalid(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    invalid = [
+        FieldProblem(name=field_name(item["loc"]), code=item["type"], reason=item["msg"])
+        for item in error.errors()
+    ]
+    return problem(400, "invalid-request", "The request is not valid", invalid=invalid)
 
-    A service registers its own handler for a more specific error (Starlette picks the
-    nearest class in the error's MRO), for example Open311's own error format.
+
+def wants_page(request: Request) -> bool:
+    """A person's browser on a page (not an API path), which should get a page back."""
+    accepts = request.headers.get("accept", "")
+    return not request.url.path.startswith(API_PREFIXES) and "text/html" in accepts
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    if wants_page(request):
+        title = html.escape(str(error.detail))
+        page = (
+            f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
+            f"<main><h1>{error.status_code}: {title}</h1></main></html>"
+        )
+        return HTMLResponse(page, status_code=error.status_code, headers=headers)
+    kind = "not-found" if error.status_code == 404 else "http-error"
+    return problem(error.status_code, kind, str(error.detail), headers=headers)
+
+
+async def json_body(request: Request) -> None:
+    """A dependency for operations that take a JSON body: any other content type is a 415.
+
+    Without it FastAPI reads a ``text/plain`` body as if it were JSON or reports a
+    validation error; a client sending the wrong content type deserves to be told so.
     """
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError(f"the body was sent as {media_type or 'no content type'!r}")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map the error tree, validation errors and Starlette's HTTP errors to problem+json."""
     app.add_exception_handler(RefusedError, _refused)
     app.add_exception_handler(TransientError, _transient)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

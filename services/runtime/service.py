@@ -26,6 +26,7 @@ from services.runtime.clock import Clock
 from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
 from services.runtime.database import SessionFactory
 from services.runtime.metrics import metrics_response
+from services.runtime.openapi import document_problems
 from services.runtime.outbox import OutboxRelay
 from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
@@ -238,6 +239,7 @@ def create_http_app(
     app.add_api_route("/metrics", metrics_response, methods=["GET"], tags=["operations"])
     if configure is not None:
         configure(app)
+    document_problems(app)
     return app
 
 
