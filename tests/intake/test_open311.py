@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from schemas.leg import LegStatus
+from schemas.routing import Role
 from services.intake.models import RecipientView, StatusView
 from services.runtime.database import write_transaction
 from tests.intake.conftest import IntakeUnderTest
@@ -201,7 +203,7 @@ async def file_answered_reports(service: IntakeUnderTest, key: str, numbers: ran
                     report_id=report_id,
                     recipient_id="ca-omgevingsdienst",
                     name="Omgevingsdienst",
-                    role="competent_authority",
+                    role=Role.COMPETENT_AUTHORITY,
                     reason_nl="bevoegd gezag",
                     reason_en="competent authority",
                 )
@@ -210,7 +212,7 @@ async def file_answered_reports(service: IntakeUnderTest, key: str, numbers: ran
                 StatusView(
                     report_id=report_id,
                     recipient_id="ca-omgevingsdienst",
-                    status="acknowledged",
+                    status=LegStatus.ACKNOWLEDGED,
                     occurred_at=service.clock.now(),
                     explanation=f"In behandeling ({n})",
                 )
