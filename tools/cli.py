@@ -163,7 +163,6 @@ def _schemas(args: argparse.Namespace) -> int:
 
 def _intake(args: argparse.Namespace) -> int:
     from services.intake.app import build_intake, build_runtime_for
-    from services.intake.open311 import register_client
     from services.intake.settings import IntakeSettings
     from services.runtime.clock import SystemClock
     from services.runtime.migrations import upgrade
@@ -176,9 +175,7 @@ def _intake(args: argparse.Namespace) -> int:
     async def run() -> str:
         try:
             if args.action == "add-open311-client":
-                key = await register_client(
-                    intake.sessions, args.client_id, args.name or args.client_id, intake.clock.now()
-                )
+                key = await intake.register_client(args.client_id, args.name or args.client_id)
                 return f"api_key for {args.client_id} (shown once): {key}"
             erased = await intake.erase_expired_contacts()
             return f"Erased the contact details of {erased} report(s) past retention."

@@ -7,7 +7,9 @@ events for the tracking page; ``erase_expired_contacts`` is the retention job.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from schemas.routing import ReportUnroutable, RoutingDecided
 from schemas.topics import REPORT_RECEIVED
 from services.intake.location import Geocoder, Netherlands, ResolvedLocation
 from services.intake.models import (
+    Open311Client,
     PhotoRecord,
     RecipientView,
     ReporterContact,
@@ -36,10 +39,14 @@ from services.intake.privacy import reporter_key, token_digest, tracking_token
 from services.intake.submission import ReportSubmission
 from services.intake.tracking import (
     NearbyReport,
+    ServiceRequestFilter,
     Track,
+    listed_reports,
     nearby_open_reports,
+    report_by_id,
     report_by_token,
     track,
+    tracks,
 )
 from services.runtime.clock import Clock
 from services.runtime.database import (
@@ -61,6 +68,11 @@ REPORT_TABLE: Table = table_of(ReportRecord)
 CONTACT_TABLE: Table = table_of(ReporterContact)
 PHOTO_TABLE: Table = table_of(PhotoRecord)
 OUTBOX_TABLE: Table = table_of(OutboxMessage)
+
+
+def key_digest(api_key: str) -> str:
+    """An Open311 client's api_key as stored: only its SHA-256."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 class SubmissionRefusedError(RefusedError):
@@ -90,6 +102,15 @@ class Accepted:
     replayed: bool = False
 
 
+@dataclass(frozen=True)
+class MailContact:
+    """Where a round of mail about a report goes, and in which language."""
+
+    report_id: str
+    email: str
+    language: str
+
+
 @dataclass
 class Intake:
     """What the actions need: database, clock, secret, places, and the relay to wake."""
@@ -108,13 +129,38 @@ class Intake:
     def __post_init__(self) -> None:
         self.writer = GroupCommitter(engine_of(self.sessions))
 
-    async def tracked(self, token: str) -> Track | None:
-        """The report a tracking token opens, with its recipients (None for an unknown one)."""
+    async def report(self, report_id: str) -> ReportRecord | None:
+        async with self.sessions() as session:
+            return await report_by_id(session, report_id)
+
+    async def report_for_token(self, token: str) -> ReportRecord | None:
+        async with self.sessions() as session:
+            return await report_by_token(session, token)
+
+    async def tracked(self, token: str, *, with_photos: bool = False) -> Track | None:
+        """The report a tracking token opens, with its recipients (None for an unknown one)
+        and, when asked, the ids of its photos."""
         if not token:
             return None
         async with self.sessions() as session:
             report = await report_by_token(session, token)
-            return await track(session, report) if report is not None else None
+            if report is None:
+                return None
+            view = await track(session, report)
+            if with_photos:
+                query = select(PhotoRecord.id).where(PhotoRecord.report_id == report.id)
+                view.photo_ids = list((await session.exec(query)).all())
+            return view
+
+    async def photo(self, photo_id: str) -> PhotoRecord | None:
+        async with self.sessions() as session:
+            return await session.get(PhotoRecord, photo_id)
+
+    async def service_requests(self, wanted: ServiceRequestFilter, limit: int) -> list[Track]:
+        """Open311's listing: the reports a filter selects with what their rows show, in a
+        constant number of queries however many there are."""
+        async with self.sessions() as session:
+            return await tracks(session, await listed_reports(session, wanted, limit))
 
     async def nearby_open_reports(
         self, category: Category, lat: float, lon: float
@@ -124,6 +170,43 @@ class Intake:
             return await nearby_open_reports(
                 session, category=category.value, lat=lat, lon=lon, now=self.clock.now()
             )
+
+    async def mail_contacts(self, report_ids: Sequence[str]) -> list[MailContact]:
+        """The addresses for a round of mail: the reports whose resident asked for e-mail
+        updates and left a usable address (the others are simply absent)."""
+        async with self.sessions() as session:
+            rows = await session.exec(
+                select(ReporterContact, ReportRecord.language)
+                .join(ReportRecord, col(ReportRecord.id) == col(ReporterContact.report_id))
+                .where(col(ReporterContact.report_id).in_(report_ids))
+            )
+            return [
+                MailContact(contact.report_id, contact.email, language)
+                for contact, language in rows
+                if contact.email is not None and contact.email_updates
+            ]
+
+    async def client_for_key(self, api_key: str) -> str | None:
+        """The Open311 client an api_key belongs to (None for an unknown key)."""
+        query = select(Open311Client.client_id).where(
+            Open311Client.key_digest == key_digest(api_key)
+        )
+        async with self.sessions() as session:
+            return (await session.exec(query)).first()
+
+    async def register_client(self, client_id: str, name: str) -> str:
+        """Register an Open311 app; returns its api_key (shown once, stored only as a digest)."""
+        api_key = secrets.token_urlsafe(24)
+        async with write_transaction(self.sessions) as session:
+            session.add(
+                Open311Client(
+                    client_id=client_id,
+                    name=name,
+                    key_digest=key_digest(api_key),
+                    created_at=self.clock.now(),
+                )
+            )
+        return api_key
 
     async def resolve_location(self, submission: ReportSubmission) -> ResolvedLocation:
         if submission.lat is not None and submission.lon is not None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from schemas.report import Category, Channel
-from services.intake.actions import Intake
+from services.intake.dependencies import BaseUrlDep, IntakeDep, client_ip
 from services.intake.filing import Filing, RateLimited, Refused, file_report
 from services.intake.metrics import REPORTS_REJECTED
 from services.intake.photos import CleanPhoto, PhotoError, clean_photos
@@ -25,9 +26,7 @@ from services.intake.problems import (
     validation_problem,
 )
 from services.intake.submission import ReportSubmission, validate_submission
-from services.intake.tracking import (
-    Track,
-)
+from services.intake.tracking import NearbyReport, RecipientTrack, Track
 from services.runtime.problems import FieldProblem, problem
 
 
@@ -63,23 +62,8 @@ class ReportOut(BaseModel):
     recipients: list[RecipientOut]
 
 
-class NearbyOut(BaseModel):
-    report_id: str
-    number: int
-    category: str
-    subtype: str | None
-    observed_at: datetime
-    distance_m: int
-    also_noticed: int
-
-
-async def intake_of(request: Request) -> Intake:
-    intake: Intake = request.app.state.intake
-    return intake
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+class NearbyOut(NearbyReport):
+    pass  # the app API's name for a nearby report (schemas/openapi/intake.json)
 
 
 def refused(error: Refused, language: Language) -> JSONResponse:
@@ -128,33 +112,42 @@ def decode_photos(raw: object) -> list[bytes]:
     return decoded
 
 
+REPORT_AS_STORED = {
+    "category",
+    "subtype",
+    "status",
+    "observed_at",
+    "received_at",
+    "location_verified",
+}
+
+
+def recipient_out(recipient: RecipientTrack, language: Language) -> RecipientOut:
+    history = [
+        {"status": s.status, "at": s.occurred_at, "explanation": s.explanation}
+        for s in recipient.history
+    ]
+    return RecipientOut(
+        recipient_id=recipient.recipient_id,
+        name=recipient.name,
+        role=recipient.role,
+        reason=recipient.reason(language),
+        status=recipient.status,
+        respond_by=recipient.deadline_at,
+        history=history,
+    )
+
+
 def report_out(view: Track, language: Language) -> ReportOut:
+    """A tracked report as the app API shows it: the report's columns as they are stored,
+    the texts in the resident's language."""
     report = view.report
     return ReportOut(
+        **report.model_dump(include=REPORT_AS_STORED),
         report_id=report.id,
         number=report.number or 0,
-        category=report.category,
-        subtype=report.subtype,
-        status=report.status,
-        status_note=report.status_note_en if language == "en" else report.status_note_nl,
-        observed_at=report.observed_at,
-        received_at=report.received_at,
-        location_verified=report.location_verified,
-        recipients=[
-            RecipientOut(
-                recipient_id=r.recipient_id,
-                name=r.name,
-                role=r.role,
-                reason=r.reason_en if language == "en" else r.reason_nl,
-                status=r.status,
-                respond_by=r.deadline_at,
-                history=[
-                    {"status": s.status, "at": s.occurred_at, "explanation": s.explanation}
-                    for s in r.history
-                ],
-            )
-            for r in view.recipients
-        ],
+        status_note=view.status_note(language),
+        recipients=[recipient_out(r, language) for r in view.recipients],
     )
 
 
@@ -164,14 +157,6 @@ SUBMISSION_SCHEMA["properties"]["photos"] = {
     "maxItems": 5,
     "items": {"type": "object", "properties": {"data": {"type": "string", "format": "byte"}}},
 }
-
-
-IntakeDep = Annotated[Intake, Depends(intake_of)]
-
-
-async def public_base_url(request: Request) -> str:
-    url: str = request.app.state.settings.public_base_url
-    return url
 
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -192,7 +177,7 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 async def create_report(
     request: Request,
     intake: IntakeDep,
-    base_url: Annotated[str, Depends(public_base_url)],
+    base_url: BaseUrlDep,
     accept_language: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
@@ -220,12 +205,7 @@ async def create_report(
     if isinstance(accepted, RateLimited):
         return rate_limited(accepted, language)
     body = ReportCreated(
-        report_id=accepted.report_id,
-        number=accepted.number,
-        tracking_token=accepted.tracking_token,
-        tracking_url=f"{base_url}/track/{accepted.tracking_token}",
-        location_verified=accepted.location_verified,
-        replayed=accepted.replayed,
+        **asdict(accepted), tracking_url=f"{base_url}/track/{accepted.tracking_token}"
     )
     return JSONResponse(
         body.model_dump(mode="json"),
@@ -243,7 +223,7 @@ async def nearby(
 ) -> list[NearbyOut]:
     """Open reports of the same category within about 1 km in the last 24 hours."""
     found = await intake.nearby_open_reports(category, lat, lon)
-    return [NearbyOut(**vars(item)) for item in found]
+    return [NearbyOut.model_validate(item, from_attributes=True) for item in found]
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut)

@@ -3,64 +3,54 @@
 Service codes are the six categories; their attributes are the report fields (intensity,
 symptoms, observed time, ...). POST needs a registered client's ``api_key``. GET is public, so
 it shows no description and locations coarsened to a 500 m grid (docs/intake.md).
+
+The routes only translate: the response format (``.json``/``.xml``) and the client are
+dependencies that raise ``Open311Error``, and ``install_open311_errors`` answers that error
+(and a request that does not validate) in the spec's ``[{"code", "description"}]`` shape,
+in the format the path asked for.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlmodel import col, select
 
 from schemas.report import Category, Channel, HealthSymptom
-from services.intake.actions import Intake
+from services.intake.dependencies import IntakeDep, client_ip
 from services.intake.filing import Filing, RateLimited, Refused, file_report
 from services.intake.metrics import REPORTS_REJECTED
-from services.intake.models import Open311Client, ReportRecord
 from services.intake.problems import Language, field_problems, message_for
 from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submission
 from services.intake.texts import CATEGORIES
-from services.intake.tracking import track
-from services.runtime.database import SessionFactory, write_transaction
+from services.intake.tracking import ServiceRequestFilter, Track
 from services.runtime.errors import RefusedError
 
 SERVICE_NAMES = CATEGORIES  # (Dutch, English) per category, as on the web form
 GRID_LAT = 0.0045  # ~500 m
 GRID_LON = 0.0075  # ~500 m at 52°N
 MAX_LISTED = 1000
+PREFIX = "/open311/v2"
+
+Format = Literal["json", "xml"]
 
 
 class Open311Error(RefusedError):
-    def __init__(self, status: int, code: int, description: str) -> None:
+    def __init__(
+        self, status: int, code: int, description: str, *, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.code = code
         self.description = description
-
-
-def key_digest(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
-
-
-async def register_client(
-    sessions: SessionFactory, client_id: str, name: str, now: datetime
-) -> str:
-    """Register an app; returns its api_key (shown once, stored only as a digest)."""
-    api_key = secrets.token_urlsafe(24)
-    async with write_transaction(sessions) as session:
-        session.add(
-            Open311Client(
-                client_id=client_id, name=name, key_digest=key_digest(api_key), created_at=now
-            )
-        )
-    return api_key
+        self.retry_after_s = retry_after_s
 
 
 def _attributes(category: Category) -> list[dict[str, Any]]:
@@ -174,20 +164,87 @@ def _element(tag: str, payload: dict[str, Any]) -> bytes:
     return body
 
 
-def error_response(fmt: str, error: Open311Error) -> Response:
-    return respond(
-        fmt,
-        "errors",
-        "error",
-        [{"code": error.code, "description": error.description}],
-        error.status,
+def _path_format(request: Request) -> Format:
+    """The format an answer takes: the path's ``.json`` or ``.xml``, JSON for anything else."""
+    return "xml" if request.url.path.endswith(".xml") else "json"
+
+
+async def _open311_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, Open311Error)
+    payload = [{"code": error.code, "description": error.description}]
+    response = respond(_path_format(request), "errors", "error", payload, error.status)
+    if error.retry_after_s is not None:
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
+def invalid_request(request: Request, error: RequestValidationError) -> Response:
+    """A request on an Open311 path that does not validate, in the spec's error shape."""
+    described = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc'][1:])}: {item['msg']}"
+        for item in error.errors()
+    )
+    payload = [{"code": 400, "description": described}]
+    return respond(_path_format(request), "errors", "error", payload, 400)
+
+
+def on_open311(request: Request) -> bool:
+    return request.url.path.startswith(PREFIX + "/")
+
+
+def install_open311_errors(app: FastAPI) -> None:
+    """Answer ``Open311Error`` in the spec's error shape (validation errors on Open311 paths
+    come here from the app's one validation handler, through ``invalid_request``)."""
+    app.add_exception_handler(Open311Error, _open311_error)
+
+
+async def response_format(fmt: str) -> Format:
+    """The path's format, checked once for every route (a 404 for anything but json/xml)."""
+    if fmt == "json":
+        return "json"
+    if fmt == "xml":
+        return "xml"
+    raise Open311Error(404, 404, f"unknown format {fmt!r}: use .json or .xml")
+
+
+FormatDep = Annotated[Format, Depends(response_format)]
+
+
+@dataclass(frozen=True)
+class Open311Form:
+    """A POSTed form: its single values and, for repeated fields, every value."""
+
+    values: dict[str, str]
+    multi: dict[str, list[str]]
+
+    @property
+    def language(self) -> Language:
+        return "en" if self.values.get("locale", "").startswith("en") else "nl"
+
+
+async def posted_form(request: Request) -> Open311Form:
+    form_data = await request.form()
+    return Open311Form(
+        {k: v for k, v in form_data.items() if isinstance(v, str)},
+        {k: [v for v in form_data.getlist(k) if isinstance(v, str)] for k in form_data},
     )
 
 
-def _format(fmt: str) -> str:
-    if fmt not in ("json", "xml"):
-        raise Open311Error(404, 404, f"unknown format {fmt!r}: use .json or .xml")
-    return fmt
+FormDep = Annotated[Open311Form, Depends(posted_form)]
+
+
+async def open311_client(intake: IntakeDep, form: FormDep) -> str:
+    """The registered client whose ``api_key`` came with the form (403 otherwise)."""
+    api_key = form.values.get("api_key")
+    if not api_key:
+        raise Open311Error(403, 403, "api_key is required")
+    client_id = await intake.client_for_key(api_key)
+    if client_id is None:
+        raise Open311Error(403, 403, "api_key is not valid")
+    return client_id
+
+
+ClientDep = Annotated[str, Depends(open311_client)]
 
 
 def _category(code: str) -> Category:
@@ -197,13 +254,50 @@ def _category(code: str) -> Category:
         raise Open311Error(404, 404, f"service_code {code!r} not found") from None
 
 
+def _date(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, 400, f"{name} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise Open311Error(400, 400, f"{name} needs a time zone (ISO 8601 with offset)")
+    return moment
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What ``GET requests`` asked for: which reports, and which status (None: both)."""
+
+    wanted: ServiceRequestFilter
+    status: str | None
+
+
+async def listing(request: Request, intake: IntakeDep) -> Listing:
+    """The query of ``GET requests``: ids, or a window of receipt (the last 90 days by
+    default); service codes; open or closed."""
+    params = request.query_params
+    ids_text = params.get("service_request_id")
+    ids = [i.strip() for i in ids_text.split(",")] if ids_text else []
+    start = end = None
+    if not ids:
+        end = _date(params.get("end_date"), "end_date") or intake.clock.now()
+        start = _date(params.get("start_date"), "start_date") or end - timedelta(days=90)
+    codes = params.get("service_code")
+    categories = [_category(c.strip()).value for c in codes.split(",")] if codes else []
+    status = params.get("status")
+    if status not in (None, "open", "closed"):
+        raise Open311Error(400, 400, "status must be open or closed")
+    return Listing(ServiceRequestFilter(ids, start, end, categories), status)
+
+
 def _coarse(value: float | None, step: float) -> float | None:
     return None if value is None else round(round(value / step) * step, 5)
 
 
-async def _request_json(record: ReportRecord, intake: Intake) -> dict[str, Any]:
-    async with intake.sessions() as session:
-        view = await track(session, record)
+def _request_json(view: Track) -> dict[str, Any]:
+    record = view.report
     expected = view.expected_datetime
     nl, en = SERVICE_NAMES[Category(record.category)]
     return {
@@ -255,170 +349,84 @@ def _submission_from_form(
     return {k: v for k, v in data.items() if v is not None}
 
 
-def open311_router() -> APIRouter:
-    router = APIRouter(prefix="/open311/v2", tags=["open311"])
+router = APIRouter(prefix=PREFIX, tags=["open311"])
 
-    @router.get("/discovery.{fmt}")
-    async def discovery(request: Request, fmt: str) -> Response:
-        try:
-            fmt = _format(fmt)
-        except Open311Error as error:
-            return error_response("json", error)
-        base = str(request.base_url).rstrip("/") + "/open311/v2/"
-        payload = {
-            "changeset": "2026-11-23T00:00:00Z",
-            "contact": "Buursignaal",
-            "key_service": "Ask the operator for an api_key per client app.",
-            "endpoints": [
-                {
-                    "specification": "http://wiki.open311.org/GeoReport_v2",
-                    "url": base,
-                    "changeset": "2026-11-23T00:00:00Z",
-                    "type": "production",
-                    "formats": ["text/xml", "application/json"],
-                }
-            ],
-        }
-        return respond(fmt, "discovery", "discovery", payload)
 
-    @router.get("/services.{fmt}")
-    async def services(fmt: str) -> Response:
-        try:
-            fmt = _format(fmt)
-        except Open311Error as error:
-            return error_response("json", error)
-        return respond(fmt, "services", "service", [_service(c) for c in Category])
-
-    @router.get("/services/{code}.{fmt}")
-    async def service_definition(code: str, fmt: str) -> Response:
-        try:
-            fmt = _format(fmt)
-            category = _category(code)
-        except Open311Error as error:
-            return error_response(fmt if fmt in ("json", "xml") else "json", error)
-        definition = {"service_code": category.value, "attributes": _attributes(category)}
-        return respond(fmt, "service_definition", "service_definition", definition)
-
-    @router.post("/requests.{fmt}")
-    async def post_request(request: Request, fmt: str) -> Response:
-        intake: Intake = request.app.state.intake
-        try:
-            fmt = _format(fmt)
-            form_data = await request.form()
-            form = {k: v for k, v in form_data.items() if isinstance(v, str)}
-            multi = {k: [v for v in form_data.getlist(k) if isinstance(v, str)] for k in form_data}
-            client_id = await _authorise(intake, form.get("api_key"))
-            language: Language = "en" if form.get("locale", "").startswith("en") else "nl"
-            try:
-                submission = validate_submission(
-                    _submission_from_form(form, multi, intake.clock.now()), intake.clock.now()
-                )
-            except ValidationError as error:
-                REPORTS_REJECTED.labels("open311", "invalid").inc()
-                problems = field_problems(error, language)
-                raise Open311Error(
-                    400, 400, "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
-                ) from None
-            filing = Filing(
-                Channel.OPEN311,
-                request.client.host if request.client else None,
-                request.headers.get("idempotency-key"),
-                client_id,
-            )
-            accepted = await file_report(intake, submission, filing)
-            if isinstance(accepted, Refused):
-                reason = message_for(accepted.code, language)
-                raise Open311Error(400, 400, f"{accepted.field}: {reason}")
-            if isinstance(accepted, RateLimited):
-                response = error_response(
-                    fmt, Open311Error(429, 429, "too many requests; retry later")
-                )
-                response.headers["Retry-After"] = str(accepted.retry_after_s)
-                return response
-        except Open311Error as error:
-            return error_response(fmt if fmt in ("json", "xml") else "json", error)
-        notice = "Ontvangen; de melding gaat naar de bevoegde instantie."
-        payload = [
+@router.get("/discovery.{fmt}")
+async def discovery(request: Request, fmt: FormatDep) -> Response:
+    base = str(request.base_url).rstrip("/") + PREFIX + "/"
+    payload = {
+        "changeset": "2026-11-23T00:00:00Z",
+        "contact": "Buursignaal",
+        "key_service": "Ask the operator for an api_key per client app.",
+        "endpoints": [
             {
-                "service_request_id": accepted.report_id,
-                "service_notice": notice,
-                "account_id": None,
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": base,
+                "changeset": "2026-11-23T00:00:00Z",
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
             }
-        ]
-        return respond(fmt, "service_requests", "request", payload, status=201)
-
-    @router.get("/requests.{fmt}")
-    async def list_requests(request: Request, fmt: str) -> Response:
-        intake: Intake = request.app.state.intake
-        params = request.query_params
-        try:
-            fmt = _format(fmt)
-            query = select(ReportRecord).order_by(col(ReportRecord.received_at).desc())
-            if ids := params.get("service_request_id"):
-                query = query.where(col(ReportRecord.id).in_([i.strip() for i in ids.split(",")]))
-            else:
-                end = _date(params.get("end_date"), "end_date") or intake.clock.now()
-                start = _date(params.get("start_date"), "start_date") or end - timedelta(days=90)
-                query = query.where(
-                    col(ReportRecord.received_at) >= start, col(ReportRecord.received_at) <= end
-                )
-            if codes := params.get("service_code"):
-                query = query.where(
-                    col(ReportRecord.category).in_(
-                        [_category(c.strip()).value for c in codes.split(",")]
-                    )
-                )
-            wanted = params.get("status")
-            if wanted not in (None, "open", "closed"):
-                raise Open311Error(400, 400, "status must be open or closed")
-            async with intake.sessions() as session:
-                records = (await session.exec(query.limit(MAX_LISTED))).all()
-            items = [await _request_json(record, intake) for record in records]
-            items = [i for i in items if wanted is None or i["status"] == wanted]
-        except Open311Error as error:
-            return error_response(fmt if fmt in ("json", "xml") else "json", error)
-        return respond(fmt, "service_requests", "request", items)
-
-    @router.get("/requests/{request_id}.{fmt}")
-    async def get_request(request: Request, request_id: str, fmt: str) -> Response:
-        intake: Intake = request.app.state.intake
-        try:
-            fmt = _format(fmt)
-            async with intake.sessions() as session:
-                record = (
-                    await session.exec(select(ReportRecord).where(ReportRecord.id == request_id))
-                ).first()
-            if record is None:
-                raise Open311Error(404, 404, f"service_request_id {request_id!r} not found")
-            item = await _request_json(record, intake)
-        except Open311Error as error:
-            return error_response(fmt if fmt in ("json", "xml") else "json", error)
-        return respond(fmt, "service_requests", "request", [item])
-
-    return router
+        ],
+    }
+    return respond(fmt, "discovery", "discovery", payload)
 
 
-def _date(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
+@router.get("/services.{fmt}")
+async def services(fmt: FormatDep) -> Response:
+    return respond(fmt, "services", "service", [_service(c) for c in Category])
+
+
+@router.get("/services/{code}.{fmt}")
+async def service_definition(code: str, fmt: FormatDep) -> Response:
+    category = _category(code)
+    definition = {"service_code": category.value, "attributes": _attributes(category)}
+    return respond(fmt, "service_definition", "service_definition", definition)
+
+
+@router.post("/requests.{fmt}")
+async def post_request(
+    request: Request, fmt: FormatDep, intake: IntakeDep, client_id: ClientDep, form: FormDep
+) -> Response:
+    language = form.language
+    now = intake.clock.now()
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Open311Error(400, 400, f"{name} is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise Open311Error(400, 400, f"{name} needs a time zone (ISO 8601 with offset)")
-    return moment
+        submission = validate_submission(_submission_from_form(form.values, form.multi, now), now)
+    except ValidationError as error:
+        REPORTS_REJECTED.labels("open311", "invalid").inc()
+        problems = field_problems(error, language)
+        described = "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
+        raise Open311Error(400, 400, described) from None
+    filing = Filing(
+        Channel.OPEN311, client_ip(request), request.headers.get("idempotency-key"), client_id
+    )
+    accepted = await file_report(intake, submission, filing)
+    if isinstance(accepted, Refused):
+        raise Open311Error(400, 400, f"{accepted.field}: {message_for(accepted.code, language)}")
+    if isinstance(accepted, RateLimited):
+        raise Open311Error(
+            429, 429, "too many requests; retry later", retry_after_s=accepted.retry_after_s
+        )
+    notice = "Ontvangen; de melding gaat naar de bevoegde instantie."
+    payload = [
+        {"service_request_id": accepted.report_id, "service_notice": notice, "account_id": None}
+    ]
+    return respond(fmt, "service_requests", "request", payload, status=201)
 
 
-async def _authorise(intake: Intake, api_key: str | None) -> str:
-    if not api_key:
-        raise Open311Error(403, 403, "api_key is required")
-    async with intake.sessions() as session:
-        client = (
-            await session.exec(
-                select(Open311Client).where(Open311Client.key_digest == key_digest(api_key))
-            )
-        ).first()
-    if client is None:
-        raise Open311Error(403, 403, "api_key is not valid")
-    return client.client_id
+@router.get("/requests.{fmt}")
+async def list_requests(
+    fmt: FormatDep, intake: IntakeDep, asked: Annotated[Listing, Depends(listing)]
+) -> Response:
+    views = await intake.service_requests(asked.wanted, MAX_LISTED)
+    items = [_request_json(view) for view in views]
+    items = [i for i in items if asked.status is None or i["status"] == asked.status]
+    return respond(fmt, "service_requests", "request", items)
+
+
+@router.get("/requests/{request_id}.{fmt}")
+async def get_request(request_id: str, fmt: FormatDep, intake: IntakeDep) -> Response:
+    found = await intake.service_requests(ServiceRequestFilter(ids=[request_id]), 1)
+    if not found:
+        raise Open311Error(404, 404, f"service_request_id {request_id!r} not found")
+    return respond(fmt, "service_requests", "request", [_request_json(found[0])])

@@ -162,8 +162,10 @@ def validation_problem(invalid: Sequence[FieldProblem], language: Language) -> J
 
 
 def language_from(accept_language: str | None, explicit: str | None = None) -> Language:
-    if explicit in ("nl", "en"):
-        return explicit  # type: ignore[return-value]
+    if explicit == "nl":
+        return "nl"
+    if explicit == "en":
+        return "en"
     if accept_language and accept_language.strip().lower().startswith("en"):
         return "en"
     return "nl"

@@ -7,6 +7,7 @@ The texts themselves live in ``services/locale/{nl,en}/LC_MESSAGES/buursignaal.p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from services.runtime import catalogue
@@ -24,7 +25,9 @@ CATEGORIES = _pairs("Category")
 SYMPTOMS = _pairs("HealthSymptom")
 
 
+@cache
 def translator(language: str) -> dict[str, str]:
+    """The page texts in one language (built once per language, not per page)."""
     index = 1 if language == "en" else 0
     return {key: pair[index] for key, pair in TEXTS.items()}
 

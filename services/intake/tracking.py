@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,11 +40,21 @@ class RecipientTrack:
     deadline_at: datetime | None
     history: list[StatusStep] = field(default_factory=list)
 
+    def reason(self, language: str) -> str:
+        """Why this recipient got the report, in the resident's language."""
+        return self.reason_en if language == "en" else self.reason_nl
+
 
 @dataclass
 class Track:
     report: ReportRecord
     recipients: list[RecipientTrack]
+    photo_ids: list[str] = field(default_factory=list)
+
+    def status_note(self, language: str) -> str | None:
+        """The note on the report (a referral, or why nobody can take it) in ``language``."""
+        report = self.report
+        return report.status_note_en if language == "en" else report.status_note_nl
 
     @property
     def open311_status(self) -> str:
@@ -56,11 +68,7 @@ class Track:
         steps = [s for r in self.recipients for s in r.history if s.explanation]
         if steps:
             return max(steps, key=lambda s: s.occurred_at).explanation
-        return (
-            self.report.status_note_en
-            if self.report.language == "en"
-            else (self.report.status_note_nl)
-        )
+        return self.status_note(self.report.language)
 
     @property
     def agency_responsible(self) -> str | None:
@@ -87,37 +95,67 @@ async def report_by_id(session: AsyncSession, report_id: str) -> ReportRecord | 
 
 
 async def track(session: AsyncSession, report: ReportRecord) -> Track:
-    recipients = (
-        await session.exec(
-            select(RecipientView)
-            .where(RecipientView.report_id == report.id, col(RecipientView.withdrawn).is_(False))
-            .order_by(col(RecipientView.role), col(RecipientView.name))
-        )
-    ).all()
-    steps = (
-        await session.exec(
-            select(StatusView)
-            .where(StatusView.report_id == report.id)
-            .order_by(col(StatusView.occurred_at), col(StatusView.id))
-        )
-    ).all()
-    tracks = [
-        RecipientTrack(
+    [found] = await tracks(session, [report])
+    return found
+
+
+async def tracks(session: AsyncSession, reports: Sequence[ReportRecord]) -> list[Track]:
+    """The reports with their recipients and status history, in two queries for any number."""
+    ids = [report.id for report in reports]
+    if not ids:
+        return []
+    recipients = await session.exec(
+        select(RecipientView)
+        .where(col(RecipientView.report_id).in_(ids), col(RecipientView.withdrawn).is_(False))
+        .order_by(col(RecipientView.role), col(RecipientView.name))
+    )
+    by_report: dict[str, dict[str, RecipientTrack]] = {report_id: {} for report_id in ids}
+    for r in recipients:
+        by_report[r.report_id][r.recipient_id] = RecipientTrack(
             r.recipient_id, r.name, r.role, r.reason_nl, r.reason_en, r.status, r.deadline_at
         )
-        for r in recipients
-    ]
-    by_id = {t.recipient_id: t for t in tracks}
+    steps = await session.exec(
+        select(StatusView)
+        .where(col(StatusView.report_id).in_(ids))
+        .order_by(col(StatusView.occurred_at), col(StatusView.id))
+    )
     for step in steps:
-        if step.recipient_id in by_id:
-            by_id[step.recipient_id].history.append(
-                StatusStep(step.status, step.occurred_at, step.explanation)
-            )
-    return Track(report, tracks)
+        if (recipient := by_report[step.report_id].get(step.recipient_id)) is not None:
+            recipient.history.append(StatusStep(step.status, step.occurred_at, step.explanation))
+    return [Track(report, list(by_report[report.id].values())) for report in reports]
 
 
 @dataclass(frozen=True)
-class NearbyReport:
+class ServiceRequestFilter:
+    """Which reports Open311's ``GET requests`` lists: by id, or by a window of receipt."""
+
+    ids: Sequence[str] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    categories: Sequence[str] = ()
+
+
+async def listed_reports(
+    session: AsyncSession, wanted: ServiceRequestFilter, limit: int
+) -> Sequence[ReportRecord]:
+    """The reports a filter selects, newest first, at most ``limit``."""
+    query = select(ReportRecord).order_by(col(ReportRecord.received_at).desc())
+    if wanted.ids:
+        query = query.where(col(ReportRecord.id).in_(wanted.ids))
+    if wanted.start is not None:
+        query = query.where(col(ReportRecord.received_at) >= wanted.start)
+    if wanted.end is not None:
+        query = query.where(col(ReportRecord.received_at) <= wanted.end)
+    if wanted.categories:
+        query = query.where(col(ReportRecord.category).in_(wanted.categories))
+    return (await session.exec(query.limit(limit))).all()
+
+
+class NearbyReport(BaseModel):
+    """An open report near a point: no exact place, only the distance rounded to 100 m."""
+
+    model_config = ConfigDict(frozen=True)
+
     report_id: str
     number: int
     category: str
@@ -162,13 +200,13 @@ async def nearby_open_reports(
     joined = await _joined_counts(session, [r.id for _, r in found[:limit]])
     return [
         NearbyReport(
-            record.id,
-            record.number or 0,
-            record.category,
-            record.subtype,
-            record.observed_at,
-            int(round(distance, -2)),  # rounded to 100 m: no exact addresses
-            joined.get(record.id, 0),
+            report_id=record.id,
+            number=record.number or 0,
+            category=record.category,
+            subtype=record.subtype,
+            observed_at=record.observed_at,
+            distance_m=int(round(distance, -2)),  # rounded to 100 m: no exact addresses
+            also_noticed=joined.get(record.id, 0),
         )
         for distance, record in found[:limit]
     ]

@@ -6,24 +6,26 @@ re-renders the form with an error summary that links to each field, keeping what
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
-from sqlmodel import select
-from starlette.datastructures import UploadFile
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData, UploadFile
 
 from schemas.report import Category, Channel, HealthSymptom
 from services.intake.actions import Accepted, Intake
+from services.intake.dependencies import IntakeDep, client_ip
 from services.intake.filing import Filing, RateLimited, Refused, file_report
 from services.intake.metrics import REPORTS_REJECTED
-from services.intake.models import PhotoRecord
-from services.intake.photos import MAX_BYTES, PhotoError, clean_photos
-from services.intake.privacy import photo_signature_valid, tracking_token
+from services.intake.models import PhotoRecord, ReportRecord
+from services.intake.photos import MAX_BYTES, CleanPhoto, PhotoError, clean_photos
+from services.intake.privacy import photo_signature_valid, sign_photo, tracking_token
 from services.intake.problems import (
     FIELD_LABELS,
     Language,
@@ -31,9 +33,9 @@ from services.intake.problems import (
     language_from,
     message_for,
 )
-from services.intake.submission import AMSTERDAM, SUBTYPES, validate_submission
+from services.intake.submission import AMSTERDAM, SUBTYPES, ReportSubmission, validate_submission
 from services.intake.texts import CATEGORIES, ROLES, STATUSES, SYMPTOMS, pick, translator
-from services.intake.tracking import nearby_open_reports, report_by_id, report_by_token, track
+from services.intake.tracking import RecipientTrack
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 ANCHORS = {
@@ -42,10 +44,44 @@ ANCHORS = {
     "observed_at": "field-observed_date",
 }
 DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%y")
+PLACE_FIELDS = ("lat", "postcode", "house_number", "address")
 
 
-def _language(request: Request) -> Language:
-    return language_from(request.headers.get("accept-language"), request.query_params.get("lang"))
+@dataclass(frozen=True)
+class Pages:
+    """Renders a page in the resident's language, with the link to the other language."""
+
+    request: Request
+    language: Language
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        language = self.language
+        query = {**self.request.query_params, "lang": "en" if language == "nl" else "nl"}
+        other_url = self.request.url.path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        return TEMPLATES.TemplateResponse(
+            self.request,
+            template,
+            {
+                "lang": language,
+                "t": translator(language),
+                "other_language_url": other_url,
+                **context,
+            },
+            status_code=status,
+        )
+
+    def not_found(self) -> HTMLResponse:
+        return self.render("base.html", status=404)
+
+
+async def pages(request: Request) -> Pages:
+    language = language_from(
+        request.headers.get("accept-language"), request.query_params.get("lang")
+    )
+    return Pages(request, language)
+
+
+PagesDep = Annotated[Pages, Depends(pages)]
 
 
 def _local(moment: datetime, language: Language) -> str:
@@ -55,58 +91,48 @@ def _local(moment: datetime, language: Language) -> str:
     )
 
 
-def _page(
-    request: Request, template: str, language: Language, status: int = 200, **context: Any
-) -> HTMLResponse:
-    other = "en" if language == "nl" else "nl"
-    query = dict(request.query_params)
-    query["lang"] = other
-    other_url = request.url.path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
-    return TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {"lang": language, "t": translator(language), "other_language_url": other_url, **context},
-        status_code=status,
-    )
-
-
-def _form_context(
-    intake: Intake,
-    language: Language,
-    values: dict[str, Any],
-    errors: dict[str, str],
-    linked: Any = None,
-) -> dict[str, Any]:
+@cache
+def _form_choices(language: Language) -> dict[str, Any]:
+    """What the form shows in one language and never changes: labels and choices."""
     labels = {name: pair[1] if language == "en" else pair[0] for name, pair in FIELD_LABELS.items()}
     return {
-        "values": {"health_symptoms": [], **values},
-        "errors": errors,
         "labels": labels,
         "anchors": ANCHORS,
         "categories": [(c.value, pick(CATEGORIES, c, language)) for c in Category],
         "category_names": {c.value: pick(CATEGORIES, c, language) for c in Category},
         "subtypes": {c.value: kinds for c, kinds in SUBTYPES.items()},
         "symptoms": [(s.value, pick(SYMPTOMS, s, language)) for s in HealthSymptom],
-        "today_local": intake.clock.now().astimezone(AMSTERDAM).strftime("%d-%m-%Y"),
-        "time_local": intake.clock.now().astimezone(AMSTERDAM).strftime("%H:%M"),
-        "linked": linked,
     }
 
 
-async def _nearby_items(
+async def _form_page(
+    pages: Pages,
     intake: Intake,
-    category: str,
-    lat: float | None,
-    lon: float | None,
-    language: Language,
-    exclude: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    linked: ReportRecord | None,
+    status: int = 200,
+) -> HTMLResponse:
+    now = intake.clock.now().astimezone(AMSTERDAM)
+    return pages.render(
+        "form.html",
+        status,
+        **_form_choices(pages.language),
+        values={"health_symptoms": [], **values},
+        errors=errors,
+        today_local=now.strftime("%d-%m-%Y"),
+        time_local=now.strftime("%H:%M"),
+        linked=linked,
+    )
+
+
+async def _nearby_items(
+    intake: Intake, report: ReportRecord, language: Language
 ) -> list[dict[str, Any]]:
-    if lat is None or lon is None:
+    """Open reports like this one nearby, for "I notice it too" (never the report itself)."""
+    if report.lat is None or report.lon is None:
         return []
-    async with intake.sessions() as session:
-        found = await nearby_open_reports(
-            session, category=category, lat=lat, lon=lon, now=intake.clock.now()
-        )
+    found = await intake.nearby_open_reports(Category(report.category), report.lat, report.lon)
     t = translator(language)
     return [
         {
@@ -119,7 +145,7 @@ async def _nearby_items(
             "also_noticed": item.also_noticed,
         }
         for item in found
-        if item.report_id != exclude
+        if item.report_id != report.id
     ]
 
 
@@ -149,185 +175,186 @@ def observed_at_from_form(date_text: str, time_text: str) -> str | None:
     return None
 
 
-def web_router(photo_secret: str) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+@dataclass
+class FormEntry:
+    """What the form sent: its fields as the submission model reads them, the photos, and the
+    date and time as typed (shown again when the form comes back)."""
 
-    @router.get("/", response_class=HTMLResponse)
-    async def form(request: Request, linked: str | None = None) -> HTMLResponse:
-        intake: Intake = request.app.state.intake
-        language = _language(request)
-        values: dict[str, Any] = {}
-        linked_report = None
-        if linked:
-            async with intake.sessions() as session:
-                linked_report = await report_by_id(session, linked)
-            if linked_report is not None:
-                values = {"category": linked_report.category, "subtype": linked_report.subtype}
-        return _page(
-            request,
-            "form.html",
-            language,
-            **_form_context(intake, language, values, {}, linked_report),
-        )
+    values: dict[str, Any]
+    uploads: list[UploadFile]
+    date_text: str
+    time_text: str
 
-    @router.post("/", response_class=HTMLResponse)
-    async def submit(request: Request) -> Response:
-        intake: Intake = request.app.state.intake
-        language = _language(request)
-        form_data = await request.form(max_part_size=MAX_BYTES + 1024)
-        values: dict[str, Any] = {k: v for k, v in form_data.items() if isinstance(v, str)}
+    @classmethod
+    def read(cls, form: FormData) -> FormEntry:
+        values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         values["health_symptoms"] = [
-            v for v in form_data.getlist("health_symptoms") if isinstance(v, str)
+            v for v in form.getlist("health_symptoms") if isinstance(v, str)
         ]
         for flag in ("share_contact", "email_updates"):
             values[flag] = values.get(flag) == "true"
-        uploads = [
-            u for u in form_data.getlist("photos") if isinstance(u, UploadFile) and u.filename
-        ]
-        errors: dict[str, str] = {}
-        language = (
-            language_from(None, values.get("language")) if values.get("language") else language
-        )
+        uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
         date_text = str(values.pop("observed_date", ""))
         time_text = str(values.pop("observed_time", ""))
-        observed_at = observed_at_from_form(date_text, time_text)
-        if observed_at is None:
-            errors["observed_at"] = message_for("datetime_from_date_parsing", language)
-        else:
-            values["observed_at"] = observed_at
-        linked = values.get("linked_report_id")
-        submission = None
-        try:
-            raws = [await upload.read(MAX_BYTES + 1) for upload in uploads]
-            photos = clean_photos(raws)
-        except PhotoError as error:
-            errors["photos"] = message_for(error.code, language)
-            photos = []
-        try:
-            submission = validate_submission(values, intake.clock.now())
-        except ValidationError as error:
-            for item in field_problems(error, language):
-                errors.setdefault(item["name"], item["reason"])
-            place_given = any(values.get(k) for k in ("lat", "postcode", "house_number", "address"))
-            if not place_given:  # the model checks the place only once the fields are valid
-                errors.setdefault("location", message_for("location_missing", language))
-        if submission is not None and not errors:
-            filing = Filing(Channel.WEB, request.client.host if request.client else None)
-            filed = await file_report(intake, submission, filing, photos)
-            if isinstance(filed, Accepted):
-                return RedirectResponse(
-                    f"/received/{filed.tracking_token}?lang={language}", status_code=303
-                )
-            errors.update(_filing_errors(filed, language))
-        else:
-            for name in errors:
-                REPORTS_REJECTED.labels("web", name).inc()
-        values.update(observed_date=date_text, observed_time=time_text)
-        linked_report = None
-        if linked:
-            async with intake.sessions() as session:
-                linked_report = await report_by_id(session, linked)
-        context = _form_context(intake, language, values, errors, linked_report)
-        return _page(request, "form.html", language, status=400, **context)
+        return cls(values, uploads, date_text, time_text)
 
-    @router.get("/received/{token}", response_class=HTMLResponse)
-    async def received(request: Request, token: str) -> HTMLResponse:
-        intake: Intake = request.app.state.intake
-        language = _language(request)
-        async with intake.sessions() as session:
-            report = await report_by_token(session, token)
-        if report is None:
-            return _page(request, "base.html", language, status=404)
-        nearby = await _nearby_items(
-            intake, report.category, report.lat, report.lon, language, report.id
-        )
-        base = str(request.base_url).rstrip("/")
-        return _page(
-            request,
-            "received.html",
-            language,
-            report=report,
-            tracking_url=f"{base}/track/{token}?lang={language}",
-            nearby=nearby,
-        )
+    def typed(self) -> dict[str, Any]:
+        return {**self.values, "observed_date": self.date_text, "observed_time": self.time_text}
 
-    @router.get("/track/{token}", response_class=HTMLResponse)
-    async def tracking_page(request: Request, token: str) -> HTMLResponse:
-        intake: Intake = request.app.state.intake
-        language = _language(request)
-        async with intake.sessions() as session:
-            report = await report_by_token(session, token)
-            if report is None:
-                return _page(request, "base.html", language, status=404)
-            view = await track(session, report)
-            photo_ids = (
-                await session.exec(select(PhotoRecord.id).where(PhotoRecord.report_id == report.id))
-            ).all()
-        recipients = [
-            {
-                "name": r.name,
-                "role_text": pick(ROLES, r.role, language),
-                "reason": r.reason_en if language == "en" else r.reason_nl,
-                "status_text": pick(STATUSES, r.status, language),
-                "deadline": _local(r.deadline_at, language) if r.deadline_at else None,
-                "history": [
-                    {
-                        "when": _local(s.occurred_at, language),
-                        "status": pick(STATUSES, s.status, language),
-                        "explanation": s.explanation,
-                    }
-                    for s in r.history
-                ],
-            }
-            for r in view.recipients
-        ]
-        return _page(
-            request,
-            "track.html",
-            language,
-            report=report,
-            category_name=pick(CATEGORIES, Category(report.category), language),
-            observed_local=_local(report.observed_at, language),
-            status_note=report.status_note_en if language == "en" else report.status_note_nl,
-            recipients=recipients,
-            photos=[f"/photos/{pid}?token={token}" for pid in photo_ids],
-        )
 
-    @router.get("/photos/{photo_id}")
-    async def photo(
-        request: Request,
-        photo_id: str,
-        token: str | None = None,
-        expires: int | None = None,
-        sig: str | None = None,
-    ) -> Response:
-        """Only the reporter (tracking token) or an authority (signed link) sees a photo."""
-        intake: Intake = request.app.state.intake
-        async with intake.sessions() as session:
-            record = (
-                await session.exec(select(PhotoRecord).where(PhotoRecord.id == photo_id))
-            ).first()
-            allowed = False
-            if record is not None and token:
-                allowed = token == tracking_token(photo_secret, record.report_id)
-            elif record is not None and expires is not None and sig:
-                allowed = photo_signature_valid(
-                    photo_secret, photo_id, expires, sig, intake.clock.now()
-                )
-        if record is None or not allowed:
-            return Response(status_code=404)
-        return Response(
-            record.data,
-            media_type=record.content_type,
-            headers={"Cache-Control": "private, no-store"},
-        )
+@dataclass
+class Checked:
+    """A form entry checked: the submission (when it validates), its photos, and the errors
+    per field in the order the form shows them."""
 
-    return router
+    submission: ReportSubmission | None
+    photos: list[CleanPhoto]
+    errors: dict[str, str]
+
+
+async def _check(entry: FormEntry, language: Language, now: datetime) -> Checked:
+    errors: dict[str, str] = {}
+    observed_at = observed_at_from_form(entry.date_text, entry.time_text)
+    if observed_at is None:
+        errors["observed_at"] = message_for("datetime_from_date_parsing", language)
+    else:
+        entry.values["observed_at"] = observed_at
+    photos: list[CleanPhoto] = []
+    try:
+        photos = clean_photos([await upload.read(MAX_BYTES + 1) for upload in entry.uploads])
+    except PhotoError as error:
+        errors["photos"] = message_for(error.code, language)
+    submission = None
+    try:
+        submission = validate_submission(entry.values, now)
+    except ValidationError as error:
+        for item in field_problems(error, language):
+            errors.setdefault(item["name"], item["reason"])
+        if not any(entry.values.get(k) for k in PLACE_FIELDS):
+            # the model checks the place only once the fields are valid
+            errors.setdefault("location", message_for("location_missing", language))
+    return Checked(submission, photos, errors)
+
+
+def _recipient_items(recipients: list[RecipientTrack], language: Language) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.name,
+            "role_text": pick(ROLES, r.role, language),
+            "reason": r.reason(language),
+            "status_text": pick(STATUSES, r.status, language),
+            "deadline": _local(r.deadline_at, language) if r.deadline_at else None,
+            "history": [
+                {
+                    "when": _local(s.occurred_at, language),
+                    "status": pick(STATUSES, s.status, language),
+                    "explanation": s.explanation,
+                }
+                for s in r.history
+            ],
+        }
+        for r in recipients
+    ]
+
+
+class PhotoLink(BaseModel):
+    """Whoever may see a photo: the reporter (tracking token) or an authority (a signed link
+    not yet expired)."""
+
+    token: str | None = None
+    expires: int | None = None
+    sig: str | None = None
+
+    def opens(self, record: PhotoRecord, intake: Intake) -> bool:
+        if self.token:
+            return self.token == tracking_token(intake.secret, record.report_id)
+        if self.expires is not None and self.sig:
+            now = intake.clock.now()
+            return photo_signature_valid(intake.secret, record.id, self.expires, self.sig, now)
+        return False
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def form(intake: IntakeDep, pages: PagesDep, linked: str | None = None) -> HTMLResponse:
+    linked_report = await intake.report(linked) if linked else None
+    values: dict[str, Any] = {}
+    if linked_report is not None:
+        values = {"category": linked_report.category, "subtype": linked_report.subtype}
+    return await _form_page(pages, intake, values, {}, linked_report)
+
+
+@router.post("/", response_class=HTMLResponse)
+async def submit(request: Request, intake: IntakeDep, pages: PagesDep) -> Response:
+    entry = FormEntry.read(await request.form(max_part_size=MAX_BYTES + 1024))
+    if chosen := entry.values.get("language"):
+        pages = replace(pages, language=language_from(None, chosen))
+    language = pages.language
+    checked = await _check(entry, language, intake.clock.now())
+    errors = checked.errors
+    if checked.submission is not None and not errors:
+        filing = Filing(Channel.WEB, client_ip(request))
+        filed = await file_report(intake, checked.submission, filing, checked.photos)
+        if isinstance(filed, Accepted):
+            return RedirectResponse(
+                f"/received/{filed.tracking_token}?lang={language}", status_code=303
+            )
+        errors.update(_filing_errors(filed, language))
+    else:
+        for name in errors:
+            REPORTS_REJECTED.labels("web", name).inc()
+    linked_id = entry.values.get("linked_report_id")
+    linked = await intake.report(linked_id) if linked_id else None
+    return await _form_page(pages, intake, entry.typed(), errors, linked, status=400)
+
+
+@router.get("/received/{token}", response_class=HTMLResponse)
+async def received(
+    request: Request, token: str, intake: IntakeDep, pages: PagesDep
+) -> HTMLResponse:
+    report = await intake.report_for_token(token)
+    if report is None:
+        return pages.not_found()
+    base = str(request.base_url).rstrip("/")
+    return pages.render(
+        "received.html",
+        report=report,
+        tracking_url=f"{base}/track/{token}?lang={pages.language}",
+        nearby=await _nearby_items(intake, report, pages.language),
+    )
+
+
+@router.get("/track/{token}", response_class=HTMLResponse)
+async def tracking_page(token: str, intake: IntakeDep, pages: PagesDep) -> HTMLResponse:
+    view = await intake.tracked(token, with_photos=True)
+    if view is None:
+        return pages.not_found()
+    report, language = view.report, pages.language
+    return pages.render(
+        "track.html",
+        report=report,
+        category_name=pick(CATEGORIES, Category(report.category), language),
+        observed_local=_local(report.observed_at, language),
+        status_note=view.status_note(language),
+        recipients=_recipient_items(view.recipients, language),
+        photos=[f"/photos/{pid}?token={token}" for pid in view.photo_ids],
+    )
+
+
+@router.get("/photos/{photo_id}")
+async def photo(photo_id: str, link: Annotated[PhotoLink, Query()], intake: IntakeDep) -> Response:
+    """Only the reporter (tracking token) or an authority (signed link) sees a photo."""
+    record = await intake.photo(photo_id)
+    if record is None or not link.opens(record, intake):
+        return Response(status_code=404)
+    return Response(
+        record.data, media_type=record.content_type, headers={"Cache-Control": "private, no-store"}
+    )
 
 
 def signed_photo_path(secret: str, photo_id: str, now: datetime, ttl: timedelta) -> str:
     """A link for an authority, valid until ``now + ttl``."""
-    from services.intake.privacy import sign_photo
-
     expires = int((now + ttl).timestamp())
     return f"/photos/{photo_id}?expires={expires}&sig={sign_photo(secret, photo_id, expires)}"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from services.intake.actions import key_digest
 from services.intake.models import Open311Client
-from services.intake.open311 import key_digest
 from services.runtime.database import make_engine, session_factory
 
 

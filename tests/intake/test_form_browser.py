@@ -10,6 +10,8 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.intake.test_relay_crash import intake_env, intake_process
 from tests.support.browser import active_id, chromium, press, replace_text, tab_to
@@ -53,7 +55,9 @@ def test_keyboard_only_report_with_error_summary(
         tab_to(driver, "submit")
         press(driver, Keys.ENTER)
 
-        summary = driver.find_element(By.ID, "error-summary")
+        summary = WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.ID, "error-summary"))
+        )
         assert active_id(driver) == "error-summary", "the error summary takes focus"
         links = summary.find_elements(By.TAG_NAME, "a")
         texts = [link.text for link in links]
@@ -95,7 +99,11 @@ def test_keyboard_only_report_with_error_summary(
         tab_to(driver, "submit")
         press(driver, Keys.ENTER)
 
-        assert "Uw melding is ontvangen" in driver.find_element(By.TAG_NAME, "h1").text
+        WebDriverWait(driver, 30).until(
+            expected_conditions.text_to_be_present_in_element(
+                (By.TAG_NAME, "h1"), "Uw melding is ontvangen"
+            )
+        )
         number = driver.find_element(By.ID, "report-number").text
         assert number.isdigit()
         assert "adres nu niet controleren" in driver.page_source, "PDOK down: kept unverified"

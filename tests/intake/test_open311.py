@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-from services.intake.open311 import register_client
+from schemas.leg import LegStatus
+from schemas.routing import Role
+from services.intake.models import RecipientView, StatusView
+from services.runtime.database import write_transaction
 from tests.intake.conftest import IntakeUnderTest
 
 pytestmark = pytest.mark.kafka
@@ -30,9 +37,7 @@ def form(api_key: str | None, **changes: str) -> dict[str, str]:
 
 
 async def client_key(service: IntakeUnderTest) -> str:
-    return await register_client(
-        service.intake.sessions, "meldapp", "Meld-app", service.clock.now()
-    )
+    return await service.intake.register_client("meldapp", "Meld-app")
 
 
 async def test_discovery_and_services_in_json_and_xml(intake_service: IntakeUnderTest) -> None:
@@ -167,3 +172,72 @@ async def test_bad_filters_and_unknown_request(intake_service: IntakeUnderTest) 
     unknown = await intake_service.client.get("/open311/v2/requests/nope.xml")
     assert unknown.status_code == 404
     assert ET.fromstring(unknown.content).findtext("error/code") == "404"
+
+
+@contextmanager
+def statements(service: IntakeUnderTest) -> Iterator[list[str]]:
+    """The SQL statements the service's engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = service.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def file_answered_reports(service: IntakeUnderTest, key: str, numbers: range) -> None:
+    """Reports over Open311 (one per number), each routed to an authority that answered."""
+    for n in numbers:
+        changes = {"device_id": f"listing-device-{n:04d}", "description": f"Melding {n}"}
+        created = await service.client.post("/open311/v2/requests.json", data=form(key, **changes))
+        assert created.status_code == 201, created.text
+        report_id = created.json()[0]["service_request_id"]
+        async with write_transaction(service.intake.sessions) as session:
+            session.add(
+                RecipientView(
+                    report_id=report_id,
+                    recipient_id="ca-omgevingsdienst",
+                    name="Omgevingsdienst",
+                    role=Role.COMPETENT_AUTHORITY,
+                    reason_nl="bevoegd gezag",
+                    reason_en="competent authority",
+                )
+            )
+            session.add(
+                StatusView(
+                    report_id=report_id,
+                    recipient_id="ca-omgevingsdienst",
+                    status=LegStatus.ACKNOWLEDGED,
+                    occurred_at=service.clock.now(),
+                    explanation=f"In behandeling ({n})",
+                )
+            )
+
+
+@pytest.mark.parametrize(
+    "intake_service", [{"relay_enabled": False, "rate_limit_ip_per_hour": 0}], indirect=True
+)
+async def test_listing_runs_as_many_queries_for_twenty_requests_as_for_two(
+    intake_service: IntakeUnderTest,
+) -> None:
+    key = await client_key(intake_service)
+
+    async def listed() -> tuple[list[dict[str, Any]], int]:
+        with statements(intake_service) as seen:
+            response = await intake_service.client.get("/open311/v2/requests.json")
+        assert response.status_code == 200
+        return response.json(), len(seen)
+
+    await file_answered_reports(intake_service, key, range(2))
+    two, queries_for_two = await listed()
+    await file_answered_reports(intake_service, key, range(2, 20))
+    twenty, queries_for_twenty = await listed()
+    assert (len(two), len(twenty)) == (2, 20)
+    assert {item["agency_responsible"] for item in twenty} == {"Omgevingsdienst"}
+    assert {item["status_notes"] for item in twenty} == {f"In behandeling ({n})" for n in range(20)}
+    assert queries_for_twenty == queries_for_two <= 3

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,10 +35,8 @@ from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.actions import leg_id_for
 from tests.support.browser import chromium, press, replace_text, tab_to
 from tests.support.kafka import consume_until, headers_of, wait_until
-from tests.support.pdok import locatieserver
-from tests.support.processes import service_process
 from tests.support.smtp import SmtpServer
-from tools.local.postgres import ThrowawayPostgres, free_port
+from tests.system.conftest import System
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging is gerepareerd."
@@ -50,71 +45,6 @@ DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
 
 def has_mail(smtp: SmtpServer, subject: str) -> bool:
     return any(message["Subject"] == subject for message in smtp.inbox.messages)
-
-
-@dataclass
-class System:
-    urls: dict[str, str]
-    env: dict[str, str]
-    key: str
-    smtp: SmtpServer
-    bootstrap: str
-
-
-@pytest.fixture
-def system(
-    kafka_bootstrap_servers: str,
-    postgres_server: ThrowawayPostgres,
-    smtp_server: SmtpServer,
-    tmp_path: Path,
-    topic_suffix: str,
-) -> Iterator[System]:
-    """Intake, router and notifier as processes on the test broker and PostgreSQL."""
-    ports = {name: free_port() for name in ("intake", "router", "notifier")}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    token = "system-test-internal-token"
-    with ExitStack() as stack:
-        pdok = stack.enter_context(locatieserver())
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-            "BUURSIGNAAL_ENVIRONMENT": "test",
-            "BUURSIGNAAL_SECRET_KEY": "system-test-secret-0123456789abcdef",
-            "BUURSIGNAAL_INTAKE_INTERNAL_API_TOKEN": token,
-            "BUURSIGNAAL_INTAKE_PUBLIC_BASE_URL": urls["intake"],
-            "BUURSIGNAAL_INTAKE_PDOK_LOCATIESERVER_URL": pdok,
-            "BUURSIGNAAL_INTAKE_RATE_LIMIT_IP_PER_HOUR": "0",  # the demo posts from one address
-            "BUURSIGNAAL_ROUTER_FIXED_WIND_FROM_DEG": "180",
-            "BUURSIGNAAL_ROUTER_PDOK_LOCATIESERVER_URL": pdok,
-            "BUURSIGNAAL_NOTIFIER_INTAKE_URL": urls["intake"],
-            "BUURSIGNAAL_NOTIFIER_INTERNAL_API_TOKEN": token,
-            "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": urls["notifier"],
-            "BUURSIGNAAL_NOTIFIER_SMTP_PORT": str(smtp_server.port),
-            "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "1",
-        }
-        for name in ports:
-            database = postgres_server.create_database(f"{name}_{topic_suffix}")
-            env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = database
-        registered = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tools.cli",
-                "notifier",
-                "add-authority",
-                "od-odnzkg",
-                "--name",
-                "OD Noordzeekanaalgebied",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        key = registered.stdout.strip().rsplit(" ", 1)[-1]
-        for name, port in ports.items():
-            stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
-        yield System(urls, env, key, smtp_server, kafka_bootstrap_servers)
 
 
 def test_report_to_answer_to_reopened(system: System) -> None:
