@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
@@ -27,7 +27,7 @@ from services.intake.problems import (
 )
 from services.intake.submission import ReportSubmission, validate_submission
 from services.intake.tracking import NearbyReport, RecipientTrack, Track
-from services.runtime.problems import FieldProblem, problem
+from services.runtime.problems import FieldProblem, json_body, known_query_parameters, problem
 
 
 class ReportCreated(BaseModel):
@@ -159,12 +159,15 @@ SUBMISSION_SCHEMA["properties"]["photos"] = {
 }
 
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = APIRouter(
+    prefix="/api/v1", tags=["reports"], dependencies=[Depends(known_query_parameters)]
+)
 
 
 @router.post(
     "/reports",
     status_code=202,
+    dependencies=[Depends(json_body)],
     response_model=ReportCreated,
     openapi_extra={
         "requestBody": {

@@ -75,7 +75,7 @@ async def contacts_for_mail(
     return JSONResponse({"contacts": contacts})
 
 
-mail_links = APIRouter()
+mail_links = APIRouter(include_in_schema=False)  # pages a resident opens from a mail
 
 
 def _plain_page(title: str, body: str, status: int = 200) -> HTMLResponse:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -31,7 +31,8 @@ from services.intake.problems import Language, field_problems, message_for
 from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submission
 from services.intake.texts import CATEGORIES
 from services.intake.tracking import ServiceRequestFilter, Track
-from services.runtime.errors import RefusedError
+from services.runtime.errors import RefusedError, TransientError
+from services.runtime.problems import transient_problem
 
 SERVICE_NAMES = CATEGORIES  # (Dutch, English) per category, as on the web form
 GRID_LAT = 0.0045  # ~500 m
@@ -192,19 +193,28 @@ def on_open311(request: Request) -> bool:
     return request.url.path.startswith(PREFIX + "/")
 
 
+async def _unavailable(request: Request, error: Exception) -> Response:
+    if not on_open311(request):
+        return await transient_problem(request, error)
+    payload = [{"code": 503, "description": "a service this request needs is unavailable"}]
+    response = respond(_path_format(request), "errors", "error", payload, 503)
+    response.headers["Retry-After"] = str(getattr(error, "retry_after_s", 5))
+    return response
+
+
 def install_open311_errors(app: FastAPI) -> None:
-    """Answer ``Open311Error`` in the spec's error shape (validation errors on Open311 paths
-    come here from the app's one validation handler, through ``invalid_request``)."""
+    """Answer ``Open311Error`` and unavailability in the spec's error shape on its paths
+    (validation errors on Open311 paths come here from the app's one validation handler,
+    through ``invalid_request``)."""
     app.add_exception_handler(Open311Error, _open311_error)
+    app.add_exception_handler(TransientError, _unavailable)
 
 
-async def response_format(fmt: str) -> Format:
-    """The path's format, checked once for every route (a 404 for anything but json/xml)."""
-    if fmt == "json":
-        return "json"
-    if fmt == "xml":
-        return "xml"
-    raise Open311Error(404, 404, f"unknown format {fmt!r}: use .json or .xml")
+async def response_format(
+    fmt: Annotated[Format, Path(description="The answer's format: json or xml")],
+) -> Format:
+    """The path's format, checked once for every route (anything but json/xml is a 400)."""
+    return fmt
 
 
 FormatDep = Annotated[Format, Depends(response_format)]
@@ -349,7 +359,38 @@ def _submission_from_form(
     return {k: v for k, v in data.items() if v is not None}
 
 
-router = APIRouter(prefix=PREFIX, tags=["open311"])
+def _both_formats(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": schema},
+            "text/xml": {"schema": {"type": "string"}},
+        },
+    }
+
+
+OPEN311_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+OPEN311_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: _both_formats("The answer, in the format the path names", {}),
+    **{
+        status: _both_formats(description, OPEN311_ERROR_SCHEMA)
+        for status, description in (
+            (400, "The request is not valid; the description names the Open311 field"),
+            (403, "No valid api_key"),
+            (404, "No such service or service request"),
+            (429, "Too many requests from this sender"),
+            (503, "A service this request needs is unavailable"),
+        )
+    },
+}
+router = APIRouter(prefix=PREFIX, tags=["open311"], responses=OPEN311_ANSWERS)
 
 
 @router.get("/discovery.{fmt}")
@@ -384,7 +425,11 @@ async def service_definition(code: str, fmt: FormatDep) -> Response:
     return respond(fmt, "service_definition", "service_definition", definition)
 
 
-@router.post("/requests.{fmt}")
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    responses={201: _both_formats("The service request was received", {})},
+)
 async def post_request(
     request: Request, fmt: FormatDep, intake: IntakeDep, client_id: ClientDep, form: FormDep
 ) -> Response:

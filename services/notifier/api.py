@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.leg import LegStatus
+from schemas.report import Category
 from schemas.routing import RECIPIENT_ID_PATTERN
 from services.notifier.callers import ApiCaller, DeskDep
 from services.notifier.desk import LegFilter
 from services.notifier.models import Leg, LegHistory
-from services.runtime.problems import json_body
+from services.runtime.problems import json_body, known_query_parameters
 
 
 class HistoryOut(BaseModel):
@@ -85,7 +86,7 @@ def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
     )
 
 
-router = APIRouter(prefix="/api/v1", tags=["legs"])
+router = APIRouter(prefix="/api/v1", tags=["legs"], dependencies=[Depends(known_query_parameters)])
 
 
 @router.get("/legs", response_model=list[LegOut])
@@ -93,7 +94,7 @@ async def list_legs(
     caller: ApiCaller,
     desk: DeskDep,
     status: Annotated[LegStatus | None, Query()] = None,
-    category: Annotated[str | None, Query(max_length=16)] = None,
+    category: Category | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response:
     wanted = LegFilter(status=status, category=category, limit=limit)

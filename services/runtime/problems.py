@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_origin
 
 from fastapi import FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.runtime.errors import RefusedError, TransientError, UnsupportedMediaTypeError
@@ -64,7 +66,7 @@ async def _refused(_request: Request, error: Exception) -> Response:
     return problem(status, kind, title, detail=str(error) or None)
 
 
-async def _transient(_request: Request, error: Exception) -> Response:
+async def transient_problem(_request: Request, error: Exception) -> Response:
     retry_after = getattr(error, "retry_after_s", TransientError.retry_after_s)
     return problem(
         TransientError.status,
@@ -115,9 +117,62 @@ async def json_body(request: Request) -> None:
         raise UnsupportedMediaTypeError(f"the body was sent as {media_type or 'no content type'!r}")
 
 
+def _query_names(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter an operation declares, and whether it takes several values."""
+    names = {
+        parameter.alias: get_origin(parameter.field_info.annotation) in (list, set, tuple)
+        for parameter in dependant.query_params
+    }
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+async def known_query_parameters(request: Request) -> None:
+    """A dependency for API routers: a query parameter the operation does not declare is a 400.
+
+    A misspelt filter (``?statsu=resolved``) would otherwise be ignored silently and answer
+    with everything.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = _query_names(route.dependant)
+    given = request.query_params
+    unknown = sorted(set(given) - set(declared))
+    repeated = sorted(n for n, many in declared.items() if not many and len(given.getlist(n)) > 1)
+    if unknown or repeated:
+        raise UnknownParameterError(unknown, repeated)
+
+
+class UnknownParameterError(RefusedError):
+    """Query parameters the operation does not take, or a single-valued one given twice."""
+
+    status = 400
+    kind = "invalid-request"
+    title = "The request is not valid"
+
+    def __init__(self, unknown: Sequence[str], repeated: Sequence[str]) -> None:
+        super().__init__(f"unknown: {', '.join(unknown)}; repeated: {', '.join(repeated)}")
+        self.unknown, self.repeated = list(unknown), list(repeated)
+
+
+async def _unknown_parameter(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, UnknownParameterError)
+    invalid = [
+        FieldProblem(name=name, code="unknown_parameter", reason="This parameter is not known")
+        for name in error.unknown
+    ] + [
+        FieldProblem(name=name, code="repeated_parameter", reason="Give this parameter once")
+        for name in error.repeated
+    ]
+    return problem(400, error.kind, error.title, invalid=invalid)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map the error tree, validation errors and Starlette's HTTP errors to problem+json."""
     app.add_exception_handler(RefusedError, _refused)
-    app.add_exception_handler(TransientError, _transient)
+    app.add_exception_handler(TransientError, transient_problem)
+    app.add_exception_handler(UnknownParameterError, _unknown_parameter)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)

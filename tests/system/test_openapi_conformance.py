@@ -14,6 +14,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.core.result import Err
@@ -22,6 +23,10 @@ from tests.system.conftest import System
 
 pytestmark = pytest.mark.kafka
 EXAMPLES = 20
+# A report that fits the schema can still be refused with 400: the observation must lie in the
+# last 30 days and the point in the Netherlands, rules JSON Schema cannot state. Every other
+# check runs, including that the refusal is documented problem+json.
+RULES_BEYOND_THE_SCHEMA = [schemathesis.checks.positive_data_acceptance]
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -63,10 +68,12 @@ def _failures(base_url: str, headers: dict[str, str]) -> list[str]:
             )
             @given(case=operation.as_strategy(generation_mode=mode))
             def conforms(case: Any) -> None:
-                case.call_and_validate(headers=headers)
+                case.call_and_validate(headers=headers, excluded_checks=RULES_BEYOND_THE_SCHEMA)
 
             try:
                 conforms()
+            except Unsatisfiable:
+                continue  # no input to get wrong: GET /health has no parameters
             except Exception as failure:  # each operation's first failure, all reported at once
                 found.append(f"{operation.label} ({mode.value}): {failure}")
     return found
