@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.brokers import broker  # noqa: F401  (memory and kafka, for handler tests)
 from tests.support.kafka import kafka_bootstrap
 from tests.support.smtp import smtp_server  # noqa: F401  (a fixture for every test package)
 from tools.local.postgres import ThrowawayPostgres, install

@@ -21,7 +21,6 @@ from services.router.settings import RouterSettings
 from services.router.versions import ResolverByYear
 from services.router.waterboards import BoundaryWaterBoards, PdokWaterBoards, WaterBoardFinder
 from services.router.wind import FixedWind, WatchedKnmiWind, WindProvider
-from services.runtime.broker import ensure_topics
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.service import (
     ServiceRuntime,
@@ -67,20 +66,19 @@ class DeliveryTopics:
     """Every recipient's delivery topic, created once: all in one request at start (off the
     per-report path), or at a report's first delivery to it when that request failed."""
 
-    def __init__(self, runtime: ServiceRuntime, bootstrap_servers: str) -> None:
+    def __init__(self, runtime: ServiceRuntime) -> None:
         self._runtime = runtime
-        self._bootstrap_servers = bootstrap_servers
         self.known: set[str] = set()
 
     async def ensure(self, spec: TopicSpec) -> None:
         if spec.name not in self.known:
-            await ensure_topics(self._bootstrap_servers, [spec])
+            await self._runtime.create_topics([spec])
             self.known.add(spec.name)
 
     async def create_all(self, recipient_ids: list[str]) -> None:
         specs = [topics.delivery_topic(i) for i in recipient_ids]
         try:
-            created = await ensure_topics(self._bootstrap_servers, specs)
+            created = await self._runtime.create_topics(specs)
         except Exception:  # each report's first delivery creates its topic instead
             log.exception("could not create the delivery topics at start")
             return
@@ -144,7 +142,7 @@ def declare_outputs(runtime: ServiceRuntime) -> None:
 
 def build_runtime_for(settings: RouterSettings, clock: Clock) -> ServiceRuntime:
     runtime = build_runtime(NAME, settings, topics=topics.all_static_topics(), clock=clock)
-    delivery_topics = DeliveryTopics(runtime, settings.kafka_bootstrap_servers)
+    delivery_topics = DeliveryTopics(runtime)
     resolvers = build_resolvers(settings)
     routing = RoutingActions(
         resolvers,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schemas.topics import TopicSpec
-from services.runtime.broker import BrokerConnection, RecordProducer
+from services.runtime.broker import BrokerConnection, RecordProducer, ensure_topics
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
 from services.runtime.database import SessionFactory
@@ -34,6 +35,7 @@ from services.runtime.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+CreateTopics = Callable[[Iterable[TopicSpec]], Awaitable[list[str]]]
 
 
 @dataclass
@@ -49,6 +51,9 @@ class ServiceRuntime:
     consumers: list[EventConsumer[Any]] = field(default_factory=list)
     relay_producer: RecordProducer | None = None
     connection: BrokerConnection = field(init=False)
+    create_topics: CreateTopics = field(init=False)
+    """Creates the topics that do not exist yet, once running (``ensure_topics`` on this
+    service's Kafka; a test on FastStream's in-memory broker puts in one that needs none)."""
     _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
@@ -60,6 +65,7 @@ class ServiceRuntime:
             initial_backoff_s=self.settings.connect_backoff_initial_s,
             max_backoff_s=self.settings.connect_backoff_max_s,
         )
+        self.create_topics = functools.partial(ensure_topics, self.settings.kafka_bootstrap_servers)
 
     def consume(
         self,
