@@ -44,3 +44,24 @@ def service_process(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def add_authority(env: dict[str, str], recipient_id: str, name: str) -> str:
+    """Register an authority with ``buursignaal notifier add-authority``; return its API key."""
+    registered = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.cli",
+            "notifier",
+            "add-authority",
+            recipient_id,
+            "--name",
+            name,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return registered.stdout.strip().rsplit(" ", 1)[-1]

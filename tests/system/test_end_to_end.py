@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -31,25 +32,45 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
+from schemas._base import Event
 from schemas.cloudevents import decode
 from schemas.pattern import PatternDetected
 from schemas.routing import ReportDelivered, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.actions import leg_id_for
-from tests.support.browser import chromium, press, replace_text, tab_to
-from tests.support.kafka import consume_until, headers_of, wait_until
+from tests.support.browser import (
+    acknowledge_leg,
+    chromium,
+    press,
+    replace_text,
+    resolve_leg,
+    tab_to,
+)
+from tests.support.kafka import Record, consume_until, headers_of, wait_until
 from tests.support.pdok import locatieserver
-from tests.support.processes import service_process
+from tests.support.processes import add_authority, service_process
 from tests.support.smtp import SmtpServer
 from tools.local.postgres import ThrowawayPostgres, free_port
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging is gerepareerd."
 DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
+E = TypeVar("E", bound=Event)
 
 
 def has_mail(smtp: SmtpServer, subject: str) -> bool:
     return any(message["Subject"] == subject for message in smtp.inbox.messages)
+
+
+def published_since(records: list[Record], started_ms: int, kind: type[E]) -> list[E]:
+    """The events of ``kind`` among ``records`` written since ``started_ms``."""
+    found = []
+    for record in records:
+        if record.timestamp >= started_ms:
+            _, event = decode(headers_of(record), record.value or b"")
+            if isinstance(event, kind):
+                found.append(event)
+    return found
 
 
 @dataclass
@@ -95,23 +116,7 @@ def system(
         for name in ports:
             database = postgres_server.create_database(f"{name}_{topic_suffix}")
             env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = database
-        registered = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tools.cli",
-                "notifier",
-                "add-authority",
-                "od-odnzkg",
-                "--name",
-                "OD Noordzeekanaalgebied",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        key = registered.stdout.strip().rsplit(" ", 1)[-1]
+        key = add_authority(env, "od-odnzkg", "OD Noordzeekanaalgebied")
         for name, port in ports.items():
             stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
         yield System(urls, env, key, smtp_server, kafka_bootstrap_servers)
@@ -155,15 +160,12 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         tracking = driver.find_element(By.ID, "tracking-link").get_attribute("href") or ""
 
         # 2. the delivery on the Seveso-omgevingsdienst's own topic, with the reason
-        def ours(records: list[object]) -> list[ReportDelivered]:
-            found = []
-            for record in records:
-                if record.timestamp < started_ms:  # type: ignore[attr-defined]
-                    continue
-                _, event = decode(headers_of(record), record.value or b"")  # type: ignore[attr-defined]
-                if isinstance(event, ReportDelivered) and event.report.description == DESCRIPTION:
-                    found.append(event)
-            return found
+        def ours(records: list[Record]) -> list[ReportDelivered]:
+            return [
+                event
+                for event in published_since(records, started_ms, ReportDelivered)
+                if event.report.description == DESCRIPTION
+            ]
 
         records = asyncio.run(
             consume_until(
@@ -193,23 +195,8 @@ def test_report_to_answer_to_reopened(system: System) -> None:
 
         wait_until(listed, timeout_s=60, interval_s=0.5)
         driver.find_element(By.LINK_TEXT, short).send_keys(Keys.ENTER)
-        tab_to(driver, "status-acknowledged")
-        press(driver, Keys.SPACE)
-        tab_to(driver, "save")
-        press(driver, Keys.ENTER)
-        WebDriverWait(driver, 30).until(
-            expected_conditions.text_to_be_present_in_element(
-                (By.TAG_NAME, "dl"), "in behandeling genomen"
-            )
-        )
-        tab_to(driver, "status-forwarded")
-        press(
-            driver, *[Keys.ARROW_DOWN] * 4
-        )  # forwarded, in_progress, no_action, not_ours, resolved
-        tab_to(driver, "explanation")
-        press(driver, EXPLAINED)
-        tab_to(driver, "save")
-        press(driver, Keys.ENTER)
+        acknowledge_leg(driver)
+        resolve_leg(driver, EXPLAINED)
         WebDriverWait(driver, 30).until(
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "afgehandeld")
         )
@@ -262,15 +249,12 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
         )
         assert answer.status_code == 202, answer.text
 
-    def bursts(records: list[object]) -> list[PatternDetected]:
-        found = []
-        for record in records:
-            if record.timestamp < started_ms:  # type: ignore[attr-defined]
-                continue
-            _, event = decode(headers_of(record), record.value or b"")  # type: ignore[attr-defined]
-            if isinstance(event, PatternDetected) and event.facility_ids == ["tata_steel_ijmuiden"]:
-                found.append(event)
-        return found
+    def bursts(records: list[Record]) -> list[PatternDetected]:
+        return [
+            event
+            for event in published_since(records, started_ms, PatternDetected)
+            if event.facility_ids == ["tata_steel_ijmuiden"]
+        ]
 
     records = asyncio.run(
         consume_until(
