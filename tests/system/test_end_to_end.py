@@ -14,8 +14,6 @@ import asyncio
 import csv
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -48,7 +46,7 @@ from tests.support.browser import (
 )
 from tests.support.kafka import Record, consume_until, headers_of, wait_until
 from tests.support.pdok import locatieserver
-from tests.support.processes import add_authority, service_process
+from tests.support.processes import add_authority, cli, service_process
 from tests.support.smtp import SmtpServer
 from tools.local.postgres import ThrowawayPostgres, free_port
 
@@ -267,13 +265,7 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
     pattern = bursts(records)[-1]
     assert pattern.method.value == "burst"
     assert pattern.unique_reporters >= 10
-    digest = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "notifier", "digest"],
-        env=system.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    digest = cli("notifier", "digest", env=system.env, check=True)
     url = digest.stdout.strip().rsplit(" ", 1)[-1]
     page = httpx.get(url, timeout=10).text
     assert "piek" in page, "the pattern's method in Dutch"
@@ -323,30 +315,23 @@ def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
 
 def test_the_demo_drives_the_running_stack(system: System, tmp_path: Path) -> None:
     """Twelve simulated hours, 3,600 times faster: reports accepted, authorities answering."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.cli",
-            "demo",
-            "--days",
-            "0.5",
-            "--per-day",
-            "480",
-            "--scale",
-            "3600",
-            "--intake",
-            system.urls["intake"],
-            "--notifier",
-            system.urls["notifier"],
-            "--weather-dir",
-            str(tmp_path),
-        ],
+    result = cli(
+        "demo",
+        "--days",
+        "0.5",
+        "--per-day",
+        "480",
+        "--scale",
+        "3600",
+        "--intake",
+        system.urls["intake"],
+        "--notifier",
+        system.urls["notifier"],
+        "--weather-dir",
+        str(tmp_path),
         env=system.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
         check=True,
+        timeout_s=300,
     )
     counts = dict(item.split(": ") for item in result.stdout.strip().splitlines()[-1].split(", "))
     submitted, accepted = int(counts["submitted"]), int(counts["accepted"])
