@@ -216,6 +216,23 @@ DELIVERY_DEAD_LETTER = TopicSpec(
 )
 
 
+@dataclass(frozen=True)
+class TopicPattern:
+    """Topics of one kind consumed with one subscription (the recipients' delivery topics)."""
+
+    pattern: str
+    """FastStream's path syntax: ``buursignaal.delivery.{recipient_id}.v1``."""
+    event: type[Event]
+    dead_letter: str
+
+    @property
+    def name(self) -> str:
+        return self.pattern
+
+
+DELIVERIES = TopicPattern(DELIVERY_PATTERN, ReportDelivered, DELIVERY_DEAD_LETTER.name)
+
+
 def delivery_topic(recipient_id: str) -> TopicSpec:
     """The recipient's own delivery topic: ``buursignaal.delivery.<recipient_id>.v1``."""
     if not re.match(RECIPIENT_ID_PATTERN, recipient_id):
