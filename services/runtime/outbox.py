@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 from uuid import UUID, uuid4
 
 from sqlalchemy import ColumnElement, Row, Table, and_, func, update
@@ -57,24 +57,23 @@ class Publish(Protocol):
     ) -> Awaitable[object]: ...
 
 
-def enqueue(
-    session: AsyncSession,
-    event: Event,
-    *,
-    topic: str,
-    key: str,
-    source: str,
-    clock: Clock,
-    event_id: UUID | None = None,
-) -> str:
+class Addressed(TypedDict):
+    """Where ``enqueue`` sends an event: the parameters of ``outbox_values``."""
+
+    topic: str
+    key: str
+    source: str
+    clock: Clock
+    event_id: NotRequired[UUID | None]
+
+
+def enqueue(session: AsyncSession, event: Event, **where: Unpack[Addressed]) -> str:
     """Add ``event`` to the outbox inside the caller's transaction; return its CloudEvents id.
 
     The row is written when the transaction commits, with every other row staged in it
     (``stage_insert``).
     """
-    values = outbox_values(
-        event, topic=topic, key=key, source=source, clock=clock, event_id=event_id
-    )
+    values = outbox_values(event, **where)
     stage_insert(session, OUTBOX_TABLE, values)
     return str(values["event_id"])
 

@@ -6,6 +6,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -74,6 +76,15 @@ def tab_to(driver: webdriver.Chrome, element_id: str, *, max_presses: int = 80) 
             return driver.switch_to.active_element
         press(driver, Keys.TAB)
     raise AssertionError(f"#{element_id} is not reachable with the Tab key")
+
+
+def type_observed_now(driver: webdriver.Chrome) -> None:
+    """On the report form: type today's date and the time now (Dutch time and notation)."""
+    now = datetime.now(ZoneInfo("Europe/Amsterdam"))
+    tab_to(driver, "field-observed_date")
+    replace_text(driver, now.strftime("%d-%m-%Y"))
+    tab_to(driver, "field-observed_time")
+    replace_text(driver, now.strftime("%H:%M"))
 
 
 def acknowledge_leg(driver: webdriver.Chrome) -> None:

@@ -40,9 +40,9 @@ from tests.support.browser import (
     acknowledge_leg,
     chromium,
     press,
-    replace_text,
     resolve_leg,
     tab_to,
+    type_observed_now,
 )
 from tests.support.kafka import Record, consume_until, headers_of, wait_until
 from tests.support.pdok import locatieserver
@@ -139,11 +139,7 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         press(driver, "1949 AB")
         tab_to(driver, "field-house_number")
         press(driver, "10")
-        now = datetime.now(ZoneInfo("Europe/Amsterdam"))
-        tab_to(driver, "field-observed_date")
-        replace_text(driver, now.strftime("%d-%m-%Y"))
-        tab_to(driver, "field-observed_time")
-        replace_text(driver, now.strftime("%H:%M"))
+        type_observed_now(driver)
         tab_to(driver, "field-description")
         press(driver, DESCRIPTION)
         tab_to(driver, "field-email")
