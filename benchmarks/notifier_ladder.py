@@ -26,14 +26,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import insert
 
-from benchmarks.support import (
-    count_arrivals,
-    local_broker,
-    passthrough,
-    peak_rss_mb,
-    server,
-    uvicorn_argv,
-)
+from benchmarks.support import local_broker, passthrough, run_service
 from schemas.cloudevents import headers_for
 from schemas.leg import Actor, ActorKind, LegStatus, LegStatusReported
 from schemas.topics import LEG_STATUS, LEG_STATUS_REPORTED, TopicSpec, all_static_topics
@@ -45,7 +38,7 @@ from services.runtime.broker import ensure_topics
 from services.runtime.clock import FixedClock
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
-from tools.local.postgres import ThrowawayPostgres, free_port, install
+from tools.local.postgres import ThrowawayPostgres, install
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 CHUNK = 5000
@@ -198,19 +191,19 @@ def main() -> None:
                         idempotent=True,
                     )
                 )
-                port = free_port()
                 env = {
-                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                     "BUURSIGNAAL_NOTIFIER_DATABASE_URL": url,
                     "BUURSIGNAAL_NOTIFIER_TICK_INTERVAL_S": "3600",
                     "BUURSIGNAAL_NOTIFIER_MAIL_INTERVAL_S": "3600",
                 }
-                argv = [*uvicorn_argv("services.notifier.app:create_app", port), "--factory"]
-                with server(argv, env, "/ready", port) as process:
-                    changed, steady_s = asyncio.run(
-                        count_arrivals(bootstrap, [LEG_STATUS.name], args.events, 600)
-                    )
-                    rss = peak_rss_mb(process.pid)
+                run = run_service(
+                    "services.notifier.app:create_app",
+                    env,
+                    bootstrap,
+                    [LEG_STATUS.name],
+                    args.events,
+                )
+            changed, steady_s, rss = run.arrived, run.steady_s, run.peak_rss_mb
             rate = changed / steady_s if steady_s else 0.0
             print(f"bare passthrough:   {ceiling:8.0f} records/s")
             print(f"notifier:           {rate:8.0f} status events/s ({changed} changes)")

@@ -15,21 +15,13 @@ import argparse
 import asyncio
 import random
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
 from aiokafka import AIOKafkaProducer
 
-from benchmarks.support import (
-    count_arrivals,
-    local_broker,
-    passthrough,
-    peak_rss_mb,
-    server,
-    uvicorn_argv,
-)
+from benchmarks.support import local_broker, passthrough, run_service
 from schemas.cloudevents import headers_for
 from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.topics import (
@@ -42,7 +34,6 @@ from schemas.topics import (
 )
 from services.runtime.broker import ensure_topics
 from services.runtime.migrations import upgrade
-from tools.local.postgres import free_port
 
 PASSTHROUGH = TopicSpec("bench.passthrough.v1", None, "report_id", 6, None, (), ())
 
@@ -95,27 +86,15 @@ def main() -> None:
         print(f"passthrough measured: {ceiling:.0f} records/s", flush=True)
         database_url = f"sqlite+aiosqlite:///{Path(tmp_dir) / 'router.sqlite'}"
         upgrade("router", database_url)
-        port = free_port()
         env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "BUURSIGNAAL_ROUTER_DATABASE_URL": database_url,
             "BUURSIGNAAL_ROUTER_FIXED_WIND_FROM_DEG": "225",
         }
-        argv = [*uvicorn_argv("services.router.app:create_app", port), "--factory"]
-        started = time.perf_counter()
-        with server(argv, env, "/ready", port) as process:
-            decided, steady_s = asyncio.run(
-                count_arrivals(
-                    bootstrap,
-                    [ROUTING_DECIDED.name, REPORT_UNROUTABLE.name, ROUTING_TRIAGE.name],
-                    args.reports,
-                    600,
-                )
-            )
-            elapsed = time.perf_counter() - started
-            rss_mb = peak_rss_mb(process.pid)
+        outcomes = [ROUTING_DECIDED.name, REPORT_UNROUTABLE.name, ROUTING_TRIAGE.name]
+        run = run_service("services.router.app:create_app", env, bootstrap, outcomes, args.reports)
+    decided, elapsed, rss_mb = run.arrived, run.elapsed_s, run.peak_rss_mb
     rate = decided / elapsed
-    steady = decided / steady_s
+    steady = decided / run.steady_s
     print(f"bare passthrough: {ceiling:8.0f} records/s")
     print(f"router:           {steady:8.0f} reports/s from first to last outcome")
     print(

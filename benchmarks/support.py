@@ -193,3 +193,30 @@ async def count_arrivals(
     finally:
         await consumer.stop()
     return seen, last - first
+
+
+@dataclass
+class ServiceRun:
+    """What ``run_service`` measured."""
+
+    arrived: int
+    steady_s: float
+    """Seconds from the first record that arrived to the last."""
+    elapsed_s: float
+    """Seconds from starting the process to the last record (including the start)."""
+    peak_rss_mb: float
+
+
+def run_service(
+    factory: str, env: dict[str, str], bootstrap: str, topics: list[str], count: int
+) -> ServiceRun:
+    """One service process (``uvicorn --factory`` on a free port) on the broker at
+    ``bootstrap``, until ``count`` records arrived on ``topics`` (or ten minutes passed)."""
+    port = free_port()
+    argv = [*uvicorn_argv(factory, port), "--factory"]
+    started = time.perf_counter()
+    with server(argv, {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **env}, "/ready", port) as process:
+        arrived, steady_s = asyncio.run(count_arrivals(bootstrap, topics, count, 600))
+        elapsed_s = time.perf_counter() - started
+        rss_mb = peak_rss_mb(process.pid)
+    return ServiceRun(arrived, steady_s, elapsed_s, rss_mb)

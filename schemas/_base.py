@@ -7,6 +7,7 @@ removing or retyping one is not, and ``schemas.compat`` refuses it.
 from __future__ import annotations
 
 from typing import ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +26,15 @@ class Event(Contract):
     def ce_subject(self) -> str:
         """The CloudEvents ``subject``: what the event is about (usually the report id)."""
         raise NotImplementedError
+
+
+class ReportEvent(Event):
+    """An event about one report: its key and its subject are the report id."""
+
+    report_id: UUID
+
+    def ce_subject(self) -> str:
+        return str(self.report_id)
 
 
 class LocalizedText(Contract):

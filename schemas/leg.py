@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from schemas._base import Contract, Event, LocalizedText
+from schemas._base import Contract, LocalizedText, ReportEvent
 from schemas.routing import RECIPIENT_ID_PATTERN
 
 
@@ -34,7 +33,24 @@ class Actor(Contract):
     actor_id: str = Field(max_length=128, description="recipient id, reporter key or service")
 
 
-class LegStatusReported(Event):
+class LegEvent(ReportEvent):
+    """An event about one leg: one report at one recipient."""
+
+    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
+
+    def ce_subject(self) -> str:
+        return f"{self.report_id}/{self.recipient_id}"
+
+
+class LegStatusEvent(LegEvent):
+    """A new status of one leg, who gave it and when."""
+
+    status: LegStatus
+    actor: Actor
+    occurred_at: AwareDatetime
+
+
+class LegStatusReported(LegStatusEvent):
     """An authority's system reports a new status for one of its legs (Kafka route).
 
     The notifier checks the transition and, when allowed, records it and publishes
@@ -43,29 +59,16 @@ class LegStatusReported(Event):
 
     ce_type = "nl.buursignaal.leg.status-reported.v1"
 
-    report_id: UUID
-    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
-    status: LegStatus
-    actor: Actor
-    occurred_at: AwareDatetime
     explanation: str | None = Field(default=None, max_length=4000)
     forwarded_to: str | None = Field(default=None, pattern=RECIPIENT_ID_PATTERN)
     handler: str | None = Field(default=None, max_length=100, description="a desk, not a name")
 
-    def ce_subject(self) -> str:
-        return f"{self.report_id}/{self.recipient_id}"
 
-
-class LegStatusChanged(Event):
+class LegStatusChanged(LegStatusEvent):
     """The notifier recorded a new status for one leg (after checking the transition)."""
 
     ce_type = "nl.buursignaal.leg.status-changed.v1"
 
-    report_id: UUID
-    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
-    status: LegStatus
-    actor: Actor
-    occurred_at: AwareDatetime
     explanation: str | None = Field(
         default=None, max_length=4000, description="plain language; required to close a leg"
     )
@@ -73,9 +76,6 @@ class LegStatusChanged(Event):
     respond_by: AwareDatetime | None = Field(
         default=None, description="the leg's current answer deadline, once the notifier set it"
     )
-
-    def ce_subject(self) -> str:
-        return f"{self.report_id}/{self.recipient_id}"
 
 
 class EscalationStep(StrEnum):
@@ -89,13 +89,11 @@ class DeadlineKind(StrEnum):
     RESOLVE = "resolve"
 
 
-class EscalationRaised(Event):
+class EscalationRaised(LegEvent):
     """One rung of the ladder fired for one leg; fired rungs are never withdrawn."""
 
     ce_type = "nl.buursignaal.leg.escalated.v1"
 
-    report_id: UUID
-    recipient_id: str = Field(pattern=RECIPIENT_ID_PATTERN)
     step: EscalationStep
     deadline_kind: DeadlineKind
     deadline_at: AwareDatetime
@@ -104,4 +102,4 @@ class EscalationRaised(Event):
     reason: LocalizedText
 
     def ce_subject(self) -> str:
-        return f"{self.report_id}/{self.recipient_id}/{self.step.value}"
+        return f"{super().ce_subject()}/{self.step.value}"

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas._base import Contract, Event
+from schemas._base import Contract, Event, ReportEvent
 
 REPORTER_KEY_PATTERN = r"^[0-9a-f]{64}$"
 
@@ -94,7 +94,7 @@ class ReportReceived(Report, Event):
         return str(self.report_id)
 
 
-class ReportCorrected(Event):
+class ReportCorrected(ReportEvent):
     """A person corrected where or what a report is about; the router decides again.
 
     Only the fields that changed are set. Corrections come from a triage desk or an authority
@@ -103,7 +103,6 @@ class ReportCorrected(Event):
 
     ce_type = "nl.buursignaal.report.corrected.v1"
 
-    report_id: UUID
     corrected_at: AwareDatetime
     corrected_by: str = Field(min_length=1, max_length=100, description="a role, never a name")
     reason: str = Field(min_length=1, max_length=500)
@@ -116,6 +115,3 @@ class ReportCorrected(Event):
         if self.location is None and self.category is None and self.subtype is None:
             raise ValueError("a correction changes the location, the category or the subtype")
         return self
-
-    def ce_subject(self) -> str:
-        return str(self.report_id)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Literal
-from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from schemas._base import Contract, Event, LocalizedText
+from schemas._base import Contract, LocalizedText, ReportEvent
 from schemas.report import Report
 
 RECIPIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -80,12 +79,11 @@ class Referral(Contract):
     contact: str
 
 
-class RoutingDecided(Event):
+class RoutingDecided(ReportEvent):
     """The complete, auditable decision for one routing round of one report."""
 
     ce_type = "nl.buursignaal.routing.decided.v1"
 
-    report_id: UUID
     round: int = Field(ge=1, description="1 for the first routing, +1 per re-routing")
     decided_at: AwareDatetime
     place: Place
@@ -100,16 +98,12 @@ class RoutingDecided(Event):
     call_112: bool = False
     referral: Referral | None = None
 
-    def ce_subject(self) -> str:
-        return str(self.report_id)
 
-
-class ReportDelivered(Event):
+class ReportDelivered(ReportEvent):
     """One report delivered to one recipient, on that recipient's own topic."""
 
     ce_type = "nl.buursignaal.report.delivered.v1"
 
-    report_id: UUID
     round: int = Field(ge=1)
     recipient: Recipient
     report: Report
@@ -118,31 +112,20 @@ class ReportDelivered(Event):
     acute: bool = False
     wind: Wind | None = Field(default=None, description="the hourly wind used for attribution")
 
-    def ce_subject(self) -> str:
-        return str(self.report_id)
 
-
-class ReportUnroutable(Event):
+class ReportUnroutable(ReportEvent):
     """No recipient can be found (for example a point outside the Netherlands)."""
 
     ce_type = "nl.buursignaal.report.unroutable.v1"
 
-    report_id: UUID
     reason: LocalizedText
     detail: str = ""
 
-    def ce_subject(self) -> str:
-        return str(self.report_id)
 
-
-class TriageRequested(Event):
+class TriageRequested(ReportEvent):
     """A human must decide: recipients kept refusing, or the rules cannot decide."""
 
     ce_type = "nl.buursignaal.routing.triage-requested.v1"
 
-    report_id: UUID
     reason: LocalizedText
     refused_by: list[str] = Field(default_factory=list)
-
-    def ce_subject(self) -> str:
-        return str(self.report_id)

@@ -59,111 +59,131 @@ def _dead_letter_name(topic: str) -> str:
     return topic.replace(f"{PREFIX}.", f"{PREFIX}.deadletter.", 1)
 
 
-REPORT_RECEIVED = TopicSpec(
-    name=f"{PREFIX}.report.received.v1",
-    event=ReportReceived,
-    key="report_id",
-    partitions=6,
-    retention=timedelta(days=365),
-    producers=("intake",),
-    consumers=("router", "notifier"),
-    dead_letter=_dead_letter_name(f"{PREFIX}.report.received.v1"),
-    description="Reports accepted by intake (from its outbox).",
+_SERVICES = frozenset({"intake", "router", "notifier"})
+_YEAR = timedelta(days=365)
+
+
+def _event_topic(
+    name: str,
+    event: type[Event],
+    partitions: int,
+    retention: timedelta | None,
+    producer: str,
+    consumers: tuple[str, ...],
+    description: str,
+    key: str = "report_id",
+) -> TopicSpec:
+    """A topic of the registry: ``buursignaal.<name>.v1``, written by one producer.
+
+    A topic that one of the services consumes has a dead letter topic (its consumers put the
+    events they cannot process there); a topic only others read has none.
+    """
+    full_name = f"{PREFIX}.{name}.v1"
+    return TopicSpec(
+        name=full_name,
+        event=event,
+        key=key,
+        partitions=partitions,
+        retention=retention,
+        producers=(producer,),
+        consumers=consumers,
+        dead_letter=_dead_letter_name(full_name) if _SERVICES & set(consumers) else None,
+        description=description,
+    )
+
+
+# name, event, partitions, retention, producer, consumers, description (and key if not the report)
+REPORT_RECEIVED = _event_topic(
+    "report.received",
+    ReportReceived,
+    6,
+    _YEAR,
+    "intake",
+    ("router", "notifier"),
+    "Reports accepted by intake (from its outbox).",
 )
-REPORT_CORRECTED = TopicSpec(
-    name=f"{PREFIX}.report.corrected.v1",
-    event=ReportCorrected,
-    key="report_id",
-    partitions=6,
-    retention=timedelta(days=365),
-    producers=("intake",),
-    consumers=("router",),
-    dead_letter=_dead_letter_name(f"{PREFIX}.report.corrected.v1"),
-    description="Corrections of a report's location or category (the router decides again).",
+REPORT_CORRECTED = _event_topic(
+    "report.corrected",
+    ReportCorrected,
+    6,
+    _YEAR,
+    "intake",
+    ("router",),
+    "Corrections of a report's location or category (the router decides again).",
 )
-ROUTING_DECIDED = TopicSpec(
-    name=f"{PREFIX}.routing.decided.v1",
-    event=RoutingDecided,
-    key="report_id",
-    partitions=6,
-    retention=None,
-    producers=("router",),
-    consumers=("intake", "notifier"),
-    dead_letter=_dead_letter_name(f"{PREFIX}.routing.decided.v1"),
-    description="Audit trail: every routing decision, complete, kept forever.",
+ROUTING_DECIDED = _event_topic(
+    "routing.decided",
+    RoutingDecided,
+    6,
+    None,
+    "router",
+    ("intake", "notifier"),
+    "Audit trail: every routing decision, complete, kept forever.",
 )
-REPORT_UNROUTABLE = TopicSpec(
-    name=f"{PREFIX}.report.unroutable.v1",
-    event=ReportUnroutable,
-    key="report_id",
-    partitions=1,
-    retention=None,
-    producers=("router",),
-    consumers=("intake",),
-    dead_letter=_dead_letter_name(f"{PREFIX}.report.unroutable.v1"),
-    description="Reports no recipient can take (e.g. a point outside the Netherlands).",
+REPORT_UNROUTABLE = _event_topic(
+    "report.unroutable",
+    ReportUnroutable,
+    1,
+    None,
+    "router",
+    ("intake",),
+    "Reports no recipient can take (e.g. a point outside the Netherlands).",
 )
-ROUTING_TRIAGE = TopicSpec(
-    name=f"{PREFIX}.routing.triage.v1",
-    event=TriageRequested,
-    key="report_id",
-    partitions=1,
-    retention=None,
-    producers=("router",),
-    consumers=("triage desk",),
-    description="Reports a human must route: repeated 'not ours' or rules that cannot decide.",
+ROUTING_TRIAGE = _event_topic(
+    "routing.triage",
+    TriageRequested,
+    1,
+    None,
+    "router",
+    ("triage desk",),
+    "Reports a human must route: repeated 'not ours' or rules that cannot decide.",
 )
-LEG_STATUS_REPORTED = TopicSpec(
-    name=f"{PREFIX}.leg.status-reported.v1",
-    event=LegStatusReported,
-    key="report_id",
-    partitions=6,
-    retention=timedelta(days=365),
-    producers=("authority systems",),
-    consumers=("notifier",),
-    dead_letter=_dead_letter_name(f"{PREFIX}.leg.status-reported.v1"),
-    description="Authorities' systems report the status of their legs here (Kafka route).",
+LEG_STATUS_REPORTED = _event_topic(
+    "leg.status-reported",
+    LegStatusReported,
+    6,
+    _YEAR,
+    "authority systems",
+    ("notifier",),
+    "Authorities' systems report the status of their legs here (Kafka route).",
 )
-LEG_STATUS = TopicSpec(
-    name=f"{PREFIX}.leg.status.v1",
-    event=LegStatusChanged,
-    key="report_id",
-    partitions=6,
-    retention=timedelta(days=365),
-    producers=("notifier",),
-    consumers=("router", "intake"),
-    dead_letter=_dead_letter_name(f"{PREFIX}.leg.status.v1"),
-    description="Status changes of legs as recorded by the notifier (after its checks).",
+LEG_STATUS = _event_topic(
+    "leg.status",
+    LegStatusChanged,
+    6,
+    _YEAR,
+    "notifier",
+    ("router", "intake"),
+    "Status changes of legs as recorded by the notifier (after its checks).",
 )
-ESCALATION = TopicSpec(
-    name=f"{PREFIX}.leg.escalated.v1",
-    event=EscalationRaised,
-    key="report_id",
-    partitions=3,
-    retention=None,
-    producers=("notifier",),
-    consumers=("authority systems", "national table"),
-    description="Every rung of the escalation ladder that fired, with its reason.",
+ESCALATION = _event_topic(
+    "leg.escalated",
+    EscalationRaised,
+    3,
+    None,
+    "notifier",
+    ("authority systems", "national table"),
+    "Every rung of the escalation ladder that fired, with its reason.",
 )
-PATTERN_DETECTED = TopicSpec(
-    name=f"{PREFIX}.pattern.detected.v1",
-    event=PatternDetected,
+PATTERN_DETECTED = _event_topic(
+    "pattern.detected",
+    PatternDetected,
+    1,
+    None,
+    "notifier",
+    ("national table", "authority systems"),
+    "Bursts, space-time clusters and recurring problems near facilities.",
     key="pattern_id",
-    partitions=1,
-    retention=None,
-    producers=("notifier",),
-    consumers=("national table", "authority systems"),
-    description="Bursts, space-time clusters and recurring problems near facilities.",
 )
-DIGEST_PUBLISHED = TopicSpec(
-    name=f"{PREFIX}.digest.published.v1",
-    event=DigestPublished,
+DIGEST_PUBLISHED = _event_topic(
+    "digest.published",
+    DigestPublished,
+    1,
+    None,
+    "notifier",
+    ("national table",),
+    "The national table's periodic digest.",
     key="digest_id",
-    partitions=1,
-    retention=None,
-    producers=("notifier",),
-    consumers=("national table",),
-    description="The national table's periodic digest.",
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -180,7 +200,7 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 DELIVERY_PARTITIONS = 1  # one per recipient: low volume each, and hundreds of recipients
-DELIVERY_RETENTION = timedelta(days=365)
+DELIVERY_RETENTION = _YEAR
 
 
 DELIVERY_PATTERN = f"{PREFIX}.delivery.{{recipient_id}}.v1"  # FastStream's path syntax
@@ -194,6 +214,23 @@ DELIVERY_DEAD_LETTER = TopicSpec(
     consumers=("operators",),
     description="Deliveries the notifier could not process, with the reason.",
 )
+
+
+@dataclass(frozen=True)
+class TopicPattern:
+    """Topics of one kind consumed with one subscription (the recipients' delivery topics)."""
+
+    pattern: str
+    """FastStream's path syntax: ``buursignaal.delivery.{recipient_id}.v1``."""
+    event: type[Event]
+    dead_letter: str
+
+    @property
+    def name(self) -> str:
+        return self.pattern
+
+
+DELIVERIES = TopicPattern(DELIVERY_PATTERN, ReportDelivered, DELIVERY_DEAD_LETTER.name)
 
 
 def delivery_topic(recipient_id: str) -> TopicSpec:

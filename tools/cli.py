@@ -9,10 +9,10 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]  # add_subparsers()
+    from services.notifier.app import Notifier
     from services.notifier.settings import NotifierSettings
 
 SERVICE_NAMES = ("intake", "router", "notifier")
+T = TypeVar("T")
 
 
 def _broker_config(args: argparse.Namespace) -> kafka.BrokerConfig:
@@ -216,38 +218,32 @@ def _notifier(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notifier_digest(settings: NotifierSettings) -> int:
-    """A digest on demand (archived; announced by the running notifier's relay)."""
+def _on_demand(settings: NotifierSettings, job: Callable[[Notifier], Awaitable[T]]) -> T:
+    """Run one of the notifier's rounds now, outside the running service."""
     from services.notifier.app import build_notifier
     from services.runtime.clock import SystemClock
 
     notifier = build_notifier(settings, SystemClock())
 
-    async def run() -> str:
+    async def run() -> T:
         try:
-            return await notifier.publish_digest()
+            return await job(notifier)
         finally:
             await notifier.runtime.engine.dispose()
 
-    digest_id = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def _notifier_digest(settings: NotifierSettings) -> int:
+    """A digest on demand (archived; announced by the running notifier's relay)."""
+    digest_id = _on_demand(settings, lambda notifier: notifier.publish_digest())
     print(f"digest {digest_id}: {settings.public_base_url.rstrip('/')}/digests/{digest_id}")
     return 0
 
 
 def _notifier_scan(settings: NotifierSettings) -> int:
     """The daily scan on demand; the patterns go out through the notifier's outbox."""
-    from services.notifier.app import build_notifier
-    from services.runtime.clock import SystemClock
-
-    notifier = build_notifier(settings, SystemClock())
-
-    async def run() -> int:
-        try:
-            return await notifier.scan()
-        finally:
-            await notifier.runtime.engine.dispose()
-
-    announced = asyncio.run(run())
+    announced = _on_demand(settings, lambda notifier: notifier.scan())
     print(f"scan done: {announced} pattern(s) announced (published by the running notifier)")
     return 0
 

@@ -14,18 +14,21 @@ from sqlalchemy import Table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from schemas._base import Event, LocalizedText
-from schemas.leg import (
+from schemas import (
     Actor,
     ActorKind,
+    Category,
     DeadlineKind,
     EscalationRaised,
     EscalationStep,
+    Event,
     LegStatus,
     LegStatusChanged,
+    LocalizedText,
+    ReportDelivered,
+    Role,
+    RoutingDecided,
 )
-from schemas.report import Category
-from schemas.routing import ReportDelivered, Role, RoutingDecided
 from schemas.topics import ESCALATION, LEG_STATUS
 from services.notifier import transitions
 from services.notifier.metrics import ESCALATIONS, TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE

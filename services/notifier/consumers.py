@@ -11,12 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusReported
 from schemas.routing import ReportDelivered, RoutingDecided
-from schemas.topics import (
-    DELIVERY_DEAD_LETTER,
-    DELIVERY_PATTERN,
-    LEG_STATUS_REPORTED,
-    ROUTING_DECIDED,
-)
+from schemas.topics import DELIVERIES, LEG_STATUS_REPORTED, ROUTING_DECIDED
 from services.notifier.actions import Legs, leg_id_for
 from services.notifier.models import Leg
 from services.notifier.patterns.service import Patterns
@@ -77,9 +72,8 @@ class Inputs:
 
 
 def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:
-    runtime.consume_pattern(
-        DELIVERY_PATTERN,
-        DELIVERY_DEAD_LETTER.name,
+    runtime.consume(
+        DELIVERIES,
         inputs.on_delivery,
         handles=ReportDelivered,
         description="Every delivery opens one leg for its recipient.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from sqlalchemy import Table
@@ -52,21 +52,16 @@ class RoutingState:
     refused_by: list[str]
 
 
+@dataclass(eq=False)
 class RoutingActions:
-    def __init__(
-        self,
-        resolvers: ResolverByYear,
-        clock: Clock,
-        ensure_topic: EnsureTopic,
-        *,
-        max_refusals: int = 2,
-        water_boards: WaterBoardFinder | None = None,
-    ) -> None:
-        self.resolvers = resolvers
-        self.clock = clock
-        self.ensure_topic = ensure_topic
-        self.max_refusals = max_refusals
-        self.water_boards = water_boards
+    """Routes a new report, and routes it again after a correction or a "not ours"."""
+
+    resolvers: ResolverByYear
+    clock: Clock
+    ensure_topic: EnsureTopic
+    _: KW_ONLY
+    max_refusals: int = 2
+    water_boards: WaterBoardFinder | None = None
 
     async def route_new(self, session: AsyncSession, event: ReportReceived) -> Resolution:
         report = Report.model_validate(event, from_attributes=True)

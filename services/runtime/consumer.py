@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
@@ -49,26 +50,19 @@ Apply = Callable[[AsyncSession, CloudEventAttributes, E], Awaitable[None]]
 Prepare = Callable[[AsyncSession, Sequence[E]], Awaitable[None]]
 
 
+@dataclass
 class IncomingRecord:
     """What a consumer needs of a Kafka record (FastStream's message or aiokafka's record)."""
 
-    def __init__(
-        self,
-        topic: str,
-        partition: int,
-        offset: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        key: bytes | None = None,
-    ) -> None:
-        self.key = key
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.headers = dict(headers)
-        self.body = body
+    topic: str
+    partition: int
+    offset: int
+    headers: dict[str, str]
+    body: bytes
+    key: bytes | None = None
 
 
+@dataclass(eq=False)
 class EventConsumer(Generic[E]):
     """Applies the events of one type (``handles``); any other type is dead-lettered.
 
@@ -77,31 +71,19 @@ class EventConsumer(Generic[E]):
     then dead letter.
     """
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        handles: type[E],
-        broker: KafkaBroker,
-        sessions: SessionFactory,
-        clock: Clock,
-        dead_letter_topic: str,
-        apply: Apply[E],
-        max_attempts: int = 3,
-        retry_backoff_s: float = 0.2,
-        prepare: Prepare[E] | None = None,
-    ) -> None:
-        self.name = name
-        self.handles = handles
-        self._broker = broker
-        self._sessions = sessions
-        self._clock = clock
-        self._dead_letter_topic = dead_letter_topic
-        self._apply = apply
-        self._max_attempts = max_attempts
-        self._retry_backoff_s = retry_backoff_s
-        self._prepare = prepare
-        self.outbox: OutboxRelay | None = None  # set when the service runs an outbox relay
+    name: str
+    _: KW_ONLY
+    handles: type[E]
+    broker: KafkaBroker
+    sessions: SessionFactory
+    clock: Clock
+    dead_letter_topic: str
+    apply: Apply[E]
+    max_attempts: int = 3
+    retry_backoff_s: float = 0.2
+    prepare: Prepare[E] | None = None
+    outbox: OutboxRelay | None = field(default=None, init=False)
+    """Set when the service runs an outbox relay (its rows are then dispatched at once)."""
 
     async def handle_batch(self, records: Sequence[IncomingRecord]) -> None:
         """Process records in order: the whole batch in one transaction when it can."""
@@ -147,8 +129,8 @@ class EventConsumer(Generic[E]):
         except UnprocessableEventError as error:
             return await self._dead_letter(record, f"unprocessable: {error}")
         retrying = bounded(
-            self._max_attempts,
-            initial_s=self._retry_backoff_s,
+            self.max_attempts,
+            initial_s=self.retry_backoff_s,
             on_retry=log_retry(log, f"{self.name}: event {attributes.id}"),
         )
         outcomes: dict[str, int]
@@ -158,7 +140,7 @@ class EventConsumer(Generic[E]):
         except Exception as error:
             if classify(error) is Verdict.REFUSED:
                 return await self._dead_letter(record, f"unprocessable: {error}")
-            attempts = retrying.statistics.get("attempt_number", self._max_attempts)
+            attempts = retrying.statistics.get("attempt_number", self.max_attempts)
             reason = f"failed {attempts} times, last: {type(error).__name__}: {error}"
             return await self._dead_letter(record, reason)
         await self._dispatch(written)
@@ -173,12 +155,12 @@ class EventConsumer(Generic[E]):
         outcomes = {"applied": 0, "duplicate": 0}
         written: list[dict[str, Any]] = []
         try:
-            async with write_transaction(self._sessions) as session:
+            async with write_transaction(self.sessions) as session:
                 fresh = await first_deliveries(
                     session,
                     consumer=self.name,
                     event_ids=[str(attributes.id) for attributes, _ in events],
-                    clock=self._clock,
+                    clock=self.clock,
                 )
                 todo = []
                 for attributes, event in events:
@@ -187,14 +169,14 @@ class EventConsumer(Generic[E]):
                         continue
                     fresh.discard(str(attributes.id))  # the same event twice in one batch
                     todo.append((attributes, event))
-                if self._prepare is not None and todo:
-                    await self._prepare(session, [event for _, event in todo])
+                if self.prepare is not None and todo:
+                    await self.prepare(session, [event for _, event in todo])
                 # one flush at commit instead of one before every query of every event
                 with session.no_autoflush:
                     for attributes, event in todo:
                         token = REPORT_ID.set(_report_id(event))
                         try:
-                            await self._apply(session, attributes, event)
+                            await self.apply(session, attributes, event)
                         finally:
                             REPORT_ID.reset(token)
                         outcomes["applied"] += 1
@@ -232,10 +214,10 @@ class EventConsumer(Generic[E]):
             "x-original-topic": record.topic,
             "x-original-partition": str(record.partition),
             "x-original-offset": str(record.offset),
-            "x-deadlettered-at": self._clock.now().isoformat(),
+            "x-deadlettered-at": self.clock.now().isoformat(),
         }
-        await self._broker.publish(
-            record.body, self._dead_letter_topic, key=record.key, headers=headers
+        await self.broker.publish(
+            record.body, self.dead_letter_topic, key=record.key, headers=headers
         )
         log.warning("%s: dead-lettered %s@%s: %s", self.name, record.topic, record.offset, reason)
         EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()

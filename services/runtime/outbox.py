@@ -12,8 +12,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 from uuid import UUID, uuid4
 
 from sqlalchemy import ColumnElement, Row, Table, and_, func, update
@@ -56,24 +57,23 @@ class Publish(Protocol):
     ) -> Awaitable[object]: ...
 
 
-def enqueue(
-    session: AsyncSession,
-    event: Event,
-    *,
-    topic: str,
-    key: str,
-    source: str,
-    clock: Clock,
-    event_id: UUID | None = None,
-) -> str:
+class Addressed(TypedDict):
+    """Where ``enqueue`` sends an event: the parameters of ``outbox_values``."""
+
+    topic: str
+    key: str
+    source: str
+    clock: Clock
+    event_id: NotRequired[UUID | None]
+
+
+def enqueue(session: AsyncSession, event: Event, **where: Unpack[Addressed]) -> str:
     """Add ``event`` to the outbox inside the caller's transaction; return its CloudEvents id.
 
     The row is written when the transaction commits, with every other row staged in it
     (``stage_insert``).
     """
-    values = outbox_values(
-        event, topic=topic, key=key, source=source, clock=clock, event_id=event_id
-    )
+    values = outbox_values(event, **where)
     stage_insert(session, OUTBOX_TABLE, values)
     return str(values["event_id"])
 
@@ -106,25 +106,19 @@ def outbox_values(
     }
 
 
+@dataclass(eq=False)
 class OutboxRelay:
-    def __init__(
-        self,
-        sessions: SessionFactory,
-        publish: Publish,
-        clock: Clock,
-        *,
-        batch_size: int = 500,
-        poll_interval_s: float = 0.05,
-        on_batch_published: Callable[[Sequence[Row[Any]]], Awaitable[None]] | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._publish = publish
-        self._clock = clock
-        self._batch_size = batch_size
-        self._poll_interval_s = poll_interval_s
-        self._on_batch_published = on_batch_published
-        self._wakeup = asyncio.Event()
-        self._claimed: set[str] = set()
+    """Publishes the committed outbox rows in order, marks them sent, and keeps polling."""
+
+    sessions: SessionFactory
+    publish: Publish
+    clock: Clock
+    _: KW_ONLY
+    batch_size: int = 500
+    poll_interval_s: float = 0.05
+    on_batch_published: Callable[[Sequence[Row[Any]]], Awaitable[None]] | None = None
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _claimed: set[str] = field(default_factory=set, init=False, repr=False)
 
     def claim(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows about to be committed that their writer will ``dispatch`` itself."""
@@ -145,18 +139,18 @@ class OutboxRelay:
             return
         try:
             acknowledgements = [
-                await self._publish(
+                await self.publish(
                     row["topic"], row["key"].encode(), row["payload"], row["headers"]
                 )
                 for row in rows
             ]
             await asyncio.gather(*acknowledgements)
-            async with write_transaction(self._sessions) as session:
+            async with write_transaction(self.sessions) as session:
                 connection = await session.connection()
                 await connection.execute(
                     update(OUTBOX_TABLE)
                     .where(OUTBOX_TABLE.c.event_id.in_([row["event_id"] for row in rows]))
-                    .values(sent_at=self._clock.now())
+                    .values(sent_at=self.clock.now())
                 )
         except BaseException:
             self.release(rows)
@@ -171,10 +165,10 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows in order; return how many were published."""
-        engine = engine_of(self._sessions)
+        engine = engine_of(self.sessions)
         if engine.dialect.name == "postgresql":
             # Rows stay locked from selection to marking, so several relays can run.
-            async with self._sessions() as session:
+            async with self.sessions() as session:
                 rows = await self._unsent(session, lock=True)
                 if rows:
                     await self._publish_all(rows)
@@ -182,12 +176,12 @@ class OutboxRelay:
                 await session.commit()
         else:
             # SQLite: read, publish, then take the single writer's turn only to mark.
-            async with self._sessions() as session:
+            async with self.sessions() as session:
                 rows = await self._unsent(session, lock=False)
             # closing the session ended the read transaction; the rows keep their values
             if rows:
                 await self._publish_all(rows)
-                async with writing(engine), self._sessions() as session:
+                async with writing(engine), self.sessions() as session:
                     await self._mark_sent(session, rows)
                     await session.commit()
         for row in rows:
@@ -209,7 +203,7 @@ class OutboxRelay:
                     sa_select(table.c.id, table.c.event_id)
                     .where(unsent)
                     .order_by(table.c.id)
-                    .limit(self._batch_size)
+                    .limit(self.batch_size)
                 )
             ).all()
             wanted = [row.id for row in ids if row.event_id not in self._claimed]
@@ -227,7 +221,7 @@ class OutboxRelay:
             )
             .where(unsent)
             .order_by(table.c.id)
-            .limit(self._batch_size)
+            .limit(self.batch_size)
         )
         if lock:
             query = query.with_for_update(skip_locked=True)
@@ -236,23 +230,23 @@ class OutboxRelay:
 
     async def _publish_all(self, rows: Sequence[Row[Any]]) -> None:
         acknowledgements = [
-            await self._publish(row.topic, row.key.encode(), row.payload, dict(row.headers))
+            await self.publish(row.topic, row.key.encode(), row.payload, dict(row.headers))
             for row in rows
         ]
         await asyncio.gather(*acknowledgements)
-        if self._on_batch_published is not None:
-            await self._on_batch_published(rows)
+        if self.on_batch_published is not None:
+            await self.on_batch_published(rows)
 
     async def _mark_sent(self, session: AsyncSession, rows: Sequence[Row[Any]]) -> None:
         ids = [row.id for row in rows]
         await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_(ids))
-            .values(sent_at=self._clock.now())
+            .values(sent_at=self.clock.now())
         )
 
     async def measure_backlog(self) -> tuple[int, float]:
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             count, oldest = (
                 await session.exec(
                     select(func.count(), func.min(OutboxMessage.created_at)).where(
@@ -263,7 +257,7 @@ class OutboxRelay:
         age = 0.0
         if oldest is not None:
             oldest_at: datetime = oldest  # aware: the column is a UTCDateTime
-            age = max(0.0, (self._clock.now() - oldest_at).total_seconds())
+            age = max(0.0, (self.clock.now() - oldest_at).total_seconds())
         OUTBOX_BACKLOG.set(count)
         OUTBOX_OLDEST_AGE.set(age)
         return int(count), age
@@ -273,7 +267,7 @@ class OutboxRelay:
         measured_at = 0.0
         while not stop.is_set():
             retrying = patient(
-                initial_s=self._poll_interval_s, max_s=10.0, stop=stop, on_retry=self._failed
+                initial_s=self.poll_interval_s, max_s=10.0, stop=stop, on_retry=self._failed
             )
             published = 0
             try:
@@ -291,7 +285,7 @@ class OutboxRelay:
                 continue
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval_s)
 
     @staticmethod
     def _failed(state: RetryCallState) -> None:

@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from schemas.topics import TopicSpec
+from schemas.topics import TopicPattern, TopicSpec
 from services.runtime.broker import BrokerConnection, RecordProducer, ensure_topics
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
@@ -69,7 +69,7 @@ class ServiceRuntime:
 
     def consume(
         self,
-        spec: TopicSpec,
+        source: TopicSpec | TopicPattern,
         apply: Apply[E],
         *,
         handles: type[E],
@@ -77,54 +77,33 @@ class ServiceRuntime:
         prepare: Prepare[E] | None = None,
         urgent: bool = False,
     ) -> EventConsumer[E]:
-        """Consume ``spec``'s topic in this service's group, once per event, dead-lettering.
+        """Consume ``source`` in this service's group, once per event, dead-lettering.
 
-        ``handles`` is the event type of the topic (checked against the registry); any other
-        type is dead-lettered. ``urgent``: hand over each record at once rather than letting
-        the broker collect a batch first (see ``subscribe``); for the path from the resident
-        to the authority.
+        ``source`` is a topic of the registry (one group per topic: no rebalances across
+        topics) or a pattern of topics (one group for every topic matching it). ``handles`` is
+        the event type of the topic (checked against the registry); any other type is
+        dead-lettered. ``urgent``: hand over each record at once rather than letting the broker
+        collect a batch first (see ``subscribe``); for the path from the resident to the
+        authority.
         """
-        if spec.dead_letter is None:
-            raise ValueError(f"{spec.name} has no dead-letter topic in the registry")
-        if spec.event is not handles:
-            raise ValueError(f"{spec.name} carries {spec.event}, not {handles}")
+        if source.dead_letter is None:
+            raise ValueError(f"{source.name} has no dead-letter topic in the registry")
+        if source.event is not handles:
+            raise ValueError(f"{source.name} carries {source.event}, not {handles}")
         consumer = EventConsumer(
             self.name,
             handles=handles,
             broker=self.broker,
             sessions=self.sessions,
             clock=self.clock,
-            dead_letter_topic=spec.dead_letter,
+            dead_letter_topic=source.dead_letter,
             apply=apply,
             prepare=prepare,
         )
-        # one group per topic: no rebalances across topics
-        self._subscribe(consumer, spec, None, description=description, urgent=urgent)
-        return consumer
-
-    def consume_pattern(
-        self,
-        pattern: str,
-        dead_letter: str,
-        apply: Apply[E],
-        *,
-        handles: type[E],
-        description: str,
-        prepare: Prepare[E] | None = None,
-        urgent: bool = False,
-    ) -> EventConsumer[E]:
-        """Like ``consume``, for every topic matching ``pattern`` (one group for them all)."""
-        consumer = EventConsumer(
-            self.name,
-            handles=handles,
-            broker=self.broker,
-            sessions=self.sessions,
-            clock=self.clock,
-            dead_letter_topic=dead_letter,
-            apply=apply,
-            prepare=prepare,
-        )
-        self._subscribe(consumer, None, pattern, description=description, urgent=urgent)
+        if isinstance(source, TopicSpec):
+            self._subscribe(consumer, source, None, description=description, urgent=urgent)
+        else:
+            self._subscribe(consumer, None, source.pattern, description=description, urgent=urgent)
         return consumer
 
     def _subscribe(

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas.cloudevents import decode, headers_for
+from schemas.cloudevents import decode
 from schemas.leg import LegStatus, LegStatusReported
 from schemas.routing import Role
-from schemas.topics import LEG_STATUS_REPORTED, all_static_topics, delivery_topic
-from services.runtime.broker import ensure_topics, make_broker
-from tests.support.factories import delivered, recipient, report_received
+from schemas.topics import LEG_STATUS_REPORTED, all_static_topics
+from tests.support.deliveries import publish_delivery
 from tests.support.kafka import consume_until, headers_of
 
 pytestmark = pytest.mark.kafka
@@ -25,21 +24,13 @@ async def test_the_example_acknowledges_its_deliveries(
     kafka_bootstrap_servers: str, topic_suffix: str
 ) -> None:
     me = f"od-example-{topic_suffix}"
-    spec = delivery_topic(me)
-    await ensure_topics(kafka_bootstrap_servers, [*all_static_topics(), spec])
-    report = report_received()
-    event = delivered(report, recipient(me, Role.EXECUTING_BODY))
-    broker = make_broker(kafka_bootstrap_servers, client_id="example-test")
-    await broker.start()
-    try:
-        await broker.publish(
-            event.model_dump_json().encode(),
-            spec.name,
-            key=str(report.report_id).encode(),
-            headers=headers_for(event, source="/router"),
-        )
-    finally:
-        await broker.stop()
+    delivery = await publish_delivery(
+        kafka_bootstrap_servers,
+        me,
+        Role.EXECUTING_BODY,
+        source="/router",
+        topics=all_static_topics(),
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(EXAMPLE),
@@ -53,13 +44,13 @@ async def test_the_example_acknowledges_its_deliveries(
     )
     stdout, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0
-    assert str(report.report_id) in stdout.decode()
+    assert str(delivery.report_id) in stdout.decode()
     records = await consume_until(
         kafka_bootstrap_servers,
         LEG_STATUS_REPORTED.name,
-        lambda rs: any(r.key == str(report.report_id).encode() for r in rs),
+        lambda rs: any(r.key == str(delivery.report_id).encode() for r in rs),
     )
-    record = next(r for r in records if r.key == str(report.report_id).encode())
+    record = next(r for r in records if r.key == str(delivery.report_id).encode())
     _, answer = decode(headers_of(record), record.value or b"")
     assert isinstance(answer, LegStatusReported), "the example speaks the contract"
     assert (answer.recipient_id, answer.status) == (me, LegStatus.ACKNOWLEDGED)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from services.intake.actions import Intake
 from services.intake.app import create_app
@@ -15,8 +14,8 @@ from services.intake.settings import IntakeSettings
 from services.runtime.clock import FixedClock
 from services.runtime.migrations import upgrade
 from services.runtime.service import ServiceRuntime
+from tests.support.apps import in_process
 from tests.support.factories import NOW
-from tests.support.kafka import wait_for
 from tests.support.pdok import locatieserver
 
 SECRET = "test-secret-for-intake-0123456789abcdef"
@@ -63,12 +62,5 @@ async def intake_service(
     upgrade("intake", database_url)
     clock = FixedClock(NOW)
     app = create_app(settings, clock)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
-        ) as client,
-    ):
-        runtime: ServiceRuntime = app.state.runtime
-        await wait_for(lambda: runtime.connection.ready, timeout_s=30)
-        yield IntakeUnderTest(client, app.state.intake, runtime, clock, settings)
+    async with in_process(app, "http://intake.test") as client:
+        yield IntakeUnderTest(client, app.state.intake, app.state.runtime, clock, settings)

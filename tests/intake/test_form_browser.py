@@ -14,7 +14,14 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.intake.test_relay_crash import intake_env, intake_process
-from tests.support.browser import active_id, chromium, press, replace_text, tab_to
+from tests.support.browser import (
+    active_id,
+    chromium,
+    press,
+    replace_text,
+    tab_to,
+    type_observed_now,
+)
 from tools.local.postgres import free_port
 
 pytestmark = pytest.mark.kafka
@@ -91,11 +98,7 @@ def test_keyboard_only_report_with_error_summary(
         for _ in range(5):
             press(driver, Keys.ARROW_DOWN)
         assert active_id(driver) == "category-air"
-        now = datetime.now(ZoneInfo("Europe/Amsterdam"))
-        tab_to(driver, "field-observed_date")
-        replace_text(driver, now.strftime("%d-%m-%Y"))
-        tab_to(driver, "field-observed_time")
-        replace_text(driver, now.strftime("%H:%M"))
+        type_observed_now(driver)
         tab_to(driver, "submit")
         press(driver, Keys.ENTER)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.kafka import wait_until
+from tests.support.processes import cli
 from tools.local import kafka
 from tools.local.errors import LocalInfraError
 from tools.local.postgres import free_port
@@ -60,17 +59,6 @@ def broker_args(config: kafka.BrokerConfig) -> list[str]:
         "--controller-port",
         str(config.controller_port),
     ]
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tools.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
 
 
 def test_up_is_idempotent_and_down_leaves_no_process(config: kafka.BrokerConfig) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from asgi_lifespan import LifespanManager
 from faststream.kafka import KafkaBroker
 
 from services.intake.app import create_app as create_intake
@@ -21,6 +20,7 @@ from services.runtime.broker import make_broker
 from services.runtime.clock import FixedClock
 from services.runtime.migrations import upgrade
 from tests.intake.conftest import intake_settings
+from tests.support.apps import in_process
 from tests.support.factories import NOW
 from tests.support.kafka import wait_for
 from tests.support.pdok import locatieserver
@@ -93,15 +93,8 @@ async def notifier_service(
     upgrade("notifier", database_url)
     clock = FixedClock(NOW)
     app = create_app(settings, clock)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://notifier.test"
-        ) as client,
-    ):
-        notifier: Notifier = app.state.notifier
-        await wait_for(lambda: notifier.runtime.connection.ready, timeout_s=30)
-        yield NotifierUnderTest(notifier, client, clock, settings)
+    async with in_process(app, "http://notifier.test") as client:
+        yield NotifierUnderTest(app.state.notifier, client, clock, settings)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from services.router.reference.loader import ReferenceDataError, load_registry
 from services.router.reference.places import Layer
 from tests.router.test_reference import SHARED, reference
 from tests.support.http import JsonHandler, serving
+from tests.support.processes import cli
 
 
 def square(x: float, y: float, size: float = 0.1) -> dict[str, object]:
@@ -184,22 +183,14 @@ def test_eea_file_without_coordinates_is_refused(tmp_path: Path) -> None:
 def test_cli_imports_facilities(tmp_path: Path) -> None:
     source = tmp_path / "eea.csv"
     write_eea(source)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.cli",
-            "reference",
-            "import-facilities",
-            str(tmp_path),
-            "--eea-csv",
-            str(source),
-            "--reference",
-            str(SHARED),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = cli(
+        "reference",
+        "import-facilities",
+        str(tmp_path),
+        "--eea-csv",
+        str(source),
+        "--reference",
+        str(SHARED),
     )
     assert result.returncode == 0, result.stderr
     assert "2 Dutch facilities" in result.stdout

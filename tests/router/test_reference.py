@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from services.router.reference.loader import check_registry, load_registry
 from services.router.reference.places import PlaceIndex
 from services.router.reference.registry import Registry
 from services.runtime.geo import to_plane
+from tests.support.processes import cli
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -102,12 +101,7 @@ def test_every_point_in_the_netherlands_has_exactly_one_municipality(
 
 
 def test_check_command_reports_problems(tmp_path: Path) -> None:
-    ok = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "reference", "check", str(SHARED)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ok = cli("reference", "check", str(SHARED))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "342 municipalities" in ok.stdout
 
@@ -116,12 +110,7 @@ def test_check_command_reports_problems(tmp_path: Path) -> None:
     table = broken / "registry" / "gemeente_omgevingsdienst_2025.csv"
     lines = table.read_text().splitlines()
     table.write_text("\n".join(line for line in lines if not line.startswith("GM0344,")) + "\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "reference", "check", str(broken)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cli("reference", "check", str(broken))
     assert result.returncode == 1
     assert "GM0344 Utrecht has no omgevingsdienst" in result.stdout
     assert "NONE (degraded mode)" in result.stdout

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from services.router.versions import ResolverByYear, available_years
 from services.router.wind import FixedWind
 from tests.router.test_reference import SHARED
 from tests.router.test_resolution import report
+from tests.support.processes import cli
 
 MERGED = ("GM0375", "GM0453")  # Beverwijk and Velsen
 NEW_CODE = "GM9001"
@@ -122,12 +121,7 @@ def test_the_version_valid_on_the_observed_day_routes(two_versions: Path) -> Non
 
 
 def test_reference_check_reports_every_version(two_versions: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "reference", "check", str(two_versions)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cli("reference", "check", str(two_versions))
     assert "reference 2025.1" in result.stdout
     assert "reference 2026.1" in result.stdout
     assert "341 municipalities" in result.stdout, result.stdout

@@ -79,30 +79,19 @@ class Pipeline:
         return event_id
 
 
+def _topic(name: str, event: type[Event] | None, partitions: int) -> TopicSpec:
+    """A topic of the test's own: written and read by the test, kept without a retention limit."""
+    return TopicSpec(name, event, "report_id", partitions, None, ("test",), ("test",))
+
+
 @pytest.fixture
 async def pipeline(
     database_url: str, kafka_bootstrap_servers: str, topic_suffix: str
 ) -> AsyncIterator[Pipeline]:
     upgrade("intake", database_url)
     engine = make_engine(database_url)
-    topic = TopicSpec(
-        name=f"test.{topic_suffix}.report.received.v1",
-        event=ReportReceived,
-        key="report_id",
-        partitions=3,
-        retention=None,
-        producers=("test",),
-        consumers=("test",),
-    )
-    dead_letter = TopicSpec(
-        name=f"test.{topic_suffix}.deadletter.v1",
-        event=None,
-        key="report_id",
-        partitions=1,
-        retention=None,
-        producers=("test",),
-        consumers=("test",),
-    )
+    topic = _topic(f"test.{topic_suffix}.report.received.v1", ReportReceived, partitions=3)
+    dead_letter = _topic(f"test.{topic_suffix}.deadletter.v1", None, partitions=1)
     await ensure_topics(kafka_bootstrap_servers, [topic, dead_letter])
     broker = make_broker(kafka_bootstrap_servers, client_id="test")
     await broker.start()

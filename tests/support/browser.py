@@ -6,12 +6,17 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 
 @contextmanager
@@ -71,3 +76,37 @@ def tab_to(driver: webdriver.Chrome, element_id: str, *, max_presses: int = 80) 
             return driver.switch_to.active_element
         press(driver, Keys.TAB)
     raise AssertionError(f"#{element_id} is not reachable with the Tab key")
+
+
+def type_observed_now(driver: webdriver.Chrome) -> None:
+    """On the report form: type today's date and the time now (Dutch time and notation)."""
+    now = datetime.now(ZoneInfo("Europe/Amsterdam"))
+    tab_to(driver, "field-observed_date")
+    replace_text(driver, now.strftime("%d-%m-%Y"))
+    tab_to(driver, "field-observed_time")
+    replace_text(driver, now.strftime("%H:%M"))
+
+
+def acknowledge_leg(driver: webdriver.Chrome) -> None:
+    """On a leg's page in the inbox: answer "acknowledged", save, and wait until it shows."""
+    tab_to(driver, "status-acknowledged")  # the first of the radio group
+    press(driver, Keys.SPACE)
+    tab_to(driver, "save")
+    press(driver, Keys.ENTER)
+    WebDriverWait(driver, 30).until(
+        expected_conditions.text_to_be_present_in_element(
+            (By.TAG_NAME, "dl"), "in behandeling genomen"
+        )
+    )
+
+
+def resolve_leg(driver: webdriver.Chrome, *explanation: str) -> None:
+    """On an acknowledged leg's page: choose "resolved", type the explanation keys and save."""
+    # the radio group now: forwarded, in_progress, no_action, not_ours, resolved, ...
+    tab_to(driver, "status-forwarded")
+    press(driver, *[Keys.ARROW_DOWN] * 4)
+    assert active_id(driver) == "status-resolved"
+    tab_to(driver, "explanation")
+    press(driver, *explanation)
+    tab_to(driver, "save")
+    press(driver, Keys.ENTER)

@@ -44,3 +44,23 @@ def service_process(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line (``buursignaal <args>``) as its own process; what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+        timeout=timeout_s,
+    )
+
+
+def add_authority(env: dict[str, str], recipient_id: str, name: str) -> str:
+    """Register an authority with ``buursignaal notifier add-authority``; return its API key."""
+    registered = cli("notifier", "add-authority", recipient_id, "--name", name, env=env, check=True)
+    return registered.stdout.strip().rsplit(" ", 1)[-1]

@@ -4,8 +4,6 @@ the SMTP server and a local PDOK-shaped location server."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -15,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.pdok import locatieserver
-from tests.support.processes import service_process
+from tests.support.processes import add_authority, service_process
 from tests.support.smtp import SmtpServer
 from tools.local.postgres import ThrowawayPostgres, free_port
 
@@ -63,23 +61,7 @@ def running_system(
         for name in ports:
             database = postgres_server.create_database(f"{name}_{topic_suffix}")
             env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"] = database
-        registered = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tools.cli",
-                "notifier",
-                "add-authority",
-                "od-odnzkg",
-                "--name",
-                "OD Noordzeekanaalgebied",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        key = registered.stdout.strip().rsplit(" ", 1)[-1]
+        key = add_authority(env, "od-odnzkg", "OD Noordzeekanaalgebied")
         for name, port in ports.items():
             stack.enter_context(service_process(name, env, port, tmp_path / f"{name}.log"))
         yield System(urls, env, key, smtp_server, kafka_bootstrap_servers)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import re
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -28,23 +27,44 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
+from schemas._base import Event
 from schemas.cloudevents import decode
 from schemas.pattern import PatternDetected
 from schemas.routing import ReportDelivered, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.actions import leg_id_for
-from tests.support.browser import chromium, press, replace_text, tab_to
-from tests.support.kafka import consume_until, headers_of, wait_until
+from tests.support.browser import (
+    acknowledge_leg,
+    chromium,
+    press,
+    resolve_leg,
+    tab_to,
+    type_observed_now,
+)
+from tests.support.kafka import Record, consume_until, headers_of, wait_until
+from tests.support.processes import cli
 from tests.support.smtp import SmtpServer
 from tests.system.conftest import System
 
 pytestmark = pytest.mark.kafka
 EXPLAINED = "Wij hebben de sinterfabriek gecontroleerd; een lekkende afzuiging is gerepareerd."
 DESCRIPTION = "Zwavellucht en roet op de vensterbank, sinds vanochtend."
+E = TypeVar("E", bound=Event)
 
 
 def has_mail(smtp: SmtpServer, subject: str) -> bool:
     return any(message["Subject"] == subject for message in smtp.inbox.messages)
+
+
+def published_since(records: list[Record], started_ms: int, kind: type[E]) -> list[E]:
+    """The events of ``kind`` among ``records`` written since ``started_ms``."""
+    found = []
+    for record in records:
+        if record.timestamp >= started_ms:
+            _, event = decode(headers_of(record), record.value or b"")
+            if isinstance(event, kind):
+                found.append(event)
+    return found
 
 
 def test_report_to_answer_to_reopened(system: System) -> None:
@@ -66,11 +86,7 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         press(driver, "1949 AB")
         tab_to(driver, "field-house_number")
         press(driver, "10")
-        now = datetime.now(ZoneInfo("Europe/Amsterdam"))
-        tab_to(driver, "field-observed_date")
-        replace_text(driver, now.strftime("%d-%m-%Y"))
-        tab_to(driver, "field-observed_time")
-        replace_text(driver, now.strftime("%H:%M"))
+        type_observed_now(driver)
         tab_to(driver, "field-description")
         press(driver, DESCRIPTION)
         tab_to(driver, "field-email")
@@ -85,15 +101,12 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         tracking = driver.find_element(By.ID, "tracking-link").get_attribute("href") or ""
 
         # 2. the delivery on the Seveso-omgevingsdienst's own topic, with the reason
-        def ours(records: list[object]) -> list[ReportDelivered]:
-            found = []
-            for record in records:
-                if record.timestamp < started_ms:  # type: ignore[attr-defined]
-                    continue
-                _, event = decode(headers_of(record), record.value or b"")  # type: ignore[attr-defined]
-                if isinstance(event, ReportDelivered) and event.report.description == DESCRIPTION:
-                    found.append(event)
-            return found
+        def ours(records: list[Record]) -> list[ReportDelivered]:
+            return [
+                event
+                for event in published_since(records, started_ms, ReportDelivered)
+                if event.report.description == DESCRIPTION
+            ]
 
         records = asyncio.run(
             consume_until(
@@ -123,23 +136,8 @@ def test_report_to_answer_to_reopened(system: System) -> None:
 
         wait_until(listed, timeout_s=60, interval_s=0.5)
         driver.find_element(By.LINK_TEXT, short).send_keys(Keys.ENTER)
-        tab_to(driver, "status-acknowledged")
-        press(driver, Keys.SPACE)
-        tab_to(driver, "save")
-        press(driver, Keys.ENTER)
-        WebDriverWait(driver, 30).until(
-            expected_conditions.text_to_be_present_in_element(
-                (By.TAG_NAME, "dl"), "in behandeling genomen"
-            )
-        )
-        tab_to(driver, "status-forwarded")
-        press(
-            driver, *[Keys.ARROW_DOWN] * 4
-        )  # forwarded, in_progress, no_action, not_ours, resolved
-        tab_to(driver, "explanation")
-        press(driver, EXPLAINED)
-        tab_to(driver, "save")
-        press(driver, Keys.ENTER)
+        acknowledge_leg(driver)
+        resolve_leg(driver, EXPLAINED)
         WebDriverWait(driver, 30).until(
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "afgehandeld")
         )
@@ -192,15 +190,12 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
         )
         assert answer.status_code == 202, answer.text
 
-    def bursts(records: list[object]) -> list[PatternDetected]:
-        found = []
-        for record in records:
-            if record.timestamp < started_ms:  # type: ignore[attr-defined]
-                continue
-            _, event = decode(headers_of(record), record.value or b"")  # type: ignore[attr-defined]
-            if isinstance(event, PatternDetected) and event.facility_ids == ["tata_steel_ijmuiden"]:
-                found.append(event)
-        return found
+    def bursts(records: list[Record]) -> list[PatternDetected]:
+        return [
+            event
+            for event in published_since(records, started_ms, PatternDetected)
+            if event.facility_ids == ["tata_steel_ijmuiden"]
+        ]
 
     records = asyncio.run(
         consume_until(
@@ -213,13 +208,7 @@ def test_a_burst_of_neighbours_reaches_the_table_and_the_digest(system: System) 
     pattern = bursts(records)[-1]
     assert pattern.method.value == "burst"
     assert pattern.unique_reporters >= 10
-    digest = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "notifier", "digest"],
-        env=system.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    digest = cli("notifier", "digest", env=system.env, check=True)
     url = digest.stdout.strip().rsplit(" ", 1)[-1]
     page = httpx.get(url, timeout=10).text
     assert "piek" in page, "the pattern's method in Dutch"
@@ -269,30 +258,23 @@ def test_the_demo_episodes_lie_downwind_in_its_wind_series() -> None:
 
 def test_the_demo_drives_the_running_stack(system: System, tmp_path: Path) -> None:
     """Twelve simulated hours, 3,600 times faster: reports accepted, authorities answering."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.cli",
-            "demo",
-            "--days",
-            "0.5",
-            "--per-day",
-            "480",
-            "--scale",
-            "3600",
-            "--intake",
-            system.urls["intake"],
-            "--notifier",
-            system.urls["notifier"],
-            "--weather-dir",
-            str(tmp_path),
-        ],
+    result = cli(
+        "demo",
+        "--days",
+        "0.5",
+        "--per-day",
+        "480",
+        "--scale",
+        "3600",
+        "--intake",
+        system.urls["intake"],
+        "--notifier",
+        system.urls["notifier"],
+        "--weather-dir",
+        str(tmp_path),
         env=system.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
         check=True,
+        timeout_s=300,
     )
     counts = dict(item.split(": ") for item in result.stdout.strip().splitlines()[-1].split(", "))
     submitted, accepted = int(counts["submitted"]), int(counts["accepted"])
