@@ -325,7 +325,7 @@ class Intake:
             )
         ).first()
         if last is not None:
-            waited = now - _aware(last, now)
+            waited = now - last  # aware: max() keeps the UTCDateTime column type
             raise RateLimitedError(
                 math.ceil((self.device_window - waited).total_seconds()),
                 "device_category_window",
@@ -344,7 +344,7 @@ class Intake:
             )
         ).one()
         if count >= self.ip_limit_per_hour and oldest is not None:
-            free_at = _aware(oldest, now) + timedelta(hours=1)
+            free_at = oldest + timedelta(hours=1)
             raise RateLimitedError(math.ceil((free_at - now).total_seconds()), "ip_per_hour")
 
     async def stop_email_updates(self, report_id: str) -> None:
@@ -370,11 +370,6 @@ class Intake:
                 )
             )
             return int(result.rowcount or 0)
-
-
-def _aware(moment: datetime, reference: datetime) -> datetime:
-    """SQLite hands back naive UTC; make it comparable."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=reference.tzinfo)
 
 
 def _report_values(

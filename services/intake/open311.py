@@ -211,10 +211,16 @@ def install_open311_errors(app: FastAPI) -> None:
 
 
 async def response_format(
-    fmt: Annotated[Format, Path(description="The answer's format: json or xml")],
+    fmt: Annotated[
+        str, Path(description="The answer's format", json_schema_extra={"enum": ["json", "xml"]})
+    ],
 ) -> Format:
-    """The path's format, checked once for every route (anything but json/xml is a 400)."""
-    return fmt
+    """The path's format, checked once for every route: another one names no resource (404)."""
+    if fmt == "json":
+        return "json"
+    if fmt == "xml":
+        return "xml"
+    raise Open311Error(404, 404, f"unknown format {fmt!r}: use .json or .xml")
 
 
 FormatDep = Annotated[Format, Depends(response_format)]
