@@ -31,6 +31,7 @@ from schemas import (
 )
 from schemas.topics import ESCALATION, LEG_STATUS
 from services.notifier import transitions
+from services.notifier.delivered import kept
 from services.notifier.metrics import ESCALATIONS, TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory, MailJob
 from services.notifier.norms import Norms
@@ -139,6 +140,7 @@ class Legs:
             routing_round=delivery.round,
             now=now,
         )
+        leg.delivery = kept(delivery)  # what the authority reads without Kafka
         session.add(leg)
         loaded.legs[leg_id] = leg  # a second delivery to the same recipient in this batch
         self._history(session, leg, None, SYSTEM, "delivered", now)

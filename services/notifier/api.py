@@ -2,6 +2,8 @@
 
 Authenticated by the authority's API key (``Authorization: Bearer <key>``). A leg of another
 authority is answered exactly like a leg that does not exist (404), so keys reveal nothing.
+Each leg carries what its delivery carried (``report``, see ``delivered.py``), so an authority
+that does not run Kafka sees what was reported.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from schemas.leg import LegStatus
 from schemas.report import Category
 from schemas.routing import RECIPIENT_ID_PATTERN
 from services.notifier.callers import ApiCaller, DeskDep
+from services.notifier.delivered import DeliveredReport, delivered_report
 from services.notifier.desk import LegFilter
 from services.notifier.models import Leg, LegHistory
 from services.runtime.problems import json_body, known_query_parameters
@@ -46,6 +49,10 @@ class LegOut(BaseModel):
     overdue_steps: int = Field(description="ladder rungs fired in the current cycle")
     explanation: str | None
     history: list[HistoryOut] = Field(default_factory=list)
+    report: DeliveredReport | None = Field(
+        default=None,
+        description="what the delivery carried; none for a leg opened by forwarding",
+    )
 
 
 class StatusIn(BaseModel):
@@ -83,6 +90,7 @@ def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
             )
             for h in history or []
         ],
+        report=delivered_report(leg.delivery),
     )
 
 

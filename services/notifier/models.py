@@ -84,6 +84,8 @@ class Leg(SQLModel, table=True):
     norm_hours: float
     next_step: int = 1  # the ladder's next rung (1..3); 4 = all fired
     next_due_at: datetime | None = utc_column(nullable=True)
+    # what was delivered (``services.notifier.delivered.kept``); none for a forwarded leg
+    delivery: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class LegHistory(SQLModel, table=True):

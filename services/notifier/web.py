@@ -26,6 +26,7 @@ from services.notifier.callers import (
     InboxAuthority,
     sign,
 )
+from services.notifier.delivered import delivered_report
 from services.notifier.desk import INBOX_PAGE, Feedback, LegFilter
 from services.notifier.models import Authority
 from services.notifier.transitions import ALLOWED, MAY_SET, TransitionError
@@ -122,11 +123,14 @@ async def leg_page(
 ) -> Response:
     leg, history = await desk.leg_with_history(authority.recipient_id, leg_id)
     may_set = ALLOWED[LegStatus(leg.status)] & MAY_SET[ActorKind.AUTHORITY]
-    title = f"Melding {leg.report_id[:8]}"
-    allowed = sorted(s.value for s in may_set)
-    return page(
-        request, "leg.html", code, title=title, leg=leg, history=history, allowed=allowed, **extra
-    )
+    context = {
+        "title": f"Melding {leg.report_id[:8]}",
+        "leg": leg,
+        "report": delivered_report(leg.delivery),
+        "history": history,
+        "allowed": sorted(s.value for s in may_set),
+    }
+    return page(request, "leg.html", code, **context, **extra)
 
 
 @router.get("/inbox/legs/{leg_id}", response_class=HTMLResponse)

@@ -1,5 +1,6 @@
 """The authority inbox in headless Chromium, by keyboard: sign in with the API key, find the
-leg, answer it, get a clear error for a too-short explanation, then close it."""
+leg, read what was reported, answer it, get a clear error for a too-short explanation, then
+close it."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         assert links, "the delivered report is in the inbox"
         links[0].send_keys(Keys.ENTER)
         assert "Melding" in driver.find_element(By.TAG_NAME, "h1").text
+        reported = driver.find_element(By.ID, "report").text
+        assert "Sterke zwavellucht, ramen dicht." in reported, "what the delivery carried"
+        assert "gm0453 is bevoegd." in reported
 
         acknowledge_leg(driver)
         resolve_leg(driver, "Opgelost.")
