@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
@@ -166,11 +165,11 @@ def create_app(
         app.state.intake = intake
         app.state.settings = settings
         _install_error_answers(app)
-        app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     return create_http_app(
         runtime,
         title="Buursignaal intake",
         routers=[api.router, open311.router, web.router, internal.internal, internal.mail_links],
         configure=configure,
+        static=Path(__file__).parent / "static",
     )

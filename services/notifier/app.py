@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -217,4 +218,5 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
         title="Buursignaal notifier",
         routers=[api.router, web.router],
         configure=configure,
+        static=Path(__file__).parent / "static",
     )

@@ -13,10 +13,12 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,6 +28,7 @@ from services.runtime.broker import BrokerConnection, RecordProducer, ensure_top
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
 from services.runtime.database import SessionFactory
+from services.runtime.headers import SecurityHeaders
 from services.runtime.metrics import metrics_response
 from services.runtime.openapi import document_problems
 from services.runtime.outbox import OutboxRelay
@@ -206,6 +209,7 @@ def create_http_app(
     version: str = "1",
     routers: Iterable[APIRouter] = (),
     configure: Callable[[FastAPI], None] | None = None,
+    static: Path | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -224,7 +228,10 @@ def create_http_app(
     app.add_api_route("/metrics", metrics_response, methods=["GET"], tags=["operations"])
     if configure is not None:
         configure(app)
+    if static is not None:
+        app.mount("/static", StaticFiles(directory=static), name="static")
     document_problems(app)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -17,6 +17,7 @@ from tests.intake.test_relay_crash import intake_env, intake_process
 from tests.support.browser import (
     active_id,
     chromium,
+    policy_violations,
     press,
     replace_text,
     tab_to,
@@ -115,3 +116,4 @@ def test_keyboard_only_report_with_error_summary(
         page = httpx.get(tracking, timeout=5)
         assert page.status_code == 200
         assert f"Uw melding {number}" in page.text
+        assert not policy_violations(driver), "the pages satisfy their Content-Security-Policy"

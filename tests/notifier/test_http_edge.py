@@ -69,3 +69,15 @@ async def test_the_document_names_the_api_key_and_the_problem_answers(
     assert "422" not in change["responses"]
     assert change["security"] == [{"authorityKey": []}]
     assert "Problem" in document["components"]["schemas"]
+
+
+async def test_every_answer_carries_the_security_headers(
+    notifier_service: NotifierUnderTest,
+) -> None:
+    for path in ("/inbox/login", "/api/v1/legs", "/static/notifier.css"):
+        answer = await notifier_service.client.get(path)
+        assert "default-src 'self'" in answer.headers["content-security-policy"], path
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["x-frame-options"] == "DENY"

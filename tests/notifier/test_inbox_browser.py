@@ -19,6 +19,7 @@ from tests.support.browser import (
     acknowledge_leg,
     active_id,
     chromium,
+    policy_violations,
     press,
     resolve_leg,
     tab_to,
@@ -85,3 +86,4 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "dl"), "afgehandeld")
         )
         assert EXPLAINED in driver.find_element(By.TAG_NAME, "ol").text
+        assert not policy_violations(driver), "the pages satisfy their Content-Security-Policy"

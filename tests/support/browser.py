@@ -46,12 +46,19 @@ def chromium() -> Iterator[webdriver.Chrome]:
     ):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": "nl-NL,nl"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     try:
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def policy_violations(driver: webdriver.Chrome) -> list[str]:
+    """What the browser's console said about the Content-Security-Policy since the last call."""
+    entries: list[dict[str, str]] = driver.execute("getLog", {"type": "browser"})["value"]
+    return [e["message"] for e in entries if "Content Security Policy" in e["message"]]
 
 
 def press(driver: webdriver.Chrome, *keys: str) -> None:
