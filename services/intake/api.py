@@ -188,7 +188,7 @@ async def create_report(
     language = language_from(accept_language)
     try:
         data = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return field_refused("body", "json_invalid", "json_invalid", language)
     if not isinstance(data, dict):
         return field_refused("body", "dict_type", "json_invalid", language)

@@ -105,6 +105,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "photo_size": ("Een foto mag hoogstens 10 MB zijn.", "A photo may be 10 MB at most."),
     "photo_count": ("Hoogstens 5 foto's.", "At most 5 photos."),
     "json_invalid": ("Dit is geen geldige JSON.", "This is not valid JSON."),
+    "unicode_invalid": (
+        "Deze tekst bevat tekens die niet goed zijn doorgekomen. Typ hem opnieuw.",
+        "This text contains characters that did not come through. Please type it again.",
+    ),
     "model_attributes_type": ("Stuur een JSON-object.", "Send a JSON object."),
     "dict_type": ("Stuur een JSON-object.", "Send a JSON object."),
 }

@@ -219,6 +219,11 @@ async def _check(entry: FormEntry, language: Language, now: datetime) -> Checked
         errors["observed_at"] = message_for("datetime_from_date_parsing", language)
     else:
         entry.values["observed_at"] = observed_at
+    for name, value in entry.values.items():
+        if isinstance(value, str) and "\ufffd" in value:
+            # the form parser replaced bytes that are not UTF-8; publishing them would corrupt
+            # what the resident wrote (the app API refuses the same bytes)
+            errors[name] = message_for("unicode_invalid", language)
     photos: list[CleanPhoto] = []
     try:
         photos = clean_photos([await upload.read(MAX_BYTES + 1) for upload in entry.uploads])
