@@ -71,7 +71,7 @@ class Pages:
         )
 
     def not_found(self) -> HTMLResponse:
-        return self.render("base.html", status=404)
+        return self.render("not_found.html", status=404)
 
 
 async def pages(request: Request) -> Pages:

@@ -73,3 +73,12 @@ async def test_an_app_report_sent_as_text_is_a_415(intake_service: IntakeUnderTe
     assert answer.status_code == 415
     no_type = await intake_service.client.post("/api/v1/reports", content=b'{"category": "odour"}')
     assert no_type.status_code == 415
+
+
+async def test_an_unknown_tracking_link_says_so(intake_service: IntakeUnderTest) -> None:
+    page = await intake_service.client.get("/track/not-a-token")
+    assert page.status_code == 404
+    assert "Deze link kennen we niet" in page.text
+    assert "Naar de inhoud" in page.text, "the skip link leads to the content, not a form"
+    english = await intake_service.client.get("/track/not-a-token?lang=en")
+    assert "We do not know this link" in english.text
