@@ -9,14 +9,16 @@ from uuid import UUID
 import numpy as np
 import pytest
 from faststream.kafka import KafkaBroker
+from sqlmodel import select
 
 from schemas.cloudevents import decode
 from schemas.pattern import PatternDetected
 from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.routing import Place, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
-from services.notifier.models import Signal
+from services.notifier.models import PatternRecord, Signal
 from services.runtime.broker import ensure_topics
+from services.runtime.database import write_transaction
 from tests.notifier.conftest import NotifierUnderTest
 from tests.notifier.test_notifier_service import publish
 from tests.support.factories import (
@@ -161,3 +163,31 @@ async def test_an_injected_cluster_is_announced_by_the_daily_scan(
     assert cluster.facility_ids == ["tata_steel_ijmuiden"]
     assert await notifier_service.notifier.scan([Category.ODOUR]) == 0, "no new reporter: quiet"
     assert UUID(str(cluster.pattern_id))
+
+
+async def test_a_batch_that_announces_a_burst_twice_stores_it_once(
+    notifier_service: NotifierUnderTest,
+) -> None:
+    """A backlog arrives as one batch: the burst is announced at its threshold and again as it
+    grows within the same transaction. The second announcement updates the first record
+    (it once inserted a second one, the batch failed on ``pattern_pkey`` and was redone one
+    event at a time: slow enough to miss an authority's deadline)."""
+    notifier = notifier_service.notifier
+    place = Place(municipality_code="GM0375", province_code="PV27")
+    to = recipient("od-odnzkg", Role.EXECUTING_BODY)
+    async with write_transaction(notifier.runtime.sessions) as session:
+        session.autoflush = False  # as the consumer applies a batch: one flush, at commit
+        for n in range(12):
+            report = report_received(
+                reporter_key=reporter_key(f"batch-{n}"),
+                observed_at=NOW - timedelta(minutes=55 - 4 * n),
+                location=at(WIJK_AAN_ZEE[0] + n * 0.0003, WIJK_AAN_ZEE[1]),
+            )
+            event = delivered(report, to, place=place, candidates=[steelworks()])
+            await notifier.patterns.on_delivery(session, event)
+    async with notifier.runtime.sessions() as session:
+        stored = (await session.exec(select(PatternRecord))).all()
+    bursts = [r for r in stored if r.method == "burst" and r.facility_ids]
+    assert len(bursts) == 1
+    assert bursts[0].unique_reporters == 12
+    assert bursts[0].announcement >= 2, "announced at the threshold and again as it grew"

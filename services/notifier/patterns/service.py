@@ -279,8 +279,9 @@ class Patterns:
     async def _already_announced(self, session: AsyncSession, finding: Finding) -> bool:
         """True when this ongoing pattern was announced with as many reporters already
         (it did not grow)."""
+        pending = [r for r in _pending_patterns(session).values() if r.key == finding.key]
         query = select(PatternRecord).where(PatternRecord.key == finding.key)
-        record = (await session.exec(query)).first()
+        record = pending[0] if pending else (await session.exec(query)).first()
         return record is not None and record.unique_reporters >= finding.unique_reporters
 
     # -- facility recurrence ---------------------------------------------------------------
@@ -327,13 +328,15 @@ class Patterns:
         """Store the pattern as now announced and publish it (announcement 1 when new)."""
         now = self.clock.now()
         pattern_id = finding.pattern_id or uuid.uuid5(PATTERN_NAMESPACE, finding.key)
-        record = await session.get(PatternRecord, str(pattern_id))
+        pending = _pending_patterns(session)
+        record = pending.get(str(pattern_id)) or await session.get(PatternRecord, str(pattern_id))
         if record is None:
             record = finding.new_record(str(pattern_id), now)
         else:
             record.announcement = finding.announcement or record.announcement + 1
             finding.store_in(record, now)
         session.add(record)
+        pending[str(pattern_id)] = record  # a second announcement in this batch updates it
         event = finding.event(pattern_id, record.announcement, now)
         enqueue(
             session,
@@ -343,6 +346,16 @@ class Patterns:
             source=SOURCE,
             clock=self.clock,
         )
+
+
+def _pending_patterns(session: AsyncSession) -> dict[str, PatternRecord]:
+    """The patterns this transaction stored, by id: the session does not flush before a read,
+    so a batch that announces the same pattern twice must find its own first record here."""
+    if "buursignaal.patterns" not in session.info:
+        session.info["buursignaal.patterns"] = {}
+        on_rollback(session, lambda: session.info.pop("buursignaal.patterns", None))
+    pending: dict[str, PatternRecord] = session.info["buursignaal.patterns"]
+    return pending
 
 
 @dataclass(frozen=True)
