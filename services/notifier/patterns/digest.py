@@ -300,9 +300,7 @@ def _map(members: list[Signal]) -> str:
     points = [coarse(m.lat, m.lon) for m in members]
     figure, axes = plt.subplots(figsize=(3.2, 3.2))
     axes.scatter([p.lon for p in points], [p.lat for p in points], s=30, alpha=0.6)
-    axes.set_xlabel("lon (500 m grid)")
-    axes.set_ylabel("lat")
-    axes.set_aspect(1 / np.cos(np.radians(52.2)))
+    axes.set(xlabel="lon (500 m grid)", ylabel="lat", aspect=1 / np.cos(np.radians(52.2)))
     return _png(figure)
 
 
