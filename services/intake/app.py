@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -40,6 +38,7 @@ from services.intake.problems import language_from, validation_problem
 from services.intake.settings import IntakeSettings
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.problems import FieldProblem, field_name
+from services.runtime.retries import every
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -118,18 +117,14 @@ def build_intake(
     if settings.relay_enabled:
         intake.wake_relay = add_outbox_relay(runtime).wake
 
-    async def erase_contacts(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                erased = await intake.erase_expired_contacts()
-                if erased:
-                    log.info("erased contact details of %d reports past retention", erased)
-            except Exception:
-                log.exception("contact retention job failed; retrying later")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=RETENTION_INTERVAL_S)
+    async def erase_contacts() -> None:
+        erased = await intake.erase_expired_contacts()
+        if erased:
+            log.info("erased contact details of %d reports past retention", erased)
 
-    runtime.background.append(erase_contacts)
+    runtime.background.append(
+        every(RETENTION_INTERVAL_S, erase_contacts, "contact retention job", log)
+    )
     return intake
 
 

@@ -4,13 +4,11 @@ inbox), the escalation ladder, resident mail and the metrics that show who answe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import func
@@ -41,6 +39,7 @@ from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import write_transaction
+from services.runtime.retries import every
 from services.runtime.service import (
     ServiceRuntime,
     add_outbox_relay,
@@ -121,28 +120,6 @@ class Notifier:
             OVERDUE_LEGS.labels(str(min(next_step - 1, 3))).set(count)
 
 
-def _every(
-    interval_s: float,
-    work: Callable[[], Awaitable[object]],
-    what: str,
-    *,
-    first_wait: bool = False,
-) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
-    async def loop(stop: asyncio.Event) -> None:
-        if first_wait:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
-        while not stop.is_set():
-            try:
-                await work()
-            except Exception:
-                log.exception("%s failed; trying again in %.0f s", what, interval_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
-
-    return loop
-
-
 def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     calendar = WorkingCalendar(settings.working_hours_start, settings.working_hours_end)
@@ -189,11 +166,11 @@ def _schedule(notifier: Notifier, settings: NotifierSettings) -> None:
 
     notifier.runtime.background[:0] = [warm_up]
     notifier.runtime.background += [
-        _every(settings.tick_interval_s, notifier.tick, "ladder tick"),
-        _every(settings.mail_interval_s, notifier.mailer.send_due, "mail round"),
-        _every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges"),
-        _every(settings.scan_interval_s, notifier.scan, "daily scan"),
-        _every(settings.digest_interval_s, notifier.publish_digest, "digest", first_wait=True),
+        every(settings.tick_interval_s, notifier.tick, "ladder tick", log),
+        every(settings.mail_interval_s, notifier.mailer.send_due, "mail round", log),
+        every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges", log),
+        every(settings.scan_interval_s, notifier.scan, "daily scan", log),
+        every(settings.digest_interval_s, notifier.publish_digest, "digest", log, first_wait=True),
     ]
 
 

@@ -8,7 +8,6 @@ like one that does not exist (``UnknownLegError``).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas.leg import Actor, ActorKind, LegStatus
 from services.notifier.actions import Legs
-from services.notifier.mail import feedback_token
+from services.notifier.mail import feedback_token_valid
 from services.notifier.models import CaseFile, DigestRecord, Leg, LegHistory
 from services.notifier.transitions import CLOSED
 from services.runtime.database import SessionFactory, write_transaction
@@ -99,8 +98,9 @@ class Desk:
             return await self.legs.change_status(session, leg, wanted, actor, **changes)
 
     async def feedback_language(self, leg_id: str, cycle: int, token: str) -> str:
-        """The resident's language for a valid feedback link (``UnknownLegError`` otherwise)."""
-        if not hmac.compare_digest(feedback_token(self.secret, leg_id, cycle), token):
+        """The resident's language for a valid feedback link (``UnknownLegError`` otherwise:
+        not signed for this leg and cycle, or older than ``mail.FEEDBACK_LINK_S``)."""
+        if not feedback_token_valid(self.secret, self.legs.clock, token, leg_id, cycle):
             raise UnknownLegError(leg_id)
         async with self.sessions() as session:
             leg = await session.get(Leg, leg_id)

@@ -3,24 +3,31 @@
 The addresses are asked from intake at the moment of sending, for a page of due jobs in one
 request (bearer token), and are neither stored nor logged here. A job is one mail (its dedupe
 key makes a second job impossible); it is marked sent right after the SMTP server accepted it.
-When the server or intake is unreachable the job waits with a growing delay (up to an hour) and
-is tried again, indefinitely; a resident who did not opt in (intake leaves the report out of
-its answer) makes the job ``skipped``. The Message-ID is derived from the job, so a mail sent
-again after a crash in the moment between acceptance and marking carries the same id.
+When the server or intake is unreachable the job waits with a growing delay (tenacity's
+exponential policy: 10 s, 20 s, ... up to an hour, see ``retries.stored_delay``) and is tried
+again, indefinitely; a resident who did not opt in (intake leaves the report out of its answer)
+makes the job ``skipped``. The Message-ID is derived from the job, so a mail sent again after a
+crash in the moment between acceptance and marking carries the same id.
+
+A mail is multipart/alternative: a plain text part and an HTML part (autoescaped), both
+rendered from ``templates/mail/<kind>.txt`` and ``<kind>.html`` in the resident's language
+with the text catalogue. The closing mail's "is it solved?" links carry an itsdangerous token
+of the leg and its cycle, stamped by the service's clock and valid for ``FEEDBACK_LINK_S``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 import httpx
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import col, select
 
@@ -29,20 +36,53 @@ from services.notifier.models import MailJob, MailStatus
 from services.runtime import catalogue
 from services.runtime.clock import Clock
 from services.runtime.database import SessionFactory, write_transaction
+from services.runtime.retries import stored_delay
 
 log = logging.getLogger(__name__)
 Outcome = tuple[str, str | None]
 """What became of one attempt ("sent", "skipped" or "retry") and, for a retry, why."""
-MAX_DELAY = timedelta(hours=1)
-MAIL_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates") / "mail"),
-    autoescape=select_autoescape(["html"]),
-)
+FIRST_DELAY_S = 10.0
+MAX_DELAY_S = 3600.0
+FEEDBACK_LINK_S = 30 * 24 * 3600  # a resident may answer "is it solved?" for thirty days
+MAIL_TEMPLATES = Path(__file__).with_name("templates") / "mail"
 
 
-def feedback_token(secret: str, leg_id: str, cycle: int) -> str:
-    message = f"feedback:{leg_id}:{cycle}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+class _ClockStamps(TimestampSigner):
+    """Stamps and ages signatures by the service's clock (tests move it), not the machine's."""
+
+    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock.now().timestamp())
+
+
+def _feedback_links(secret: str, clock: Clock) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        secret, salt="buursignaal-feedback", signer=_ClockStamps, signer_kwargs={"clock": clock}
+    )
+
+
+def feedback_token(secret: str, clock: Clock, leg_id: str, cycle: int) -> str:
+    """The token of a feedback link: the leg and its cycle, signed and stamped with the time."""
+    return _feedback_links(secret, clock).dumps([leg_id, cycle])
+
+
+def feedback_token_valid(
+    secret: str,
+    clock: Clock,
+    token: str,
+    leg_id: str,
+    cycle: int,
+    max_age_s: int = FEEDBACK_LINK_S,
+) -> bool:
+    """Whether ``token`` was signed for this leg and cycle not longer than ``max_age_s`` ago."""
+    try:
+        signed = _feedback_links(secret, clock).loads(token, max_age=max_age_s)
+    except BadSignature:  # also SignatureExpired
+        return False
+    return bool(signed == [leg_id, cycle])
 
 
 @dataclass(frozen=True)
@@ -50,10 +90,6 @@ class Contact:
     email: str
     language: str
     unsubscribe_url: str
-
-
-def _reason(failure: Exception) -> str:
-    return f"{type(failure).__name__}: {failure}"[:500]
 
 
 @dataclass
@@ -158,7 +194,9 @@ class Mailer:
                     continue
                 stored.attempts += 1
                 if outcome == "retry":
-                    delay = min(MAX_DELAY, timedelta(seconds=5 * 2 ** min(stored.attempts, 12)))
+                    delay = stored_delay(
+                        stored.attempts, initial_s=FIRST_DELAY_S, max_s=MAX_DELAY_S
+                    )
                     stored.next_attempt_at = self.clock.now() + delay
                     stored.last_error = error
                     log.warning("mail %s not sent (%s); again in %s", job.id, error, delay)
@@ -169,11 +207,16 @@ class Mailer:
                 MAILS.labels(job.kind, outcome).inc()
 
     def compose(self, job: MailJob, contact: Contact) -> EmailMessage:
+        """The mail: a plain text part and an HTML part, in the resident's language."""
         language = "en" if contact.language == "en" else "nl"
         subject = catalogue.text(f"mail.{job.kind}.subject", language)
-        body = _body(job, language, self._links(job))
-        unsubscribe = catalogue.text("mail.footer", language) % {"link": contact.unsubscribe_url}
-        footer = f"\n\n{unsubscribe}\n"
+        context = {
+            "job": job.context,
+            "language": language,
+            "links": self._links(job),
+            "subject": subject,
+            "unsubscribe_url": contact.unsubscribe_url,
+        }
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = contact.email
@@ -182,23 +225,35 @@ class Mailer:
             f"<{hashlib.sha256(job.dedupe_key.encode()).hexdigest()[:32]}@buursignaal.nl>"
         )
         message["List-Unsubscribe"] = f"<{contact.unsubscribe_url}>"
-        message["Content-Language"] = language
-        message.set_content(body + footer)
+        message.set_content(_render(f"{job.kind}.txt", language, context))
+        message.add_alternative(_render(f"{job.kind}.html", language, context), subtype="html")
+        message["Content-Language"] = language  # after the parts: set_content clears Content-*
         return message
 
     def _links(self, job: MailJob) -> dict[str, str]:
         if job.kind != "closed":
             return {}
         leg_id, cycle = str(job.context["leg_id"]), int(job.context["cycle"])
-        base = (
-            f"{self.public_base_url.rstrip('/')}/feedback/{leg_id}/{cycle}/"
-            f"{feedback_token(self.secret, leg_id, cycle)}"
-        )
+        token = feedback_token(self.secret, self.clock, leg_id, cycle)
+        base = f"{self.public_base_url.rstrip('/')}/feedback/{leg_id}/{cycle}/{token}"
         return {"yes": f"{base}?answer=yes", "no": f"{base}?answer=no"}
 
 
-def _body(job: MailJob, language: str, links: dict[str, str]) -> str:
-    """The mail's plain text from ``templates/mail/<kind>.txt`` in the resident's language."""
-    template = MAIL_TEMPLATES.get_template(f"{job.kind}.txt")
-    gettext = catalogue.translations(language).gettext
-    return template.render(_=gettext, job=job.context, language=language, links=links)
+@cache
+def _templates(language: str) -> Environment:
+    """The mail templates with the catalogue of one language (HTML autoescaped)."""
+    environment = Environment(
+        loader=FileSystemLoader(MAIL_TEMPLATES), autoescape=select_autoescape(["html"])
+    )
+    catalogue.install(environment, language)
+    return environment
+
+
+def _render(name: str, language: str, context: dict[str, Any]) -> str:
+    """One part of a mail from ``templates/mail/<name>``."""
+    return _templates(language).get_template(name).render(context)
+
+
+def _reason(failure: Exception) -> str:
+    """Why an attempt failed, for the job's ``last_error``."""
+    return f"{type(failure).__name__}: {failure}"[:500]

@@ -1,8 +1,9 @@
 """Server-rendered pages: the authority inbox, the digests and the resident's "is it solved?".
 
-The inbox signs in with the authority's API key (see ``callers``). Feedback links carry an HMAC
-of the leg and its cycle; the link shows a question and only a POST changes anything, so mail
-scanners that open links do not reopen legs. The pages only translate: queries and changes are
+The inbox signs in with the authority's API key (see ``callers``). Feedback links carry a token
+of the leg and its cycle (itsdangerous, valid for thirty days: ``mail.FEEDBACK_LINK_S``); the
+link shows a question and only a POST changes anything, so mail scanners that open links do not
+reopen legs. The pages only translate: queries and changes are
 the desk's (``desk.py``).
 """
 

@@ -270,7 +270,7 @@ async def test_resident_mail_end_to_end_with_the_reopen_link(
             "Antwoord op uw melding",
         ]
         assert all(m["To"] == "buur@example.nl" for m in mails)
-        closing = mails[2].get_payload(decode=True).decode()  # type: ignore[union-attr]
+        closing = mails[2].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert EXPLAINED in closing
         assert "Afmelden: http://127.0.0.1" in closing
         no_link = re.search(r"Nee: (\S+)", closing)

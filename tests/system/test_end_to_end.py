@@ -150,7 +150,7 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         wait_until(tracking_shows_it, timeout_s=60, interval_s=0.5)
         wait_until(lambda: has_mail(smtp, "Antwoord op uw melding"), timeout_s=60, interval_s=0.5)
         closing = next(m for m in smtp.inbox.messages if m["Subject"] == "Antwoord op uw melding")
-        text = closing.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        text = closing.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert EXPLAINED in text
         assert closing["To"] == "buur@example.nl"
         no_link = re.search(r"Nee: (\S+)", text)

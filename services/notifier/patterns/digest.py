@@ -36,6 +36,7 @@ from services.notifier.models import (
 from services.notifier.patterns.service import coarse
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
+from services.runtime import catalogue
 
 SMALL = 5
 
@@ -74,14 +75,6 @@ def read_facilities(reference_dir: Path) -> list[Facility]:
             for row in csv.DictReader(handle)
             if row.get("status", "active").strip().lower().startswith("active")
         ]
-
-
-CAVEAT = {
-    "nl": "Aantallen meldingen vergelijken gebieden niet eerlijk: wie dichtbij woont, "
-    "wie de weg weet en hoe bekend het meldpunt is, verschilt per plek.",
-    "en": "Report counts do not compare areas fairly: how many people live nearby, "
-    "who knows where to report and how well known the service is differ by place.",
-}
 
 
 @dataclass(frozen=True)
@@ -149,7 +142,7 @@ async def compose(
         "longest_waiting": _longest_waiting(rows.legs, by_report, calendar, now),
         "counts": _counts(in_period),
         "blind_spots": _blind_spots(facilities, rows.signals),
-        "caveat": CAVEAT,
+        "caveat": {language: _text("caveat", language) for language in catalogue.LANGUAGES},
     }
     document["summary"] = _summary(document)
     return document, charts
@@ -277,38 +270,37 @@ def _longest_waiting(
 
 
 def _summary(document: dict[str, Any]) -> dict[str, str]:
+    """Three sentences in each language, from ``digest.summary.*`` in the text catalogue."""
     patterns = document["patterns"]
     national = [p for p in patterns if p["scope"] == "national"]
     stalls = [a for a in document["authorities"] if (a["open_overdue"]["count"] or 0) > 0]
-    good = [a for a in document["authorities"]
-            if (a["answered_on_time_share"] or 0) >= 0.9]  # fmt: skip
-    nl = [
-        f"Deze periode: {len(patterns)} patronen"
-        + (f", waarvan {len(national)} landelijk." if national else "."),
-        f"Goed: {len(good)} instanties beantwoordden 90 % of meer op tijd." if good else
-        "Nog geen instantie beantwoordde 90 % op tijd.",
-        f"Aandacht nodig: {len(stalls)} instanties hebben meldingen over de termijn; "
-        "zij zijn verantwoordelijk voor een antwoord." if stalls else
-        "Geen meldingen over de termijn.",
-    ]  # fmt: skip
-    en = [
-        f"This period: {len(patterns)} patterns"
-        + (f", {len(national)} of them national." if national else "."),
-        f"Going well: {len(good)} authorities answered 90 % or more on time." if good else
-        "No authority answered 90 % on time yet.",
-        f"Needs attention: {len(stalls)} authorities have overdue reports and must answer."
-        if stalls else "No overdue reports.",
-    ]  # fmt: skip
-    return {"nl": " ".join(nl), "en": " ".join(en)}
+    good = [a for a in document["authorities"] if (a["answered_on_time_share"] or 0) >= 0.9]
+    counts = {
+        "patterns": len(patterns),
+        "national": len(national),
+        "good": len(good),
+        "stalls": len(stalls),
+    }
+    sentences = [
+        "patterns_national" if national else "patterns",
+        "good" if good else "none_good",
+        "stalls" if stalls else "no_stalls",
+    ]
+    return {
+        language: " ".join(_text(f"summary.{key}", language) % counts for key in sentences)
+        for language in catalogue.LANGUAGES
+    }
+
+
+def _text(key: str, language: str) -> str:
+    return catalogue.text(f"digest.{key}", language)
 
 
 def _map(members: list[Signal]) -> str:
     points = [coarse(m.lat, m.lon) for m in members]
     figure, axes = plt.subplots(figsize=(3.2, 3.2))
     axes.scatter([p.lon for p in points], [p.lat for p in points], s=30, alpha=0.6)
-    axes.set_xlabel("lon (500 m grid)")
-    axes.set_ylabel("lat")
-    axes.set_aspect(1 / np.cos(np.radians(52.2)))
+    axes.set(xlabel="lon (500 m grid)", ylabel="lat", aspect=1 / np.cos(np.radians(52.2)))
     return _png(figure)
 
 

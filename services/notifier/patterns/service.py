@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlmodel import col, select
@@ -385,38 +386,35 @@ class Finding:
             pattern_id=pattern_id,
             key=self.key,
             method=self.method,
-            category=self.category,
-            scope=self.scope,
             announcement=self.announcement or 1,
-            unique_reporters=self.unique_reporters,
-            report_count=len(self.report_ids),
-            recurrence_interval_days=self.ri,
             first_detected_at=now,
-            detected_at=now,
-            window_start=self.window[0],
-            window_end=self.window[1],
-            centre_lat=self.centre.lat if self.centre else None,
-            centre_lon=self.centre.lon if self.centre else None,
-            radius_m=self.radius_m,
-            municipality_codes=sorted(self.municipalities),
-            province_codes=sorted(self.provinces),
-            facility_ids=self.facility_ids,
-            recipients=self.recipients,
-            report_ids=self.report_ids,
+            **self._columns(now),
         )
 
     def store_in(self, record: PatternRecord, now: datetime) -> None:
-        record.category, record.scope = self.category, self.scope
-        record.unique_reporters, record.report_count = self.unique_reporters, len(self.report_ids)
-        record.recurrence_interval_days = self.ri
-        record.detected_at, (record.window_start, record.window_end) = now, self.window
-        record.centre_lat = self.centre.lat if self.centre else None
-        record.centre_lon = self.centre.lon if self.centre else None
-        record.radius_m = self.radius_m
-        record.municipality_codes = sorted(self.municipalities)
-        record.province_codes = sorted(self.provinces)
-        record.facility_ids, record.recipients = self.facility_ids, self.recipients
-        record.report_ids = self.report_ids
+        for name, value in self._columns(now).items():
+            setattr(record, name, value)
+
+    def _columns(self, now: datetime) -> dict[str, Any]:
+        """What a stored pattern records of the finding: for a new record and an update alike."""
+        return {
+            "category": self.category,
+            "scope": self.scope,
+            "unique_reporters": self.unique_reporters,
+            "report_count": len(self.report_ids),
+            "recurrence_interval_days": self.ri,
+            "detected_at": now,
+            "window_start": self.window[0],
+            "window_end": self.window[1],
+            "centre_lat": self.centre.lat if self.centre else None,
+            "centre_lon": self.centre.lon if self.centre else None,
+            "radius_m": self.radius_m,
+            "municipality_codes": sorted(self.municipalities),
+            "province_codes": sorted(self.provinces),
+            "facility_ids": self.facility_ids,
+            "recipients": self.recipients,
+            "report_ids": self.report_ids,
+        }
 
     def event(self, pattern_id: uuid.UUID, announcement: int, now: datetime) -> PatternDetected:
         return PatternDetected(
