@@ -117,6 +117,9 @@ async def json_body(request: Request) -> None:
         raise UnsupportedMediaTypeError(f"the body was sent as {media_type or 'no content type'!r}")
 
 
+_DECLARED: dict[int, dict[str, bool]] = {}
+
+
 def _query_names(dependant: Dependant) -> dict[str, bool]:
     """Each query parameter an operation declares, and whether it takes several values."""
     names = {
@@ -137,7 +140,9 @@ async def known_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    declared = _query_names(route.dependant)
+    declared = _DECLARED.get(id(route))
+    if declared is None:  # once per route: routes live as long as the app
+        declared = _DECLARED[id(route)] = _query_names(route.dependant)
     given = request.query_params
     unknown = sorted(set(given) - set(declared))
     repeated = sorted(n for n, many in declared.items() if not many and len(given.getlist(n)) > 1)
