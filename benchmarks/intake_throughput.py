@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.support import hey, local_broker, metric, server, uvicorn_argv
+from benchmarks.support import cpu_seconds, hey, local_broker, metric, server, uvicorn_argv
 from services.runtime.migrations import upgrade
 from tools.local.postgres import ThrowawayPostgres, free_port, install
 
@@ -77,7 +77,7 @@ def main() -> None:
                 "--workers",
                 str(args.processes),
             ]
-            with server(argv, env, "/ready", port):
+            with server(argv, env, "/ready", port) as intake:
                 url = f"http://127.0.0.1:{port}/api/v1/reports"
                 full = hey(url, body, seconds=args.seconds, workers=args.workers)
                 backlog_at_end = metric(port, "buursignaal_outbox_backlog")
@@ -85,7 +85,13 @@ def main() -> None:
                 while metric(port, "buursignaal_outbox_backlog") > 0:
                     time.sleep(0.2)
                 drain_s = time.monotonic() - drain_started
+                cpu_before = cpu_seconds(intake.pid)
                 steady = hey(url, body, seconds=args.seconds, workers=10, qps=20)
+                cpu_per_report_ms = (
+                    1000
+                    * (cpu_seconds(intake.pid) - cpu_before)
+                    / max(1, steady.statuses.get(202, 0))
+                )
                 published = metric(
                     port,
                     'buursignaal_outbox_published_total{topic="buursignaal.report.received.v1"}',
@@ -102,6 +108,10 @@ def main() -> None:
     print(
         f"steady 200/s: achieved {steady.requests_per_s:.0f} req/s, p50 {steady.p50_ms:.1f} ms,"
         f" p99 {steady.p99_ms:.1f} ms, statuses {steady.statuses}"
+    )
+    print(
+        f"intake CPU per accepted report at the steady rate: {cpu_per_report_ms:.2f} ms"
+        " (one process; relay included)"
     )
 
 
