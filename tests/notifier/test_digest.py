@@ -4,7 +4,7 @@ no personal data and no small counts; archived and listed, and announced on Kafk
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,20 +12,29 @@ from faststream.kafka import KafkaBroker
 from selenium.webdriver.common.by import By
 
 from schemas.cloudevents import decode
+from schemas.leg import Actor, ActorKind, LegStatus
 from schemas.pattern import DigestPublished
 from schemas.report import Category
 from schemas.routing import Place
 from schemas.topics import DIGEST_PUBLISHED
+from services.notifier.actions import Legs
+from services.notifier.models import Leg
+from services.notifier.norms import Norms
+from services.notifier.patterns.digest import compose
+from services.notifier.worktime import AMSTERDAM, WorkingCalendar
+from services.runtime.clock import FixedClock
+from services.runtime.database import make_engine, session_factory
+from services.runtime.migrations import upgrade
 from tests.notifier.conftest import NotifierUnderTest
 from tests.notifier.test_patterns_service import WIJK_AAN_ZEE, at, send_reports
 from tests.support.browser import chromium
-from tests.support.factories import NOW, report_received, reporter_key
+from tests.support.factories import NOW, delivered, recipient, report_received, reporter_key
 from tests.support.kafka import consume_until, headers_of
 
-pytestmark = pytest.mark.kafka
 DESCRIPTION = "Vieze lucht bij mijn huis aan de Zeestraat 12."
 
 
+@pytest.mark.kafka
 async def test_digest_page_json_and_event(
     notifier_service: NotifierUnderTest, producer: KafkaBroker, tmp_path: Path
 ) -> None:
@@ -106,3 +115,49 @@ async def test_digest_page_json_and_event(
     assert isinstance(events[0], DigestPublished)
     assert events[0].url.endswith(f"/digests/{digest_id}")
     assert Category.SOIL not in events[0].reports_by_category, "small counts stay out"
+
+
+def local(day: int, hour: int) -> datetime:
+    return datetime(2026, 11, day, hour, 0, tzinfo=AMSTERDAM)
+
+
+async def test_on_time_share_leaves_out_open_legs_not_yet_due(database_url: str) -> None:
+    """Five legs answered in time and one left past its deadline: 5 of 6 on time. Three legs
+    delivered an hour ago are not due yet: neither late nor on time, so not in the share."""
+    upgrade("notifier", database_url)
+    engine = make_engine(database_url)
+    clock = FixedClock(local(16, 9))  # a Monday morning
+    calendar = WorkingCalendar()
+    legs = Legs(calendar, Norms(), clock)
+    sessions = session_factory(engine)
+    body = recipient("gm0453")
+    authority = Actor(kind=ActorKind.AUTHORITY, actor_id=body.recipient_id)
+    try:
+        async with sessions() as session, session.begin():
+            early = [
+                await legs.open_leg(session, delivered(report_received(), body)) for _ in range(6)
+            ]
+        clock.set(local(16, 10))
+        async with sessions() as session, session.begin():
+            for opened in early[:5]:
+                leg = await session.get(Leg, opened.id)
+                assert leg is not None
+                await legs.change_status(session, leg, LegStatus.ACKNOWLEDGED, authority)
+        clock.set(local(17, 12))  # Tuesday noon: the sixth leg is past its day to acknowledge
+        async with sessions() as session, session.begin():
+            assert await legs.tick(session) == 1
+            for _ in range(3):
+                await legs.open_leg(session, delivered(report_received(), body))
+        now = local(17, 13)
+        async with sessions() as session:
+            document, _ = await compose(
+                session, calendar=calendar, start=now - timedelta(days=7), end=now, now=now,
+                facilities=[],
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+    (row,) = document["authorities"]
+    assert row["legs"]["count"] == 9
+    assert row["answered_on_time_share"] == 0.83, "5 of the 6 legs that were due"
+    assert "binnen die termijn tellen nog niet mee" in document["caveat"]["nl"]
+    assert "within that deadline do not count yet" in document["caveat"]["en"]

@@ -227,6 +227,8 @@ def _performance(
             for leg in closed
             if leg.closed_at is not None
         ]
+        # an open leg whose deadline to acknowledge has not passed is neither late nor on time
+        judged = [leg for leg in own if not _awaiting_acknowledgement(leg, now)]
         on_time = [leg for leg in answered if leg.id not in late_ack]
         open_overdue = [
             leg for leg in own if leg.status not in {s.value for s in CLOSED} and leg.next_step > 1
@@ -236,8 +238,8 @@ def _performance(
                 "recipient_id": recipient_id,
                 "name": own[0].recipient_name,
                 "legs": _count(len(own)),
-                "answered_on_time_share": round(len(on_time) / len(own), 2) if len(own) >= SMALL
-                else None,
+                "answered_on_time_share": round(len(on_time) / len(judged), 2)
+                if len(judged) >= SMALL else None,
                 "median_hours_to_acknowledge": round(statistics.median(ack_hours), 1)
                 if len(ack_hours) >= SMALL else None,
                 "median_hours_to_resolve": round(statistics.median(resolve_hours), 1)
@@ -247,6 +249,16 @@ def _performance(
             }
         )  # fmt: skip
     return rows
+
+
+def _awaiting_acknowledgement(leg: Leg, now: datetime) -> bool:
+    """Not acknowledged yet, and its first rung (the deadline to acknowledge) not due."""
+    return (
+        leg.acknowledged_at is None
+        and leg.status not in CLOSED
+        and leg.next_step == 1
+        and (leg.next_due_at is None or leg.next_due_at > now)
+    )
 
 
 def _longest_waiting(
