@@ -29,6 +29,12 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
         "ce_subject": {"type": "string"},
     },
 }
+# every event carries its CloudEvents id (FastStream's default points at a ``correlation_id``
+# header that the outbox never sends)
+CORRELATION_ID: dict[str, Any] = {
+    "description": "the CloudEvents id: one per event, the same when the outbox sends it again",
+    "location": "$message.header#/ce_id",
+}
 
 
 def asyncapi_document(
@@ -48,6 +54,7 @@ def asyncapi_document(
             name = unquote(message_ref["$ref"].rsplit("/", 1)[-1])
             message = components["messages"][name]
             message["headers"] = CLOUDEVENTS_HEADERS
+            message["correlationId"] = CORRELATION_ID
             if spec is None or spec.event is None:
                 continue
             model = spec.event

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 
+from schemas.cloudevents import headers_for
 from schemas.compat import breaking_changes, check_exports, event_schemas
-from tools.contracts import stale_asyncapi, stale_openapi, stale_topic_reference
+from tests.support.factories import report_received
+from tools.contracts import ASYNCAPI_DIR, stale_asyncapi, stale_openapi, stale_topic_reference
 
 
 def test_committed_json_schemas_are_current_and_compatible() -> None:
@@ -78,3 +81,15 @@ def test_making_a_field_required_is_breaking() -> None:
 
 def test_topic_reference_is_current() -> None:
     assert not stale_topic_reference(), "run `buursignaal schemas export` (docs/topics.md)"
+
+
+def test_asyncapi_correlation_id_is_a_header_every_event_carries() -> None:
+    sent = headers_for(report_received(), source="/buursignaal/intake")
+    for path in sorted(ASYNCAPI_DIR.glob("*.json")):
+        messages = json.loads(path.read_text())["components"]["messages"]
+        for name, message in messages.items():
+            location = message["correlationId"]["location"]
+            assert location.startswith("$message.header#/"), (path.name, name)
+            header = location.removeprefix("$message.header#/")
+            assert header in sent, f"{path.name} {name}: {header} is not sent"
+            assert header in message["headers"]["required"], (path.name, name)
