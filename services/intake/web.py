@@ -45,6 +45,14 @@ ANCHORS = {
 }
 DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%y")
 PLACE_FIELDS = ("lat", "postcode", "house_number", "address")
+# the order of the form's fields, which the error summary follows ("location" is the place as
+# a whole, shown above its fields; a name not listed goes last)
+FORM_ORDER = (
+    "category", "subtype", "location", "postcode", "house_number", "address", "lat", "lon",
+    "rd_x", "rd_y", "observed_at", "duration_minutes", "still_noticeable", "intensity",
+    "description", "health_symptoms", "symptoms_other", "suspected_source", "photos", "name",
+    "email", "phone", "share_contact", "email_updates",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,16 +122,26 @@ async def _form_page(
     status: int = 200,
 ) -> HTMLResponse:
     now = intake.clock.now().astimezone(AMSTERDAM)
+    # a new form proposes now; a form sent back shows the date and time as they were left
+    defaults = {
+        "health_symptoms": [],
+        "observed_date": now.strftime("%d-%m-%Y"),
+        "observed_time": now.strftime("%H:%M"),
+    }
     return pages.render(
         "form.html",
         status,
         **_form_choices(pages.language),
-        values={"health_symptoms": [], **values},
-        errors=errors,
-        today_local=now.strftime("%d-%m-%Y"),
-        time_local=now.strftime("%H:%M"),
+        values={**defaults, **values},
+        errors=in_form_order(errors),
         linked=linked,
     )
+
+
+def in_form_order(errors: dict[str, str]) -> dict[str, str]:
+    """The errors in the order of the form's fields."""
+    rank = {name: n for n, name in enumerate(FORM_ORDER)}
+    return dict(sorted(errors.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 async def _nearby_items(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.intake.conftest import IntakeUnderTest
@@ -82,3 +84,67 @@ async def test_an_unknown_tracking_link_says_so(intake_service: IntakeUnderTest)
     assert "Naar de inhoud" in page.text, "the skip link leads to the content, not a form"
     english = await intake_service.client.get("/track/not-a-token?lang=en")
     assert "We do not know this link" in english.text
+
+
+def input_tag(page: str, field_id: str) -> str:
+    """The ``<input>`` element with id ``field_id``."""
+    match = re.search(rf'<input [^>]*id="{field_id}"[^>]*>', page)
+    assert match, field_id
+    return match.group(0)
+
+
+async def test_cleared_date_and_time_come_back_empty(intake_service: IntakeUnderTest) -> None:
+    new_form = (await intake_service.client.get("/")).text
+    assert 'value=""' not in input_tag(new_form, "field-observed_date"), "a new form proposes now"
+    response = await intake_service.client.post(
+        "/",
+        data={"category": "noise", "lat": "52.09", "lon": "5.12", "observed_date": "",
+              "observed_time": ""},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "#field-observed_date" in response.text.split('id="error-summary"')[1].split("</div>")[0]
+    for field_id in ("field-observed_date", "field-observed_time"):
+        tag = input_tag(response.text, field_id)
+        assert 'value=""' in tag, tag
+        assert 'aria-invalid="true"' in tag, tag
+    typed = await intake_service.client.post(
+        "/", data={"lat": "52.09", "lon": "5.12", "observed_date": "1-2", "observed_time": "7"}
+    )
+    assert 'value="1-2"' in input_tag(typed.text, "field-observed_date")
+    assert 'value="7"' in input_tag(typed.text, "field-observed_time")
+
+
+async def test_error_summary_follows_the_order_of_the_form(
+    intake_service: IntakeUnderTest,
+) -> None:
+    response = await intake_service.client.post(
+        "/",
+        data={"observed_date": "", "observed_time": "", "intensity": "9", "email": "geen-adres",
+              "phone": "x", "duration_minutes": "-5"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    _, summary = response.text.split('id="error-summary"', 1)
+    summary, form = summary.split("</div>", 1)
+    anchors = re.findall(r'href="#([^"]+)"', summary)
+    assert len(anchors) >= 6, anchors
+    positions = [form.index(f'id="{anchor}"') for anchor in anchors]
+    assert positions == sorted(positions), anchors
+
+
+async def test_location_fields_are_marked_invalid_when_the_place_is(
+    intake_service: IntakeUnderTest,
+) -> None:
+    response = await intake_service.client.post(
+        "/", data={"category": "noise", "observed_date": "23-11-2026", "observed_time": "12:30"}
+    )
+    assert response.status_code == 400
+    assert 'id="error-location"' in response.text
+    for field_id in ("field-postcode", "field-house_number", "field-address"):
+        tag = input_tag(response.text, field_id)
+        assert 'aria-invalid="true"' in tag, tag
+        assert "error-location" in tag, tag
+    fine = await intake_service.client.post(
+        "/", data={"lat": "52.09", "lon": "5.12", "observed_date": "23-11-2026",
+                   "observed_time": "12:30"},
+    )  # fmt: skip
+    assert 'aria-invalid="true"' not in input_tag(fine.text, "field-postcode")
