@@ -15,19 +15,20 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.report import Category, Channel, HealthSymptom
 from services.intake.dependencies import IntakeDep, client_ip
 from services.intake.filing import Filing, RateLimited, Refused, file_report
 from services.intake.metrics import REPORTS_REJECTED
-from services.intake.problems import Language, field_problems, message_for
+from services.intake.problems import field_problems, message_for
 from services.intake.submission import SUBTYPES, WITH_INTENSITY, validate_submission
 from services.intake.texts import CATEGORIES
 from services.intake.tracking import ServiceRequestFilter, Track
@@ -39,6 +40,34 @@ GRID_LAT = 0.0045  # ~500 m
 GRID_LON = 0.0075  # ~500 m at 52°N
 MAX_LISTED = 1000
 PREFIX = "/open311/v2"
+MAX_FORM_FIELDS = 100
+MAX_FORM_FIELD_BYTES = 64 * 1024  # the longest field, a description, is 4,000 characters
+MEDIA_REFUSED = (
+    "media_url is not supported: Buursignaal does not fetch photos from other servers; "
+    "send photos with the report through the app API (POST /api/v1/reports)"
+)
+# What the shared submission calls a field, as Open311 names it in a POSTed form.
+OPEN311_FIELDS = {
+    "category": "service_code",
+    "lon": "long",
+    "location": "lat/long",
+    "address": "address_string",
+    "name": "first_name/last_name",
+    "report": "request",
+    **{
+        field: f"attribute[{attribute}]"
+        for field, attribute in (
+            ("observed_at", "observed_at"),
+            ("subtype", "subtype"),
+            ("intensity", "intensity"),
+            ("still_noticeable", "still_noticeable"),
+            ("duration_minutes", "duration_minutes"),
+            ("health_symptoms", "symptoms"),
+            ("symptoms_other", "symptoms_other"),
+            ("suspected_source", "suspected_source"),
+        )
+    },
+}
 
 Format = Literal["json", "xml"]
 
@@ -233,13 +262,16 @@ class Open311Form:
     values: dict[str, str]
     multi: dict[str, list[str]]
 
-    @property
-    def language(self) -> Language:
-        return "en" if self.values.get("locale", "").startswith("en") else "nl"
-
 
 async def posted_form(request: Request) -> Open311Form:
-    form_data = await request.form()
+    """The form, within bounds: too many fields, a field too long or a file is a 400 in the
+    spec's error shape (Starlette's own answer would be problem+json)."""
+    try:
+        form_data = await request.form(
+            max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_FIELD_BYTES
+        )
+    except StarletteHTTPException as error:
+        raise Open311Error(400, 400, f"the form is not accepted: {error.detail}") from None
     return Open311Form(
         {k: v for k, v in form_data.items() if isinstance(v, str)},
         {k: [v for v in form_data.getlist(k) if isinstance(v, str)] for k in form_data},
@@ -271,15 +303,21 @@ def _category(code: str) -> Category:
 
 
 def _date(value: str | None, name: str) -> datetime | None:
+    """A query's instant in UTC; the spec's dates carry ``Z`` or an offset, which counts."""
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        raise Open311Error(400, 400, f"{name} is not an ISO 8601 date-time") from None
+        raise Open311Error(
+            400, 400, f"{name} is not a date-time like 2026-11-23T12:30:00+01:00"
+        ) from None
     if moment.tzinfo is None:
-        raise Open311Error(400, 400, f"{name} needs a time zone (ISO 8601 with offset)")
-    return moment
+        raise Open311Error(400, 400, f"{name} needs a time zone: Z or an offset like +01:00")
+    return moment.astimezone(UTC)
+
+
+OPEN_CLOSED = ("open", "closed")
 
 
 @dataclass(frozen=True)
@@ -290,20 +328,36 @@ class Listing:
     status: str | None
 
 
-async def listing(request: Request, intake: IntakeDep) -> Listing:
+async def listing(
+    intake: IntakeDep,
+    service_request_id: Annotated[
+        str | None, Query(description="Service request ids, separated by commas")
+    ] = None,
+    service_code: Annotated[
+        str | None, Query(description="Service codes, separated by commas")
+    ] = None,
+    start_date: Annotated[
+        str | None,
+        Query(description="Received at or after (ISO 8601 with Z or an offset)"),
+    ] = None,
+    end_date: Annotated[
+        str | None,
+        Query(description="Received at or before (ISO 8601 with Z or an offset)"),
+    ] = None,
+    status: Annotated[
+        str | None, Query(description="open or closed", json_schema_extra={"enum": OPEN_CLOSED})
+    ] = None,
+) -> Listing:
     """The query of ``GET requests``: ids, or a window of receipt (the last 90 days by
     default); service codes; open or closed."""
-    params = request.query_params
-    ids_text = params.get("service_request_id")
-    ids = [i.strip() for i in ids_text.split(",")] if ids_text else []
+    ids = [i.strip() for i in service_request_id.split(",")] if service_request_id else []
     start = end = None
     if not ids:
-        end = _date(params.get("end_date"), "end_date") or intake.clock.now()
-        start = _date(params.get("start_date"), "start_date") or end - timedelta(days=90)
-    codes = params.get("service_code")
+        end = _date(end_date, "end_date") or intake.clock.now()
+        start = _date(start_date, "start_date") or end - timedelta(days=90)
+    codes = service_code
     categories = [_category(c.strip()).value for c in codes.split(",")] if codes else []
-    status = params.get("status")
-    if status not in (None, "open", "closed"):
+    if status not in (None, *OPEN_CLOSED):
         raise Open311Error(400, 400, "status must be open or closed")
     return Listing(ServiceRequestFilter(ids, start, end, categories), status)
 
@@ -326,7 +380,7 @@ def _request_json(view: Track) -> dict[str, Any]:
         "agency_responsible": view.agency_responsible,
         "service_notice": None,
         "requested_datetime": record.received_at.isoformat(),
-        "updated_datetime": None,
+        "updated_datetime": view.updated_datetime.isoformat(),
         "expected_datetime": expected.isoformat() if expected else None,
         "address": None,
         "address_id": None,
@@ -363,6 +417,11 @@ def _submission_from_form(
         "share_contact": bool(form.get("email") or form.get("phone")),
     }
     return {k: v for k, v in data.items() if v is not None}
+
+
+def _open311_name(field: str) -> str:
+    """The Open311 name of a submission's field (``service_code``, not ``category``)."""
+    return OPEN311_FIELDS.get(field, field)
 
 
 def _both_formats(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -439,21 +498,24 @@ async def service_definition(code: str, fmt: FormatDep) -> Response:
 async def post_request(
     request: Request, fmt: FormatDep, intake: IntakeDep, client_id: ClientDep, form: FormDep
 ) -> Response:
-    language = form.language
+    if form.values.get("media_url", "").strip():
+        raise Open311Error(400, 400, MEDIA_REFUSED)
     now = intake.clock.now()
     try:
         submission = validate_submission(_submission_from_form(form.values, form.multi, now), now)
     except ValidationError as error:
         REPORTS_REJECTED.labels("open311", "invalid").inc()
-        problems = field_problems(error, language)
-        described = "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
+        described = "; ".join(
+            f"{_open311_name(p['name'])}: {p['reason']}" for p in field_problems(error, "en")
+        )
         raise Open311Error(400, 400, described) from None
     filing = Filing(
         Channel.OPEN311, client_ip(request), request.headers.get("idempotency-key"), client_id
     )
     accepted = await file_report(intake, submission, filing)
     if isinstance(accepted, Refused):
-        raise Open311Error(400, 400, f"{accepted.field}: {message_for(accepted.code, language)}")
+        described = f"{_open311_name(accepted.field)}: {message_for(accepted.code, 'en')}"
+        raise Open311Error(400, 400, described)
     if isinstance(accepted, RateLimited):
         raise Open311Error(
             429, 429, "too many requests; retry later", retry_after_s=accepted.retry_after_s

@@ -78,6 +78,13 @@ class Track:
         return None
 
     @property
+    def updated_datetime(self) -> datetime:
+        """When Open311's service request last changed: its latest status change, or its
+        receipt while nobody has answered (docs/open311.md)."""
+        changes = [s.occurred_at for r in self.recipients for s in r.history]
+        return max(changes, default=self.report.received_at)
+
+    @property
     def expected_datetime(self) -> datetime | None:
         deadlines = [
             r.deadline_at for r in self.recipients if r.role in ANSWERING_ROLES and r.deadline_at

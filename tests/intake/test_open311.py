@@ -140,11 +140,11 @@ async def test_post_then_get_in_both_formats(intake_service: IntakeUnderTest) ->
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [
-        ({"service_code": "smell"}, "category"),
+        ({"service_code": "smell"}, "service_code"),
         ({"lat": "north"}, "lat"),
-        ({"attribute[intensity]": "11"}, "intensity"),
-        ({"attribute[observed_at]": "2030-01-01T00:00:00+01:00"}, "observed_at"),
-        ({"lat": "52.6", "long": "4.2"}, "location"),
+        ({"attribute[intensity]": "11"}, "attribute[intensity]"),
+        ({"attribute[observed_at]": "2030-01-01T00:00:00+01:00"}, "attribute[observed_at]"),
+        ({"lat": "52.6", "long": "4.2"}, "lat/long"),
     ],
 )
 async def test_malformed_posts_are_400_in_spec_format(
