@@ -391,6 +391,17 @@ def _request_json(view: Track) -> dict[str, Any]:
     }
 
 
+ATTRIBUTE_CODES = (
+    "observed_at",
+    "subtype",
+    "intensity",
+    "still_noticeable",
+    "duration_minutes",
+    "symptoms_other",
+    "suspected_source",
+)
+
+
 def _submission_from_form(
     form: dict[str, Any], multi: dict[str, list[str]], now: datetime
 ) -> dict[str, Any]:
@@ -455,6 +466,27 @@ OPEN311_ANSWERS: dict[int | str, dict[str, Any]] = {
         )
     },
 }
+_TEXT: dict[str, Any] = {"type": "string"}
+POSTED_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["api_key", "service_code"],
+    "properties": {
+        "api_key": _TEXT,
+        "service_code": {"type": "string", "enum": [c.value for c in Category]},
+        "lat": {"type": "number"},
+        "long": {"type": "number"},
+        "address_string": _TEXT,
+        "description": {"type": "string", "maxLength": 4000},
+        "email": _TEXT,
+        "phone": _TEXT,
+        "first_name": _TEXT,
+        "last_name": _TEXT,
+        "device_id": _TEXT,
+        "media_url": {**_TEXT, "description": "Not supported: a non-empty value is a 400"},
+        **{f"attribute[{a}]": _TEXT for a in ATTRIBUTE_CODES},
+        "attribute[symptoms][]": {"type": "array", "items": _TEXT},
+    },
+}
 router = APIRouter(prefix=PREFIX, tags=["open311"], responses=OPEN311_ANSWERS)
 
 
@@ -494,6 +526,12 @@ async def service_definition(code: str, fmt: FormatDep) -> Response:
     "/requests.{fmt}",
     status_code=201,
     responses={201: _both_formats("The service request was received", {})},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": POSTED_FORM}},
+        }
+    },
 )
 async def post_request(
     request: Request, fmt: FormatDep, intake: IntakeDep, client_id: ClientDep, form: FormDep

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -190,6 +191,34 @@ def statements(service: IntakeUnderTest) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+async def answered(
+    service: IntakeUnderTest, report_id: str, at: datetime, explanation: str
+) -> None:
+    """The competent authority acknowledged the report at ``at`` (the read model as the
+    routing and leg-status consumers leave it)."""
+    async with write_transaction(service.intake.sessions) as session:
+        session.add(
+            RecipientView(
+                report_id=report_id,
+                recipient_id="ca-omgevingsdienst",
+                name="Omgevingsdienst",
+                role=Role.COMPETENT_AUTHORITY,
+                reason_nl="bevoegd gezag",
+                reason_en="competent authority",
+                status=LegStatus.ACKNOWLEDGED,
+            )
+        )
+        session.add(
+            StatusView(
+                report_id=report_id,
+                recipient_id="ca-omgevingsdienst",
+                status=LegStatus.ACKNOWLEDGED,
+                occurred_at=at,
+                explanation=explanation,
+            )
+        )
+
+
 async def file_answered_reports(service: IntakeUnderTest, key: str, numbers: range) -> None:
     """Reports over Open311 (one per number), each routed to an authority that answered."""
     for n in numbers:
@@ -197,26 +226,7 @@ async def file_answered_reports(service: IntakeUnderTest, key: str, numbers: ran
         created = await service.client.post("/open311/v2/requests.json", data=form(key, **changes))
         assert created.status_code == 201, created.text
         report_id = created.json()[0]["service_request_id"]
-        async with write_transaction(service.intake.sessions) as session:
-            session.add(
-                RecipientView(
-                    report_id=report_id,
-                    recipient_id="ca-omgevingsdienst",
-                    name="Omgevingsdienst",
-                    role=Role.COMPETENT_AUTHORITY,
-                    reason_nl="bevoegd gezag",
-                    reason_en="competent authority",
-                )
-            )
-            session.add(
-                StatusView(
-                    report_id=report_id,
-                    recipient_id="ca-omgevingsdienst",
-                    status=LegStatus.ACKNOWLEDGED,
-                    occurred_at=service.clock.now(),
-                    explanation=f"In behandeling ({n})",
-                )
-            )
+        await answered(service, report_id, service.clock.now(), f"In behandeling ({n})")
 
 
 @pytest.mark.parametrize(

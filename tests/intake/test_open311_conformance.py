@@ -16,12 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from schemas.leg import LegStatus
-from schemas.routing import Role
-from services.intake.models import RecipientView, StatusView
-from services.runtime.database import write_transaction
 from tests.intake.conftest import IntakeUnderTest
-from tests.intake.test_open311 import client_key, form
+from tests.intake.test_open311 import answered, client_key, form
 
 pytestmark = pytest.mark.kafka
 
@@ -102,6 +98,18 @@ def the_error(response: httpx.Response, fmt: str, status: int) -> str:
     return description
 
 
+async def fetched(service: IntakeUnderTest, path: str) -> httpx.Response:
+    response = await service.client.get(path)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def root_of(response: httpx.Response, tag: str) -> ET.Element:
+    root = ET.fromstring(response.content)
+    assert root.tag == tag
+    return root
+
+
 def rfc3339(value: str | None) -> datetime:
     assert value is not None
     moment = datetime.fromisoformat(value)
@@ -111,15 +119,13 @@ def rfc3339(value: str | None) -> datetime:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_discovery(intake_service: IntakeUnderTest, fmt: str) -> None:
-    response = await intake_service.client.get(f"/open311/v2/discovery.{fmt}")
-    assert response.status_code == 200
+    response = await fetched(intake_service, f"/open311/v2/discovery.{fmt}")
     if fmt == "json":
         body = response.json()
         [endpoint] = body["endpoints"]
         formats = endpoint["formats"]
     else:
-        root = ET.fromstring(response.content)
-        assert root.tag == "discovery"
+        root = root_of(response, "discovery")
         body = {child.tag: child.text for child in root}
         [element] = root.findall("endpoints/endpoint")
         endpoint = {child.tag: child.text for child in element}
@@ -133,8 +139,7 @@ async def test_discovery(intake_service: IntakeUnderTest, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_service_list(intake_service: IntakeUnderTest, fmt: str) -> None:
-    response = await intake_service.client.get(f"/open311/v2/services.{fmt}")
-    assert response.status_code == 200
+    response = await fetched(intake_service, f"/open311/v2/services.{fmt}")
     services = items(response, fmt, "services", "service")
     assert len(services) == 6
     for service in services:
@@ -145,15 +150,13 @@ async def test_service_list(intake_service: IntakeUnderTest, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_service_definition(intake_service: IntakeUnderTest, fmt: str) -> None:
-    response = await intake_service.client.get(f"/open311/v2/services/odour.{fmt}")
-    assert response.status_code == 200
+    response = await fetched(intake_service, f"/open311/v2/services/odour.{fmt}")
     if fmt == "json":
         definition = response.json()
         attributes = definition["attributes"]
         values = {a["code"]: [v["key"] for v in a.get("values", [])] for a in attributes}
     else:
-        root = ET.fromstring(response.content)
-        assert root.tag == "service_definition"
+        root = root_of(response, "service_definition")
         definition = {"service_code": root.findtext("service_code")}
         elements = root.findall("attributes/attribute")
         attributes = [{child.tag: child.text for child in a} for a in elements]
@@ -170,32 +173,6 @@ async def test_service_definition(intake_service: IntakeUnderTest, fmt: str) -> 
             assert values[attribute["code"]], "a list attribute names its values (key, name)"
     unknown = await intake_service.client.get(f"/open311/v2/services/traffic.{fmt}")
     assert "traffic" in the_error(unknown, fmt, 404)
-
-
-async def answered(service: IntakeUnderTest, request_id: str, at: datetime) -> None:
-    """The competent authority acknowledged the request at ``at`` (the read model as the
-    leg-status consumer leaves it)."""
-    async with write_transaction(service.intake.sessions) as session:
-        session.add(
-            RecipientView(
-                report_id=request_id,
-                recipient_id="ca-omgevingsdienst",
-                name="Omgevingsdienst",
-                role=Role.COMPETENT_AUTHORITY,
-                reason_nl="bevoegd gezag",
-                reason_en="competent authority",
-                status=LegStatus.ACKNOWLEDGED,
-            )
-        )
-        session.add(
-            StatusView(
-                report_id=request_id,
-                recipient_id="ca-omgevingsdienst",
-                status=LegStatus.ACKNOWLEDGED,
-                occurred_at=at,
-                explanation="In behandeling",
-            )
-        )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -219,7 +196,7 @@ async def test_post_then_get_requests(intake_service: IntakeUnderTest, fmt: str)
     assert rfc3339(request["updated_datetime"]) == received, "nothing happened since receipt"
 
     acknowledged = intake_service.clock.now() + timedelta(hours=2)
-    await answered(intake_service, request_id, acknowledged)
+    await answered(intake_service, request_id, acknowledged, "In behandeling")
     listed = await intake_service.client.get(f"/open311/v2/requests.{fmt}")
     assert listed.status_code == 200
     [request] = items(listed, fmt, "service_requests", "request")
