@@ -184,3 +184,26 @@ async def test_a_leg_from_before_the_migration_reads_without_a_report(
         answer = await client.get(f"/api/v1/legs/{leg_id}", headers=own)
     assert answer.status_code == 200, answer.text
     assert (answer.json()["leg_id"], answer.json()["report"]) == (leg_id, None)
+
+
+@pytest.mark.kafka
+async def test_every_instant_of_a_leg_carries_its_offset_in_one_format(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker
+) -> None:
+    """``acknowledged_at`` once came as ``…Z`` from the status change and without an offset
+    from the next read; ``delivered_at`` and ``respond_by`` had none (issue 13)."""
+    service = notifier_service
+    leg_id = await deliver_rich(service, producer, "gm0453")
+    own = await bearer(service, "gm0453")
+    changed = await service.client.post(
+        f"/api/v1/legs/{leg_id}/status", json={"status": "acknowledged"}, headers=own
+    )
+    assert changed.status_code == 200, changed.text
+    read = (await service.client.get(f"/api/v1/legs/{leg_id}", headers=own)).json()
+    for leg in (changed.json(), read):
+        for name in ("delivered_at", "acknowledged_at", "respond_by"):
+            value = leg[name]
+            assert value is not None, name
+            assert value.endswith("Z"), (name, value)
+            assert datetime.fromisoformat(value).utcoffset() == timedelta(0)
+    assert changed.json()["acknowledged_at"] == read["acknowledged_at"]
