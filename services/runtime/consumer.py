@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageParam
 from faststream.kafka.message import KafkaMessage
 from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import RetryCallState
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes, InvalidCloudEventError, decode
@@ -34,7 +35,7 @@ from services.runtime.idempotency import first_deliveries
 from services.runtime.logs import REPORT_ID
 from services.runtime.metrics import EVENTS_CONSUMED
 from services.runtime.outbox import OutboxRelay, staged
-from services.runtime.retries import bounded, log_retry
+from services.runtime.retries import bounded, log_retry, until_available
 
 log = logging.getLogger(__name__)
 COLLECT_MS = 200
@@ -67,8 +68,11 @@ class EventConsumer(Generic[E]):
     """Applies the events of one type (``handles``); any other type is dead-lettered.
 
     What a failure means decides what is done with it (``services.runtime.errors.classify``):
-    refused -> dead letter now; transient or unknown -> ``max_attempts`` tries with backoff,
-    then dead letter.
+    refused -> dead letter now; unknown -> ``max_attempts`` tries with backoff, then dead letter;
+    transient (the database or broker unreachable) -> never a dead letter: the consumer holds
+    the record (and so its partition: offsets are committed only after it returns), retries with
+    backoff capped at ``max_backoff_s`` for as long as it takes, and says why in ``stalled``
+    (``/ready`` answers 503 with it) until the record takes effect.
     """
 
     name: str
@@ -81,7 +85,10 @@ class EventConsumer(Generic[E]):
     apply: Apply[E]
     max_attempts: int = 3
     retry_backoff_s: float = 0.2
+    max_backoff_s: float = 30.0
     prepare: Prepare[E] | None = None
+    stalled: str | None = field(default=None, init=False)
+    """Why the consumer is waiting out a transient failure (None while it flows)."""
     outbox: OutboxRelay | None = field(default=None, init=False)
     """Set when the service runs an outbox relay (its rows are then dispatched at once)."""
 
@@ -113,6 +120,26 @@ class EventConsumer(Generic[E]):
         for outcome, count in outcomes.items():
             EVENTS_CONSUMED.labels(self.name, outcome).inc(count)
 
+    async def _wait_out(
+        self, error: Exception, events: list[tuple[CloudEventAttributes, E]]
+    ) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """Hold the record until the transient failure is over; then it takes effect."""
+        self.stalled = f"{type(error).__name__}: {error}"[:500]
+        log.warning("%s: waiting out %s", self.name, self.stalled)
+
+        def note(state: RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
+            self.stalled = f"{type(failure).__name__}: {failure}"[:500]
+            EVENTS_CONSUMED.labels(self.name, "waiting").inc()
+
+        try:
+            waiting = until_available(
+                initial_s=self.retry_backoff_s, max_s=self.max_backoff_s, on_retry=note
+            )
+            return await waiting(self._transaction, events)
+        finally:
+            self.stalled = None
+
     def _decode(self, record: IncomingRecord) -> tuple[CloudEventAttributes, E]:
         attributes, event = decode(record.headers, record.body)
         if not isinstance(event, self.handles):
@@ -136,7 +163,12 @@ class EventConsumer(Generic[E]):
         outcomes: dict[str, int]
         written: list[dict[str, Any]]
         try:
-            outcomes, written = await retrying(self._transaction, [(attributes, event)])
+            try:
+                outcomes, written = await retrying(self._transaction, [(attributes, event)])
+            except Exception as error:
+                if classify(error) is not Verdict.TRANSIENT:
+                    raise
+                outcomes, written = await self._wait_out(error, [(attributes, event)])
         except Exception as error:
             if classify(error) is Verdict.REFUSED:
                 return await self._dead_letter(record, f"unprocessable: {error}")

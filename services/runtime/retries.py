@@ -57,6 +57,24 @@ def bounded(
     )
 
 
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, Exception) and classify(error) is Verdict.TRANSIENT
+
+
+def until_available(
+    *, initial_s: float, max_s: float, on_retry: Callable[[RetryCallState], None] | None = None
+) -> AsyncRetrying:
+    """Retry for as long as the failure is *transient* (a database, broker or mail server
+    down), with backoff capped at ``max_s``; any other failure is raised at once."""
+    return AsyncRetrying(
+        stop=stop_never,
+        wait=wait_exponential(multiplier=initial_s, exp_base=2, max=max_s),
+        retry=retry_if_exception(_transient),
+        before_sleep=on_retry,
+        reraise=True,
+    )
+
+
 def patient(
     *,
     initial_s: float,

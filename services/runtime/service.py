@@ -175,13 +175,16 @@ class ServiceRuntime:
 
     async def readiness(self) -> dict[str, Any]:
         database = await self.database_ok()
+        stalled = {c.name: c.stalled for c in self.consumers if c.stalled is not None}
         return {
             "service": self.name,
-            "ready": self.connection.ready and database,
+            "ready": self.connection.ready and database and not stalled,
             "checks": {
                 "kafka": "connected" if self.connection.ready else "connecting",
                 "database": "ok" if database else "unreachable",
+                "consumers": "flowing" if not stalled else "waiting out a failure",
             },
+            "waiting": stalled,
             "kafka_connect_attempts": self.connection.attempts,
             "kafka_last_error": self.connection.last_error,
         }

@@ -50,7 +50,11 @@ async def test_broker_down_means_not_ready_then_ready(tmp_path: Path) -> None:
             await wait_for(lambda: runtime.connection.ready, timeout_s=60)
             ready = await client.get("/ready")
             assert ready.status_code == 200
-            assert ready.json()["checks"] == {"kafka": "connected", "database": "ok"}
+            assert ready.json()["checks"] == {
+                "kafka": "connected",
+                "database": "ok",
+                "consumers": "flowing",
+            }
             metrics = (await client.get("/metrics")).text
             assert "buursignaal_broker_connected 1.0" in metrics
     finally:

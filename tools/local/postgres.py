@@ -103,6 +103,9 @@ class ThrowawayPostgres:
         )
         if initdb.returncode != 0:
             raise LocalInfraError(f"initdb failed: {initdb.stderr.strip()[-300:]}")
+        return self._serve()
+
+    def _serve(self) -> ThrowawayPostgres:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -125,6 +128,14 @@ class ThrowawayPostgres:
             log = (self.root / "server.log").read_text(errors="replace")[-300:]
             raise LocalInfraError(f"PostgreSQL did not start: {log.strip()}")
         return self
+
+    def outage(self) -> None:
+        """Stop the server at once, as a crash would (``immediate``), keeping its data."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop")
+
+    def recover(self) -> ThrowawayPostgres:
+        """Start the server again after ``outage``, on the same port and data."""
+        return self._serve()
 
     def create_database(self, name: str) -> str:
         """Create a database and return its SQLAlchemy URL."""

@@ -1,0 +1,100 @@
+"""A database outage is waited out, never dead-lettered (issue 14).
+
+A PostgreSQL server of this test's own is stopped at once (as a crash would) while an event
+arrives: the consumer holds the event, says why on ``stalled`` (``/ready`` answers 503 with
+it), and once the server is back the event takes effect exactly once. Nothing goes to the
+dead-letter topic. The broker is FastStream's in-memory one; the database is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from faststream.kafka import TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from schemas._base import Event
+from schemas.cloudevents import CloudEventAttributes, headers_for
+from schemas.topics import REPORT_RECEIVED
+from services.runtime.broker import make_broker
+from services.runtime.clock import FixedClock
+from services.runtime.consumer import EventConsumer, subscribe
+from services.runtime.database import make_engine, session_factory
+from services.runtime.migrations import upgrade
+from tests.support.factories import NOW, report_received
+from tests.support.kafka import wait_async
+from tools.local.postgres import ThrowawayPostgres, install
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[ThrowawayPostgres]:
+    server = ThrowawayPostgres(install()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_an_event_waits_out_a_database_outage_and_takes_effect_once(
+    own_postgres: ThrowawayPostgres,
+) -> None:
+    url = own_postgres.create_database("outage")
+    upgrade("router", url)
+    with psycopg.connect(own_postgres.url("outage", driver="postgresql"), autocommit=True) as db:
+        db.execute("CHECKPOINT")  # the server runs with synchronous_commit=off: keep the schema
+    engine = make_engine(url)
+    broker = make_broker("127.0.0.1:1", client_id="memory")
+    applied: list[Event] = []
+
+    async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
+        applied.append(event)
+
+    assert REPORT_RECEIVED.dead_letter is not None
+    consumer = EventConsumer(
+        "router",
+        handles=Event,
+        broker=broker,
+        sessions=session_factory(engine),
+        clock=FixedClock(NOW),
+        dead_letter_topic=REPORT_RECEIVED.dead_letter,
+        apply=apply,
+        retry_backoff_s=0.05,
+        max_backoff_s=0.5,
+    )
+    subscribe(broker, REPORT_RECEIVED, consumer, group_id="router", description="test")
+    dead: list[dict[str, str]] = []
+
+    @broker.subscriber(REPORT_RECEIVED.dead_letter)
+    async def collect(message: KafkaMessage) -> None:
+        dead.append(dict(message.headers))
+
+    event = report_received()
+    try:
+        async with TestKafkaBroker(broker) as test_broker:
+            own_postgres.outage()
+            publishing = asyncio.create_task(
+                test_broker.publish(
+                    event.model_dump_json().encode(),
+                    REPORT_RECEIVED.name,
+                    headers=headers_for(event, source="/t"),
+                )
+            )
+
+            async def stalled() -> bool:
+                return consumer.stalled is not None
+
+            await wait_async(stalled, timeout_s=30)
+            await asyncio.sleep(3)  # longer than the three tries that once led to a dead letter
+            assert not publishing.done(), "the event is held while the database is down"
+            assert "OperationalError" in (consumer.stalled or "")
+            own_postgres.recover()
+            await asyncio.wait_for(publishing, timeout=60)
+    finally:
+        await engine.dispose()
+    assert consumer.stalled is None
+    assert applied[-1] == event
+    assert dead == [], "a database outage is not bad input"
