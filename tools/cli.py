@@ -188,6 +188,16 @@ def _intake(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deadletters(args: argparse.Namespace) -> int:
+    from services.runtime.settings import ServiceSettings
+    from tools.deadletters import run
+
+    if args.action != "list" and not args.names:
+        raise SystemExit("name the dead letters (see `buursignaal deadletters list`), or: all")
+    bootstrap = ServiceSettings().kafka_bootstrap_servers
+    return run(args.action, bootstrap, args.names, args.topic)
+
+
 def _notifier(args: argparse.Namespace) -> int:
     from services.notifier.authorities import register_authority
     from services.notifier.settings import NotifierSettings
@@ -432,6 +442,14 @@ def _add_admin_commands(commands: Commands) -> None:
     )
     notifier.add_argument("--name", help="the authority's display name")
     notifier.set_defaults(handler=_notifier)
+
+    dead = commands.add_parser(
+        "deadletters", help="list, show or replay dead letters (to their original topic)"
+    )
+    dead.add_argument("action", choices=("list", "show", "replay"))
+    dead.add_argument("names", nargs="*", help="show/replay: <topic>@<partition>:<offset>, or all")
+    dead.add_argument("--topic", help="one dead-letter topic instead of every one")
+    dead.set_defaults(handler=_deadletters)
 
     demo = commands.add_parser("demo", help="a simulated week of reports against the stack")
     demo.add_argument("--seed", type=int, default=1)

@@ -33,7 +33,7 @@ from services.runtime.database import SessionFactory, write_transaction
 from services.runtime.errors import UnprocessableEventError, Verdict, classify
 from services.runtime.idempotency import first_deliveries
 from services.runtime.logs import REPORT_ID
-from services.runtime.metrics import EVENTS_CONSUMED
+from services.runtime.metrics import CONSUMER_WAITING, EVENTS_CONSUMED
 from services.runtime.outbox import OutboxRelay, staged
 from services.runtime.retries import bounded, log_retry, until_available
 
@@ -125,6 +125,7 @@ class EventConsumer(Generic[E]):
     ) -> tuple[dict[str, int], list[dict[str, Any]]]:
         """Hold the record until the transient failure is over; then it takes effect."""
         self.stalled = f"{type(error).__name__}: {error}"[:500]
+        CONSUMER_WAITING.labels(self.name).set(1)
         log.warning("%s: waiting out %s", self.name, self.stalled)
 
         def note(state: RetryCallState) -> None:
@@ -139,6 +140,7 @@ class EventConsumer(Generic[E]):
             return await waiting(self._transaction, events)
         finally:
             self.stalled = None
+            CONSUMER_WAITING.labels(self.name).set(0)
 
     def _decode(self, record: IncomingRecord) -> tuple[CloudEventAttributes, E]:
         attributes, event = decode(record.headers, record.body)

@@ -20,6 +20,11 @@ OUTBOX_PUBLISHED = Counter(
 RELAY_ERRORS = Counter(
     "buursignaal_outbox_relay_errors_total", "Relay rounds that failed and will be retried."
 )
+CONSUMER_WAITING = Gauge(
+    "buursignaal_consumer_waiting",
+    "1 while a consumer holds a record to wait out a transient failure (database, broker down).",
+    ["consumer"],
+)
 EVENTS_CONSUMED = Counter(
     "buursignaal_events_consumed_total",
     "Events taken from Kafka, by consumer and outcome.",

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import REGISTRY
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
@@ -28,6 +29,8 @@ from services.runtime.migrations import upgrade
 from tests.support.factories import NOW, report_received
 from tests.support.kafka import wait_async
 from tools.local.postgres import ThrowawayPostgres, install
+
+WAITING = "buursignaal_consumer_waiting"
 
 
 @pytest.fixture
@@ -91,10 +94,15 @@ async def test_an_event_waits_out_a_database_outage_and_takes_effect_once(
             await asyncio.sleep(3)  # longer than the three tries that once led to a dead letter
             assert not publishing.done(), "the event is held while the database is down"
             assert "OperationalError" in (consumer.stalled or "")
+            waiting = REGISTRY.get_sample_value(
+                "buursignaal_consumer_waiting", {"consumer": "router"}
+            )
+            assert waiting == 1
             own_postgres.recover()
             await asyncio.wait_for(publishing, timeout=60)
     finally:
         await engine.dispose()
     assert consumer.stalled is None
+    assert REGISTRY.get_sample_value(WAITING, {"consumer": "router"}) == 0
     assert applied[-1] == event
     assert dead == [], "a database outage is not bad input"

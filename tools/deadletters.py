@@ -1,0 +1,159 @@
+"""Dead letters for operators: list them, show one, replay them to where they came from.
+
+Every dead-letter topic of the registry (``schemas.topics``) holds the original bytes and
+headers of an event that could not take effect, with ``x-deadletter-reason``,
+``x-deadletter-consumer`` and ``x-original-topic/partition/offset``. Replaying publishes the
+original bytes and CloudEvents headers to the original topic again: the consumers are
+idempotent by CloudEvents id, so an event that took effect in the meantime stays a no-op, and
+one that never did now takes effect. A dead letter is named ``<topic>@<partition>:<offset>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas.topics import all_static_topics
+
+DEADLETTER_HEADERS = ("x-deadletter-", "x-original-")
+QUIET_MS = 500
+READ_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def name(self) -> str:
+        return f"{self.topic}@{self.partition}:{self.offset}"
+
+    @property
+    def reason(self) -> str:
+        return self.headers.get("x-deadletter-reason", "")
+
+    @property
+    def original_topic(self) -> str:
+        return self.headers.get("x-original-topic", "")
+
+    def original_headers(self) -> list[tuple[str, bytes]]:
+        return [
+            (name, value.encode())
+            for name, value in self.headers.items()
+            if not name.startswith(DEADLETTER_HEADERS)
+        ]
+
+    def summary(self) -> dict[str, str]:
+        return {
+            "dead_letter": self.name,
+            "type": self.headers.get("ce_type", ""),
+            "event_id": self.headers.get("ce_id", ""),
+            "consumer": self.headers.get("x-deadletter-consumer", ""),
+            "original": self.original_topic,
+            "at": self.headers.get("x-deadlettered-at", ""),
+            "reason": self.reason,
+        }
+
+
+def dead_letter_topic_names() -> list[str]:
+    return sorted(spec.name for spec in all_static_topics() if ".deadletter" in spec.name)
+
+
+async def read(bootstrap: str, topics: Sequence[str]) -> list[DeadLetter]:
+    """Every dead letter on ``topics``, oldest first per topic (read to the end, no group)."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await probe.start()
+    try:
+        existing = [topic for topic in topics if topic in await probe.topics()]
+    finally:
+        await probe.stop()
+    if not existing:
+        return []
+    consumer = AIOKafkaConsumer(
+        *existing,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: list[DeadLetter] = []
+    deadline = time.monotonic() + READ_TIMEOUT_S
+    try:
+        while not consumer.assignment():  # without a group every partition is ours
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no partitions of {', '.join(existing)}")
+            await asyncio.sleep(0.1)
+        partitions = list(consumer.assignment())
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {', '.join(existing)} to its end")
+            batch = await consumer.getmany(timeout_ms=QUIET_MS)
+            for records in batch.values():
+                found.extend(
+                    DeadLetter(
+                        topic=r.topic,
+                        partition=r.partition,
+                        offset=r.offset,
+                        key=r.key,
+                        headers={k: v.decode(errors="replace") for k, v in r.headers},
+                        body=r.value or b"",
+                    )
+                    for r in records
+                )
+    finally:
+        await consumer.stop()
+    return sorted(found, key=lambda d: (d.topic, d.partition, d.offset))
+
+
+async def replay(bootstrap: str, letters: Sequence[DeadLetter]) -> int:
+    """Publish each letter's original bytes and headers to its original topic."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for letter in letters:
+            if not letter.original_topic:
+                raise ValueError(f"{letter.name} does not say where it came from")
+            await producer.send_and_wait(
+                letter.original_topic,
+                letter.body,
+                key=letter.key,
+                headers=letter.original_headers(),
+            )
+    finally:
+        await producer.stop()
+    return len(letters)
+
+
+def run(action: str, bootstrap: str, names: Sequence[str], topic: str | None) -> int:
+    """The ``buursignaal deadletters`` command: list, show NAME..., replay NAME...|--all."""
+    topics = [topic] if topic else dead_letter_topic_names()
+    letters = asyncio.run(read(bootstrap, topics))
+    if action == "list":
+        for letter in letters:
+            print(json.dumps(letter.summary(), ensure_ascii=False))
+        return 0
+    chosen = letters if names == ["all"] else [d for d in letters if d.name in names]
+    missing = set(names) - {d.name for d in chosen} - {"all"}
+    if missing:
+        print(f"no such dead letter: {', '.join(sorted(missing))}")
+        return 1
+    if action == "show":
+        for letter in chosen:
+            body = letter.body.decode(errors="replace")
+            print(json.dumps({**letter.summary(), "headers": letter.headers, "body": body}))
+        return 0
+    count = asyncio.run(replay(bootstrap, chosen))
+    print(f"replayed {count} dead letters to their original topics")
+    return 0
