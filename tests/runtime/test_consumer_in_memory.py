@@ -5,20 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from faststream.kafka import TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes, headers_for
 from schemas.topics import REPORT_RECEIVED
 from services.runtime.broker import make_broker
-from services.runtime.clock import FixedClock
-from services.runtime.consumer import EventConsumer, subscribe
 from services.runtime.database import make_engine, session_factory
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.logs import REPORT_ID
 from services.runtime.migrations import upgrade
-from tests.support.factories import NOW, report_received
+from tests.support.consumers import memory_consumer
+from tests.support.factories import report_received
 
 
 async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> None:
@@ -36,22 +34,8 @@ async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> No
             raise UnprocessableEventError("this report cannot be routed")
         applied.append(event)
 
-    assert REPORT_RECEIVED.dead_letter is not None
-    consumer = EventConsumer(
-        "router",
-        handles=Event,
-        broker=broker,
-        sessions=session_factory(engine),
-        clock=FixedClock(NOW),
-        dead_letter_topic=REPORT_RECEIVED.dead_letter,
-        apply=apply,
-    )
-    subscribe(broker, REPORT_RECEIVED, consumer, group_id="router", description="test")
-    dead: list[dict[str, str]] = []
-
-    @broker.subscriber(REPORT_RECEIVED.dead_letter)
-    async def collect(message: KafkaMessage) -> None:
-        dead.append(dict(message.headers))
+    made = memory_consumer(session_factory(engine), apply)
+    broker, dead = made.broker, made.dead
 
     good = report_received()
     good_headers = headers_for(good, source="/t")

@@ -14,19 +14,16 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from faststream.kafka import TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import REGISTRY
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes, headers_for
 from schemas.topics import REPORT_RECEIVED
-from services.runtime.broker import make_broker
-from services.runtime.clock import FixedClock
-from services.runtime.consumer import EventConsumer, subscribe
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
-from tests.support.factories import NOW, report_received
+from tests.support.consumers import memory_consumer
+from tests.support.factories import report_received
 from tests.support.kafka import wait_async
 from tools.local.postgres import ThrowawayPostgres, install
 
@@ -50,30 +47,13 @@ async def test_an_event_waits_out_a_database_outage_and_takes_effect_once(
     with psycopg.connect(own_postgres.url("outage", driver="postgresql"), autocommit=True) as db:
         db.execute("CHECKPOINT")  # the server runs with synchronous_commit=off: keep the schema
     engine = make_engine(url)
-    broker = make_broker("127.0.0.1:1", client_id="memory")
     applied: list[Event] = []
 
     async def apply(_s: AsyncSession, _a: CloudEventAttributes, event: Event) -> None:
         applied.append(event)
 
-    assert REPORT_RECEIVED.dead_letter is not None
-    consumer = EventConsumer(
-        "router",
-        handles=Event,
-        broker=broker,
-        sessions=session_factory(engine),
-        clock=FixedClock(NOW),
-        dead_letter_topic=REPORT_RECEIVED.dead_letter,
-        apply=apply,
-        retry_backoff_s=0.05,
-        max_backoff_s=0.5,
-    )
-    subscribe(broker, REPORT_RECEIVED, consumer, group_id="router", description="test")
-    dead: list[dict[str, str]] = []
-
-    @broker.subscriber(REPORT_RECEIVED.dead_letter)
-    async def collect(message: KafkaMessage) -> None:
-        dead.append(dict(message.headers))
+    made = memory_consumer(session_factory(engine), apply, retry_backoff_s=0.05, max_backoff_s=0.5)
+    consumer, broker, dead = made.consumer, made.broker, made.dead
 
     event = report_received()
     try:
