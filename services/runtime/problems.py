@@ -117,7 +117,7 @@ async def json_body(request: Request) -> None:
         raise UnsupportedMediaTypeError(f"the body was sent as {media_type or 'no content type'!r}")
 
 
-_DECLARED: dict[int, dict[str, bool]] = {}
+_DECLARED = "_buursignaal_query_parameters"
 
 
 def _query_names(dependant: Dependant) -> dict[str, bool]:
@@ -140,9 +140,10 @@ async def known_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    declared = _DECLARED.get(id(route))
-    if declared is None:  # once per route: routes live as long as the app
-        declared = _DECLARED[id(route)] = _query_names(route.dependant)
+    declared: dict[str, bool] | None = getattr(route, _DECLARED, None)
+    if declared is None:  # read once per route, kept on the route (an id could be reused)
+        declared = _query_names(route.dependant)
+        setattr(route, _DECLARED, declared)
     given = request.query_params
     unknown = sorted(set(given) - set(declared))
     repeated = sorted(n for n, many in declared.items() if not many and len(given.getlist(n)) > 1)
