@@ -1,6 +1,6 @@
 """Router end to end through the real broker, against a bare consume→produce passthrough.
 
-    .venv/bin/python -m benchmarks.router_throughput [--reports 5000]
+    .venv/bin/python -m benchmarks.router_throughput [--reports 5000] [--brokers 3]
 
 Fills `buursignaal.report.received.v1` on a fresh local broker, then measures (1) a bare
 aiokafka loop that consumes each record and produces it to another topic, committing offsets,
@@ -36,6 +36,7 @@ from services.runtime.broker import ensure_topics
 from services.runtime.migrations import upgrade
 
 PASSTHROUGH = TopicSpec("bench.passthrough.v1", None, "report_id", 6, None, (), ())
+IDEMPOTENT = TopicSpec("bench.idempotent.v1", None, "report_id", 6, None, (), ())
 
 
 async def fill(bootstrap: str, count: int) -> None:
@@ -71,12 +72,13 @@ async def fill(bootstrap: str, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=5000)
+    parser.add_argument("--brokers", type=int, default=1, help="1, or a local cluster of 3")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp_dir,
-        local_broker(Path(tmp_dir) / "kafka") as bootstrap,
+        local_broker(Path(tmp_dir) / "kafka", args.brokers) as bootstrap,
     ):
-        asyncio.run(ensure_topics(bootstrap, [*all_static_topics(), PASSTHROUGH]))
+        asyncio.run(ensure_topics(bootstrap, [*all_static_topics(), PASSTHROUGH, IDEMPOTENT]))
         asyncio.run(fill(bootstrap, args.reports))
         ceiling = asyncio.run(
             passthrough(
@@ -84,6 +86,10 @@ def main() -> None:
             )
         )
         print(f"passthrough measured: {ceiling:.0f} records/s", flush=True)
+        idempotent = asyncio.run(
+            passthrough(bootstrap, PASSTHROUGH.name, IDEMPOTENT.name, args.reports, idempotent=True)
+        )
+        print(f"idempotent passthrough measured: {idempotent:.0f} records/s", flush=True)
         database_url = f"sqlite+aiosqlite:///{Path(tmp_dir) / 'router.sqlite'}"
         upgrade("router", database_url)
         env = {
@@ -95,7 +101,8 @@ def main() -> None:
     decided, elapsed, rss_mb = run.arrived, run.elapsed_s, run.peak_rss_mb
     rate = decided / elapsed
     steady = decided / run.steady_s
-    print(f"bare passthrough: {ceiling:8.0f} records/s")
+    print(f"brokers:          {args.brokers:8d}")
+    print(f"bare passthrough: {ceiling:8.0f} records/s (idempotent producer: {idempotent:.0f})")
     print(f"router:           {steady:8.0f} reports/s from first to last outcome")
     print(
         f"                  {rate:8.0f} reports/s ({decided:.0f} outcomes in {elapsed:.1f} s,"

@@ -23,8 +23,16 @@ from tools.local.postgres import free_port
 
 
 @contextmanager
-def local_broker(data_dir: Path) -> Iterator[str]:
-    config = kafka.BrokerConfig(data_dir=data_dir, port=free_port(), controller_port=free_port())
+def local_broker(data_dir: Path, brokers: int = 1) -> Iterator[str]:
+    """A fresh local broker, or a cluster of ``brokers`` (topics with 3 replicas on three)."""
+    peers = tuple((free_port(), free_port()) for _ in range(brokers - 1))
+    config = kafka.BrokerConfig(
+        data_dir=data_dir,
+        port=free_port(),
+        controller_port=free_port(),
+        brokers=brokers,
+        peer_ports=peers,
+    )
     kafka.up(config)
     try:
         yield config.bootstrap_servers

@@ -3,6 +3,11 @@
 Topics are created from this registry (``services.runtime.broker.ensure_topics``) with explicit
 partitions and retention; the broker never creates a topic by accident.  Each recipient has a
 delivery topic of its own, named from its recipient id by ``delivery_topic``.
+
+Replication follows the cluster (ADR 0012): on three or more brokers every topic has three
+replicas and takes a write once two of them have it (``min.insync.replicas=2``, producers send
+with ``acks=all``), so one broker can be lost without losing an acknowledged record or refusing
+writes; a single local broker has one replica of everything.
 """
 
 from __future__ import annotations
@@ -29,6 +34,32 @@ _VERSIONED = re.compile(r"^[a-z0-9.-]+\.v\d+$")
 
 
 @dataclass(frozen=True)
+class Replication:
+    """How many copies of each partition, and how many must have a record before it counts."""
+
+    factor: int
+    min_insync: int
+
+    def topic_configs(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync)}
+
+
+CLUSTER_REPLICATION = Replication(factor=3, min_insync=2)
+"""Every deployment (Strimzi, compose) and the local three-broker cluster."""
+SINGLE_BROKER_REPLICATION = Replication(factor=1, min_insync=1)
+"""The local single broker of development and most tests."""
+
+
+def replication_for(brokers: int) -> Replication:
+    """The replication a cluster of ``brokers`` brokers gives its topics (and internal topics)."""
+    if brokers >= CLUSTER_REPLICATION.factor:
+        return CLUSTER_REPLICATION
+    if brokers <= 1:
+        return SINGLE_BROKER_REPLICATION
+    return Replication(factor=brokers, min_insync=brokers - 1)
+
+
+@dataclass(frozen=True)
 class TopicSpec:
     name: str
     event: type[Event] | None
@@ -51,8 +82,10 @@ class TopicSpec:
     def retention_ms(self) -> int:
         return -1 if self.retention is None else int(self.retention.total_seconds() * 1000)
 
-    def topic_configs(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_ms), **self.configs}
+    def topic_configs(self, replication: Replication | None = None) -> dict[str, str]:
+        """The topic's settings, with ``min.insync.replicas`` when a replication is given."""
+        extra = replication.topic_configs() if replication is not None else {}
+        return {"retention.ms": str(self.retention_ms), **self.configs, **extra}
 
 
 def _dead_letter_name(topic: str) -> str:

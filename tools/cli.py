@@ -37,6 +37,7 @@ def _broker_config(args: argparse.Namespace) -> kafka.BrokerConfig:
         data_dir=Path(args.data_dir) if args.data_dir else defaults.data_dir,
         port=args.port,
         controller_port=args.controller_port,
+        brokers=args.brokers,
     )
 
 
@@ -46,7 +47,8 @@ def _kafka(args: argparse.Namespace) -> int:
         print(kafka.up(config).describe())
     elif args.action == "down":
         was_running = kafka.down(config, wipe=args.wipe)
-        print("Kafka broker stopped." if was_running else "Kafka broker was not running.")
+        what = "Kafka broker" if config.brokers == 1 else "Kafka cluster"
+        print(f"{what} stopped." if was_running else f"{what} was not running.")
     elif args.action == "fetch":
         kafka.fetch_jars(config)
         print(f"Kafka jars in {config.lib_dir}.")
@@ -393,10 +395,17 @@ def _add_broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9092, help="broker port (127.0.0.1)")
     parser.add_argument("--controller-port", type=int, default=9093, help="KRaft controller port")
     parser.add_argument("--data-dir", help="broker data directory (default var/kafka)")
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="1 (default) or a cluster of 3: nodes 2 and 3 on the next port pairs, data in "
+        "<data-dir>/node-N; topics get 3 replicas, min.insync.replicas=2",
+    )
 
 
 def _add_runtime_commands(commands: Commands) -> None:
-    broker = commands.add_parser("kafka", help="the local single-node Kafka broker")
+    broker = commands.add_parser("kafka", help="the local Kafka broker (or a cluster)")
     broker.add_argument("action", choices=("up", "down", "status", "fetch"))
     broker.add_argument("--wipe", action="store_true", help="with down: delete the broker's data")
     _add_broker_options(broker)

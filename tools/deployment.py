@@ -12,7 +12,13 @@ from typing import Any
 
 import yaml
 
-from schemas.topics import LEG_STATUS_REPORTED, TopicSpec, all_static_topics, delivery_topic
+from schemas.topics import (
+    CLUSTER_REPLICATION,
+    LEG_STATUS_REPORTED,
+    TopicSpec,
+    all_static_topics,
+    delivery_topic,
+)
 
 CLUSTER = "buursignaal"
 NAMESPACE = "buursignaal"
@@ -41,8 +47,8 @@ def _topic(spec: TopicSpec) -> dict[str, Any]:
         "spec": {
             "topicName": spec.name,
             "partitions": spec.partitions,
-            "replicas": 3,
-            "config": {**spec.topic_configs(), "min.insync.replicas": "2"},
+            "replicas": CLUSTER_REPLICATION.factor,
+            "config": spec.topic_configs(CLUSTER_REPLICATION),
         },
     }
 

@@ -9,40 +9,62 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
-from schemas.topics import TopicSpec
+from schemas.topics import Replication, TopicSpec, replication_for
 from services.runtime.metrics import BROKER_CONNECTED
 from services.runtime.retries import log_retry, patient
 
 log = logging.getLogger(__name__)
 
 
+def producer_options(*, idempotent: bool = True) -> dict[str, Any]:
+    """How every producer of the services sends (ADR 0012): ``acks=all``, so a record counts once
+    the topic's ``min.insync.replicas`` replicas have it (2 of 3 on a cluster), and idempotence,
+    so a send retried after a lost answer or a leader change is written once."""
+    return {
+        "acks": "all",
+        "enable_idempotence": idempotent,
+        "linger_ms": 2,
+        "request_timeout_ms": 15_000,
+    }
+
+
 def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     """A FastStream broker whose producer is idempotent and waits for all replicas.
 
     FastStream logs through a standard logger of ours, so its lines take the service's log
-    format (JSON in ``var/log``) instead of a coloured handler of its own."""
+    format (JSON in ``var/log``) instead of a coloured handler of its own.
+
+    ``bootstrap_servers`` may name several brokers (``host:port,host:port``): aiokafka splits
+    such a string, FastStream does not, so it gets the list."""
     return KafkaBroker(
-        bootstrap_servers,
+        [server.strip() for server in bootstrap_servers.split(",") if server.strip()],
         client_id=client_id,
         logger=logging.getLogger("buursignaal.broker"),
-        enable_idempotence=True,
-        acks="all",
         allow_auto_create_topics=False,
-        linger_ms=2,
-        request_timeout_ms=15_000,
         graceful_timeout=10.0,
         metadata_max_age_ms=15_000,  # pattern subscribers see new recipient topics soon
+        **producer_options(),
     )
 
 
-async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet (one request), with registry settings."""
+async def ensure_topics(
+    bootstrap_servers: str,
+    specs: Iterable[TopicSpec],
+    *,
+    replication: Replication | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet (one request), with registry settings.
+
+    Their replication is the registry's for the cluster (``replication_for`` its brokers:
+    3 replicas and ``min.insync.replicas=2`` on three or more, 1 and 1 on a single broker)
+    unless ``replication`` is given."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=60_000)
     await admin.start()
     try:
@@ -50,9 +72,16 @@ async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> l
         missing = {spec.name: spec for spec in specs if spec.name not in existing}
         if not missing:
             return []
+        if replication is None:
+            replication = replication_for(len((await admin.describe_cluster())["brokers"]))
         response = await admin.create_topics(
             [
-                NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.topic_configs())
+                NewTopic(
+                    spec.name,
+                    spec.partitions,
+                    replication.factor,
+                    topic_configs=spec.topic_configs(replication),
+                )
                 for spec in missing.values()
             ],
             timeout_ms=30_000,
@@ -177,10 +206,7 @@ class RecordProducer:
         producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap_servers,
             client_id=self._client_id,
-            enable_idempotence=self._idempotent,
-            acks="all",
-            linger_ms=2,
-            request_timeout_ms=15_000,
+            **producer_options(idempotent=self._idempotent),
         )
         try:
             await producer.start()

@@ -1,5 +1,5 @@
-"""The deployment files agree with the code: topics and partitions with the registry, every
-environment variable with a setting, the image's build context with the tree."""
+"""The deployment files agree with the code: topics, partitions and replication with the
+registry, every environment variable with a setting, the image's build context with the tree."""
 
 from __future__ import annotations
 
@@ -10,10 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
-from schemas.topics import LEG_STATUS_REPORTED, all_static_topics, delivery_topic
+from schemas.topics import (
+    CLUSTER_REPLICATION,
+    LEG_STATUS_REPORTED,
+    all_static_topics,
+    delivery_topic,
+)
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
 from services.router.settings import RouterSettings
+from services.runtime.broker import producer_options
 from services.runtime.settings import ServiceSettings
 from tests.router.test_reference import SHARED
 from tools.deployment import recipient_ids, render
@@ -57,6 +63,56 @@ def test_every_registry_topic_is_a_kafka_topic_with_its_partitions() -> None:
         assert spec.name in topics, spec.name
         assert topics[spec.name]["partitions"] == spec.partitions, spec.name
         assert topics[spec.name]["config"]["retention.ms"] == str(spec.retention_ms)
+        assert topics[spec.name]["replicas"] == CLUSTER_REPLICATION.factor, spec.name
+        assert topics[spec.name]["config"]["min.insync.replicas"] == str(
+            CLUSTER_REPLICATION.min_insync
+        )
+
+
+def test_strimzi_cluster_has_the_registry_replication() -> None:
+    docs = {d["kind"]: d for d in documents(DEPLOY / "kubernetes" / "kafka" / "kafka.yaml")}
+    assert docs["KafkaNodePool"]["spec"]["replicas"] == CLUSTER_REPLICATION.factor == 3
+    assert set(docs["KafkaNodePool"]["spec"]["roles"]) == {"controller", "broker"}
+    config = docs["Kafka"]["spec"]["kafka"]["config"]
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+    ):
+        assert config[key] == CLUSTER_REPLICATION.factor, key
+    for key in ("min.insync.replicas", "transaction.state.log.min.isr"):
+        assert config[key] == CLUSTER_REPLICATION.min_insync == 2, key
+    assert config["unclean.leader.election.enable"] is False
+
+
+def test_compose_runs_the_same_cluster() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose" / "compose.yaml").read_text())
+    brokers = {
+        name: service["environment"]
+        for name, service in compose["services"].items()
+        if str(service.get("image", "")).startswith("apache/kafka:")
+    }
+    assert len(brokers) == CLUSTER_REPLICATION.factor
+    addresses = {f"{name}:9092" for name in brokers}
+    voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in brokers.items()}
+    for name, env in brokers.items():
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == str(CLUSTER_REPLICATION.factor)
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == str(CLUSTER_REPLICATION.factor)
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == str(CLUSTER_REPLICATION.min_insync)
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == str(CLUSTER_REPLICATION.min_insync)
+    assert len({env["CLUSTER_ID"] for env in brokers.values()}) == 1
+    for service in SETTINGS:
+        environment = compose["services"][service]["environment"]
+        assert set(environment["KAFKA_BOOTSTRAP_SERVERS"].split(",")) == addresses, service
+        assert set(compose["services"][service]["depends_on"]) >= set(brokers), service
+
+
+def test_producers_wait_for_the_in_sync_replicas_and_are_idempotent() -> None:
+    """acks=all is what makes min.insync.replicas=2 mean "two brokers have it"."""
+    assert producer_options()["acks"] == "all"
+    assert producer_options()["enable_idempotence"] is True
 
 
 def test_each_authority_reads_only_its_own_topic_and_writes_only_status() -> None:

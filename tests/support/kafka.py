@@ -30,24 +30,39 @@ def docker_engine_answers() -> bool:
 
 
 @contextmanager
-def kafka_bootstrap(tmp_dir: Path) -> Iterator[str]:
-    """KAFKA_BOOTSTRAP_SERVERS when set; else testcontainers with Docker; else the local broker."""
+def kafka_bootstrap(tmp_dir: Path, brokers: int = 1) -> Iterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS when set; else testcontainers with Docker; else the local broker.
+
+    ``brokers=3`` is always a local cluster of this machine's own (``throwaway_cluster``)."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if configured:
+    if configured and brokers == 1:
         yield configured
         return
-    if docker_engine_answers():
+    if docker_engine_answers() and brokers == 1:
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as container:
             yield container.get_bootstrap_server()
         return
+    with throwaway_cluster(tmp_dir, brokers) as config:
+        yield config.bootstrap_servers
+
+
+@contextmanager
+def throwaway_cluster(tmp_dir: Path, brokers: int = 3) -> Iterator[kafka.BrokerConfig]:
+    """A local broker (``brokers=1``) or cluster on free ports in ``tmp_dir``, wiped afterwards;
+    the config lets a test kill and restart its nodes (``kafka.kill``, ``kafka.up``)."""
+    peers = tuple((free_port(), free_port()) for _ in range(brokers - 1))
     config = kafka.BrokerConfig(
-        data_dir=tmp_dir / "kafka", port=free_port(), controller_port=free_port()
+        data_dir=tmp_dir / "kafka",
+        port=free_port(),
+        controller_port=free_port(),
+        brokers=brokers,
+        peer_ports=peers,
     )
     kafka.up(config)
     try:
-        yield config.bootstrap_servers
+        yield config
     finally:
         kafka.down(config, wipe=True)
 

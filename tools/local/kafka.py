@@ -1,9 +1,15 @@
-"""A real single-node Apache Kafka broker (KRaft, combined broker + controller) without Docker.
+"""A real local Apache Kafka broker, or a cluster of them (KRaft, combined broker + controller),
+without Docker.
 
-The broker runs from Apache Kafka's official jars, fetched from Maven Central by the Maven project
-in ``deploy/kafka/``, on the machine's Java.  ``up`` is idempotent: a second call finds the broker
-that is already running.  Readiness is the broker's own log line "Kafka Server started", not a
-TCP connect, because the port opens before the controller has elected itself.
+The brokers run from Apache Kafka's official jars, fetched from Maven Central by the Maven project
+in ``deploy/kafka/``, on the machine's Java.  ``up`` is idempotent: a second call finds the brokers
+that are already running (and starts any node of a cluster that is not).  Readiness is each
+broker's own log line "Kafka Server started", not a TCP connect, because the port opens before
+the controller quorum has elected a leader.
+
+One broker (the default) keeps everything in ``data_dir``; a cluster (``brokers=3``) keeps node
+``n`` in ``data_dir/node-n``, every node a voter of the controller quorum, so the cluster survives
+the loss of any one node (ADR 0012).
 """
 
 from __future__ import annotations
@@ -26,27 +32,21 @@ from tools.local.errors import LocalInfraError
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_HOME = PROJECT_ROOT / "deploy" / "kafka"
 STARTED_LINE = re.compile(r"Kafka Server started")
-NODE_ID = 1
+NODE_ID = 1  # the single broker's node id; a cluster's nodes are 1..brokers
 
 
 @dataclass(frozen=True)
-class BrokerConfig:
-    """Where and how the local broker runs; every path and port can be chosen."""
+class Node:
+    """One broker + controller process of the local cluster, with its own ports and directory."""
 
-    data_dir: Path = PROJECT_ROOT / "var" / "kafka"
-    port: int = 9092
-    controller_port: int = 9093
-    heap: str = "512m"
-    start_timeout_s: float = 60.0
-    kafka_home: Path = KAFKA_HOME
+    node_id: int
+    port: int
+    controller_port: int
+    data_dir: Path
 
     @property
-    def bootstrap_servers(self) -> str:
+    def address(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def lib_dir(self) -> Path:
-        return self.kafka_home / "lib"
 
     @property
     def log_dirs(self) -> Path:
@@ -70,19 +70,114 @@ class BrokerConfig:
 
 
 @dataclass(frozen=True)
+class BrokerConfig:
+    """Where and how the local broker (or cluster) runs; every path and port can be chosen.
+
+    ``port`` and ``controller_port`` are node 1's; the other nodes of a cluster use
+    ``peer_ports`` ((port, controller port) of nodes 2, 3, …), by default the next free pairs
+    after node 1's (9094/9095, 9096/9097 for the defaults)."""
+
+    data_dir: Path = PROJECT_ROOT / "var" / "kafka"
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "512m"
+    start_timeout_s: float = 60.0
+    kafka_home: Path = KAFKA_HOME
+    brokers: int = 1
+    peer_ports: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.brokers < 1:
+            raise LocalInfraError("A Kafka cluster needs at least one broker (--brokers 1 or 3).")
+        if self.peer_ports and len(self.peer_ports) != self.brokers - 1:
+            raise LocalInfraError(
+                f"A cluster of {self.brokers} brokers needs {self.brokers - 1} peer port pairs."
+            )
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        if self.brokers == 1:
+            return (Node(NODE_ID, self.port, self.controller_port, self.data_dir),)
+        step = max(self.port, self.controller_port) - min(self.port, self.controller_port) + 1
+        peers = self.peer_ports or tuple(
+            (self.port + step * k, self.controller_port + step * k) for k in range(1, self.brokers)
+        )
+        pairs = ((self.port, self.controller_port), *peers)
+        return tuple(
+            Node(n, port, controller, self.data_dir / f"node-{n}")
+            for n, (port, controller) in enumerate(pairs, start=1)
+        )
+
+    def node(self, node_id: int) -> Node:
+        for node in self.nodes:
+            if node.node_id == node_id:
+                return node
+        raise LocalInfraError(f"The local Kafka cluster has no node {node_id}.")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.address for node in self.nodes)
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.kafka_home / "lib"
+
+    # Node 1's files (the single broker's, where they have always been).
+    @property
+    def log_dirs(self) -> Path:
+        return self.nodes[0].log_dirs
+
+    @property
+    def properties_file(self) -> Path:
+        return self.nodes[0].properties_file
+
+    @property
+    def log4j_file(self) -> Path:
+        return self.nodes[0].log4j_file
+
+    @property
+    def pid_file(self) -> Path:
+        return self.nodes[0].pid_file
+
+    @property
+    def broker_log(self) -> Path:
+        return self.nodes[0].broker_log
+
+
+@dataclass(frozen=True)
 class BrokerStatus:
+    """``running`` when every node runs; ``pid`` is node 1's, ``pids`` every node's (or None)."""
+
     running: bool
     pid: int | None
     bootstrap_servers: str
     already_running: bool = False
     startup_seconds: float | None = None
+    pids: tuple[int | None, ...] = ()
 
     def describe(self) -> str:
+        if len(self.pids) > 1:
+            return self._describe_cluster()
         if not self.running:
             return f"Kafka broker is not running (would listen on {self.bootstrap_servers})."
         how = "already running" if self.already_running else "started"
         took = f" in {self.startup_seconds:.1f} s" if self.startup_seconds is not None else ""
         return f"Kafka broker {how}{took}: {self.bootstrap_servers} (pid {self.pid})."
+
+    def _describe_cluster(self) -> str:
+        live = [pid for pid in self.pids if pid is not None]
+        size = len(self.pids)
+        if not self.running:
+            return (
+                f"Kafka cluster: {len(live)} of {size} brokers running ({self.bootstrap_servers})."
+            )
+        how = "already running" if self.already_running else "started"
+        if not self.already_running and self.startup_seconds is None:
+            how = "running"
+        took = f" in {self.startup_seconds:.1f} s" if self.startup_seconds is not None else ""
+        pids = ", ".join(str(pid) for pid in live)
+        servers = self.bootstrap_servers
+        return f"Kafka cluster of {size} brokers {how}{took}: {servers} (pids {pids})."
 
 
 def _require_java() -> str:
@@ -147,9 +242,9 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
-def _running_pid(config: BrokerConfig) -> int | None:
+def _running_pid(node: Node) -> int | None:
     try:
-        pid = int(config.pid_file.read_text().strip())
+        pid = int(node.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
     return pid if _pid_alive(pid) else None
@@ -173,37 +268,53 @@ def _cluster_id() -> str:
             return candidate
 
 
-def _write_config(config: BrokerConfig) -> None:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+def _properties(config: BrokerConfig, node: Node) -> dict[str, str]:
+    from schemas.topics import replication_for
+
+    replication = replication_for(config.brokers)
+    voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in config.nodes)
     properties = {
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
-        "controller.quorum.voters": f"{NODE_ID}@127.0.0.1:{config.controller_port}",
+        "node.id": str(node.node_id),
+        "controller.quorum.voters": voters,
         "listeners": (
-            f"PLAINTEXT://127.0.0.1:{config.port},CONTROLLER://127.0.0.1:{config.controller_port}"
+            f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}"
         ),
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{config.port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "log.dirs": str(config.log_dirs),
+        "log.dirs": str(node.log_dirs),
         # Topics come from the topic registry (schemas.topics), never by accident.
         "auto.create.topics.enable": "false",
         "num.partitions": "1",
-        "offsets.topic.replication.factor": "1",
+        # The registry's replication (schemas.topics.replication_for) for what the broker creates.
+        "default.replication.factor": str(replication.factor),
+        "min.insync.replicas": str(replication.min_insync),
+        "offsets.topic.replication.factor": str(replication.factor),
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(replication.factor),
+        "transaction.state.log.min.isr": str(replication.min_insync),
         "transaction.state.log.num.partitions": "4",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": str(replication.factor),
+        "share.coordinator.state.topic.min.isr": str(replication.min_insync),
         "group.initial.rebalance.delay.ms": "0",
         "log.segment.bytes": str(64 * 1024 * 1024),
     }
-    config.properties_file.write_text(
+    if config.brokers > 1:
+        # A killed node is fenced (and its partitions get new leaders) after 6 s, not 9 s.
+        properties["broker.session.timeout.ms"] = "6000"
+        properties["broker.heartbeat.interval.ms"] = "1000"
+    return properties
+
+
+def _write_config(config: BrokerConfig, node: Node) -> None:
+    node.data_dir.mkdir(parents=True, exist_ok=True)
+    properties = _properties(config, node)
+    node.properties_file.write_text(
         "".join(f"{key}={value}\n" for key, value in properties.items())
     )
-    config.log4j_file.write_text(
+    node.log4j_file.write_text(
         "rootLogger.level=INFO\n"
         "rootLogger.appenderRef.stdout.ref=STDOUT\n"
         "appender.stdout.type=Console\n"
@@ -217,7 +328,7 @@ def _write_config(config: BrokerConfig) -> None:
     )
 
 
-def _java_command(config: BrokerConfig, main_class: str, *args: str) -> list[str]:
+def _java_command(config: BrokerConfig, node: Node, main_class: str, *args: str) -> list[str]:
     return [
         _require_java(),
         f"-Xms{config.heap}",
@@ -225,7 +336,7 @@ def _java_command(config: BrokerConfig, main_class: str, *args: str) -> list[str
         "-XX:+UseG1GC",
         "-XX:TieredStopAtLevel=1",
         "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={config.log4j_file}",
+        f"-Dlog4j2.configurationFile={node.log4j_file}",
         "-cp",
         f"{config.lib_dir}/*",
         main_class,
@@ -233,12 +344,14 @@ def _java_command(config: BrokerConfig, main_class: str, *args: str) -> list[str
     ]
 
 
-def _check_data_dir(config: BrokerConfig) -> bool:
-    """Return whether the log directory still needs formatting; refuse a corrupt one."""
-    meta = config.log_dirs / "meta.properties"
-    if not config.log_dirs.exists() or not any(config.log_dirs.iterdir()):
-        return True
+def _formatted_cluster_id(node: Node) -> str | None:
+    """The cluster id the node's log directory was formatted with (None: not formatted yet);
+    a corrupt directory is refused."""
+    meta = node.log_dirs / "meta.properties"
+    if not node.log_dirs.exists() or not any(node.log_dirs.iterdir()):
+        return None
     problem = None
+    entries: dict[str, str] = {}
     if not meta.is_file():
         problem = "it holds data but no meta.properties"
     else:
@@ -249,26 +362,27 @@ def _check_data_dir(config: BrokerConfig) -> bool:
         )
         if not entries.get("cluster.id"):
             problem = "its meta.properties has no cluster.id"
-        elif entries.get("node.id") != str(NODE_ID):
+        elif entries.get("node.id") != str(node.node_id):
             problem = f"its meta.properties belongs to node {entries.get('node.id')!r}"
     if problem:
         raise LocalInfraError(
-            f"The Kafka data directory {config.log_dirs} is corrupt ({problem}): "
+            f"The Kafka data directory {node.log_dirs} is corrupt ({problem}): "
             "remove it (buursignaal kafka down --wipe) or choose another --data-dir."
         )
-    return False
+    return entries["cluster.id"]
 
 
-def _format_storage(config: BrokerConfig) -> None:
+def _format_storage(config: BrokerConfig, node: Node, cluster_id: str) -> None:
     result = subprocess.run(
         _java_command(
             config,
+            node,
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            _cluster_id(),
+            cluster_id,
             "-c",
-            str(config.properties_file),
+            str(node.properties_file),
         ),
         capture_output=True,
         text=True,
@@ -277,94 +391,151 @@ def _format_storage(config: BrokerConfig) -> None:
     if result.returncode != 0:
         detail = (result.stdout + result.stderr).strip().splitlines()[-1:]
         raise LocalInfraError(
-            f"Kafka could not format its data directory {config.log_dirs} "
+            f"Kafka could not format its data directory {node.log_dirs} "
             f"({' '.join(detail)}): remove it or choose another --data-dir."
         )
 
 
-def _diagnose_failure(config: BrokerConfig) -> str:
-    log = config.broker_log.read_text(errors="replace") if config.broker_log.exists() else ""
+def _diagnose_failure(node: Node) -> str:
+    log = node.broker_log.read_text(errors="replace") if node.broker_log.exists() else ""
     if "Address already in use" in log:
         return (
-            f"A port the broker needs ({config.port} or {config.controller_port}) is already "
+            f"A port the broker needs ({node.port} or {node.controller_port}) is already "
             "in use: stop the program using it or choose other ports with --port/--controller-port."
         )
     if re.search(r"InconsistentClusterIdException|meta\.properties|corrupt|CorruptRecord", log):
         return (
-            f"The Kafka data directory {config.log_dirs} is corrupt or belongs to another "
+            f"The Kafka data directory {node.log_dirs} is corrupt or belongs to another "
             "cluster: remove it (buursignaal kafka down --wipe) or choose another --data-dir."
         )
     errors = [line for line in log.splitlines() if " ERROR " in line or "Exception" in line]
     last = errors[-1].strip() if errors else "no error in its log"
-    return f"The Kafka broker stopped during start-up ({last[:300]}): see {config.broker_log}."
+    return f"The Kafka broker stopped during start-up ({last[:300]}): see {node.broker_log}."
 
 
-def up(config: BrokerConfig) -> BrokerStatus:
-    """Start the broker, or find the one already running; wait until it has started."""
-    pid = _running_pid(config)
-    if pid is not None:
-        return BrokerStatus(True, pid, config.bootstrap_servers, already_running=True)
-    _require_java()
-    fetch_jars(config)
-    for port in (config.port, config.controller_port):
-        if not _port_free(port):
-            raise LocalInfraError(
-                f"Port {port} on 127.0.0.1 is already in use by another program: stop it or "
-                "choose other ports with --port/--controller-port."
-            )
-    _write_config(config)
-    if _check_data_dir(config):
-        _format_storage(config)
-    started = time.monotonic()
-    with config.broker_log.open("wb") as log:
+def _prepare_nodes(config: BrokerConfig, nodes: list[Node]) -> None:
+    """Check the ports, write the configuration and format what is not formatted yet, with
+    the cluster id the other nodes already have."""
+    for node in nodes:
+        for port in (node.port, node.controller_port):
+            if not _port_free(port):
+                raise LocalInfraError(
+                    f"Port {port} on 127.0.0.1 is already in use by another program: stop it "
+                    "or choose other ports with --port/--controller-port."
+                )
+    known = {node.node_id: _formatted_cluster_id(node) for node in config.nodes}
+    cluster_id = next((cid for cid in known.values() if cid), None) or _cluster_id()
+    for node in nodes:
+        _write_config(config, node)
+        if known[node.node_id] is None:
+            _format_storage(config, node, cluster_id)
+
+
+def _start_node(config: BrokerConfig, node: Node) -> subprocess.Popen[bytes]:
+    with node.broker_log.open("wb") as log:
         process = subprocess.Popen(
-            _java_command(config, "kafka.Kafka", str(config.properties_file)),
+            _java_command(config, node, "kafka.Kafka", str(node.properties_file)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    config.pid_file.write_text(str(process.pid))
-    deadline = started + config.start_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            config.pid_file.unlink(missing_ok=True)
-            raise LocalInfraError(_diagnose_failure(config))
-        if STARTED_LINE.search(config.broker_log.read_text(errors="replace")):
-            return BrokerStatus(
-                True,
-                process.pid,
-                config.bootstrap_servers,
-                startup_seconds=time.monotonic() - started,
+    node.pid_file.write_text(str(process.pid))
+    return process
+
+
+def _wait_started(
+    config: BrokerConfig, started: dict[int, tuple[Node, subprocess.Popen[bytes]]], since: float
+) -> None:
+    """Wait for every started node's "Kafka Server started"; stop them all if one fails."""
+    waiting = dict(started)
+    deadline = since + config.start_timeout_s
+    problem = None
+    while waiting and problem is None:
+        for node_id, (node, process) in list(waiting.items()):
+            if process.poll() is not None:
+                problem = _diagnose_failure(node)
+            elif STARTED_LINE.search(node.broker_log.read_text(errors="replace")):
+                del waiting[node_id]
+        if waiting and time.monotonic() > deadline:
+            node = next(iter(waiting.values()))[0]
+            problem = (
+                f"The Kafka broker did not report 'Kafka Server started' within "
+                f"{config.start_timeout_s:.0f} s: see {node.broker_log}."
             )
-        time.sleep(0.1)
-    _stop_pid(process.pid)
-    config.pid_file.unlink(missing_ok=True)
-    raise LocalInfraError(
-        f"The Kafka broker did not report 'Kafka Server started' within "
-        f"{config.start_timeout_s:.0f} s: see {config.broker_log}."
+        elif waiting and problem is None:
+            time.sleep(0.1)
+    if problem is not None:
+        _stop_pids([process.pid for _, process in started.values()])
+        for node, _ in started.values():
+            node.pid_file.unlink(missing_ok=True)
+        raise LocalInfraError(problem)
+
+
+def up(config: BrokerConfig) -> BrokerStatus:
+    """Start the broker (every node of a cluster), or find the ones already running; wait until
+    each has started.  On a cluster, only the nodes that are not running are started."""
+    running = {node.node_id: _running_pid(node) for node in config.nodes}
+    if all(pid is not None for pid in running.values()):
+        return _status(config, running, already_running=True)
+    _require_java()
+    fetch_jars(config)
+    missing = [node for node in config.nodes if running[node.node_id] is None]
+    _prepare_nodes(config, missing)
+    since = time.monotonic()
+    started = {node.node_id: (node, _start_node(config, node)) for node in missing}
+    _wait_started(config, started, since)
+    running.update({node_id: process.pid for node_id, (_, process) in started.items()})
+    return _status(config, running, startup_seconds=time.monotonic() - since)
+
+
+def _status(
+    config: BrokerConfig,
+    pids: dict[int, int | None],
+    *,
+    already_running: bool = False,
+    startup_seconds: float | None = None,
+) -> BrokerStatus:
+    ordered = tuple(pids[node.node_id] for node in config.nodes)
+    return BrokerStatus(
+        all(pid is not None for pid in ordered),
+        ordered[0],
+        config.bootstrap_servers,
+        already_running=already_running,
+        startup_seconds=startup_seconds,
+        pids=ordered,
     )
 
 
-def _stop_pid(pid: int, grace_s: float = 30.0) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def _stop_pids(pids: list[int], grace_s: float = 30.0) -> None:
+    """SIGTERM every process group at once, SIGKILL what is left after ``grace_s``."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            reaped, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            reaped = 0
-        if reaped == pid or not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-            break
-        time.sleep(0.1)
-    else:
+    waiting = set(pids)
+    while waiting and time.monotonic() < deadline:
+        waiting = {pid for pid in waiting if not _exited(pid)}
+        if waiting:
+            time.sleep(0.1)
+    for pid in waiting:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _stop_pid(pid: int, grace_s: float = 30.0) -> None:
+    _stop_pids([pid], grace_s)
+
+
+def _exited(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        reaped = 0
+    return reaped == pid or not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -377,17 +548,36 @@ def _is_zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] == "Z" and threads <= 1
 
 
+def kill(config: BrokerConfig, node_id: int, sig: signal.Signals = signal.SIGKILL) -> int | None:
+    """Send ``sig`` (SIGKILL: a crash) to one node's process group; return its pid (None when
+    it was not running).  After SIGKILL it waits until the process is gone; ``up`` restarts
+    it with its data."""
+    node = config.node(node_id)
+    pid = _running_pid(node)
+    if pid is None:
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+    if sig == signal.SIGKILL:
+        deadline = time.monotonic() + 10
+        while not _exited(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    return pid
+
+
 def down(config: BrokerConfig, *, wipe: bool = False) -> bool:
-    """Stop the broker and its whole process group; return whether one was running."""
-    pid = _running_pid(config)
-    if pid is not None:
-        _stop_pid(pid)
-    config.pid_file.unlink(missing_ok=True)
-    if wipe and config.log_dirs.exists():
-        shutil.rmtree(config.log_dirs)
-    return pid is not None
+    """Stop every node and its whole process group; return whether any was running."""
+    pids = [pid for node in config.nodes if (pid := _running_pid(node)) is not None]
+    if pids:
+        _stop_pids(pids)
+    for node in config.nodes:
+        node.pid_file.unlink(missing_ok=True)
+        if wipe and node.log_dirs.exists():
+            shutil.rmtree(node.log_dirs)
+    return bool(pids)
 
 
 def status(config: BrokerConfig) -> BrokerStatus:
-    pid = _running_pid(config)
-    return BrokerStatus(pid is not None, pid, config.bootstrap_servers)
+    return _status(config, {node.node_id: _running_pid(node) for node in config.nodes})
