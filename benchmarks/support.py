@@ -219,6 +219,8 @@ class ServiceRun:
     elapsed_s: float
     """Seconds from starting the process to the last record (including the start)."""
     peak_rss_mb: float
+    cpu_s: float = 0.0
+    """User + system CPU seconds of the service process, its start included."""
 
 
 def run_service(
@@ -233,4 +235,5 @@ def run_service(
         arrived, steady_s = asyncio.run(count_arrivals(bootstrap, topics, count, 600))
         elapsed_s = time.perf_counter() - started
         rss_mb = peak_rss_mb(process.pid)
-    return ServiceRun(arrived, steady_s, elapsed_s, rss_mb)
+        cpu_s = cpu_seconds(process.pid)
+    return ServiceRun(arrived, steady_s, elapsed_s, rss_mb, cpu_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -9,7 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from schemas.topics import SINGLE_BROKER_REPLICATION, TopicSpec
+from services.runtime.broker import ensure_topics
 from tests.support.kafka import wait_until
 from tests.support.processes import cli
 from tools.local import kafka
@@ -77,6 +82,45 @@ def test_up_is_idempotent_and_down_leaves_no_process(config: kafka.BrokerConfig)
     assert not kafka.status(config).running
     assert java_processes_using(config.data_dir) == []
     assert not kafka.down(config), "a second down finds nothing to stop"
+
+
+def test_a_single_broker_gives_topics_one_replica(config: kafka.BrokerConfig) -> None:
+    """The default stays one broker: one replica, min.insync.replicas=1 (a cluster: 3 and 2)."""
+    status = kafka.up(config)
+    assert status.pids == (status.pid,)
+    assert config.bootstrap_servers == f"127.0.0.1:{config.port}"
+    spec = TopicSpec("test.single.v1", None, "report_id", 2, None, (), ())
+    replicas, min_insync = asyncio.run(_replication_of(config.bootstrap_servers, spec))
+    assert replicas == [SINGLE_BROKER_REPLICATION.factor] * 2 == [1, 1]
+    assert min_insync == str(SINGLE_BROKER_REPLICATION.min_insync) == "1"
+
+
+async def _replication_of(bootstrap: str, spec: TopicSpec) -> tuple[list[int], str]:
+    await ensure_topics(bootstrap, [spec])
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([spec.name])
+        [response] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, spec.name)]
+        )
+    finally:
+        await admin.close()
+    configs = {entry[0]: entry[1] for entry in response.resources[0][4]}
+    return [len(p["replicas"]) for p in described["partitions"]], configs["min.insync.replicas"]
+
+
+def test_cluster_nodes_have_ports_and_directories_of_their_own(tmp_path: Path) -> None:
+    cluster = kafka.BrokerConfig(data_dir=tmp_path, port=9092, controller_port=9093, brokers=3)
+    assert [(n.node_id, n.port, n.controller_port) for n in cluster.nodes] == [
+        (1, 9092, 9093),
+        (2, 9094, 9095),
+        (3, 9096, 9097),
+    ]
+    assert cluster.bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+    assert {n.data_dir for n in cluster.nodes} == {tmp_path / f"node-{i}" for i in (1, 2, 3)}
+    with pytest.raises(LocalInfraError, match="peer port pairs"):
+        kafka.BrokerConfig(data_dir=tmp_path, brokers=3, peer_ports=((1, 2),))
 
 
 def test_restart_keeps_the_data_directory(config: kafka.BrokerConfig) -> None:
