@@ -28,7 +28,6 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from schemas.cloudevents import headers_for
-from schemas.report import Location, LocationSource
 from schemas.topics import (
     CLUSTER_REPLICATION,
     REPORT_RECEIVED,
@@ -36,13 +35,8 @@ from schemas.topics import (
     TopicSpec,
     delivery_topic,
 )
-from services.router.app import build_runtime_for
-from services.router.settings import RouterSettings
 from services.runtime.broker import RecordProducer, ensure_topics
-from services.runtime.clock import SystemClock
-from services.runtime.migrations import upgrade
-from tests.router.test_reference import SHARED
-from tests.support import pdok
+from tests.router.test_router_handlers import WIJK_AAN_ZEE, router  # noqa: F401  (the real one)
 from tests.support.brokers import KafkaBus
 from tests.support.factories import report_received
 from tests.support.kafka import Record, consume_until, headers_of, throwaway_cluster, wait_async
@@ -51,7 +45,6 @@ from tools.local import kafka
 pytestmark = pytest.mark.kafka
 
 REPORTS = 300
-WIJK_AAN_ZEE = Location(lat=52.49325, lon=4.59954, source=LocationSource.WGS84)
 ROUTER_GROUP = f"router.{REPORT_RECEIVED.name}"
 
 
@@ -140,21 +133,14 @@ async def load(cluster: kafka.BrokerConfig) -> AsyncIterator[Load]:
 
 
 @pytest.fixture
-async def router(cluster: kafka.BrokerConfig, tmp_path: Path) -> AsyncIterator[None]:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'router.sqlite'}"
-    upgrade("router", database_url)
-    with pdok.locatieserver() as pdok_url:
-        settings = RouterSettings(
-            database_url=database_url,
-            kafka_bootstrap_servers=cluster.bootstrap_servers,
-            reference_dir=SHARED,
-            fixed_wind_from_deg=180.0,
-            pdok_locatieserver_url=pdok_url,
-        )
-        async with KafkaBus(cluster.bootstrap_servers).serving(
-            build_runtime_for(settings, SystemClock())
-        ):
-            yield
+def broker(cluster: kafka.BrokerConfig) -> KafkaBus:
+    """The router fixture of the router's handler tests, on the cluster instead."""
+    return KafkaBus(cluster.bootstrap_servers)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'router.sqlite'}"
 
 
 async def victim_of(bootstrap: str) -> tuple[int, set[int]]:
@@ -204,8 +190,9 @@ def decisions_by_report(records: list[Record]) -> dict[str, set[str]]:
     return found
 
 
+@pytest.mark.usefixtures("router")
 async def test_a_broker_killed_under_load_loses_nothing(
-    cluster: kafka.BrokerConfig, router: None, load: Load
+    cluster: kafka.BrokerConfig, load: Load
 ) -> None:
     bootstrap = cluster.bootstrap_servers
     await load.send(REPORTS // 3, per_second=100)
