@@ -66,8 +66,8 @@ async def test_a_form_without_its_csrf_token_is_refused(
     assert (await service.client.post("/inbox/logout")).status_code == 403
     page = await service.client.get(f"/inbox/legs/{leg_id}")
     assert "<dt>Status</dt><dd>in behandeling genomen</dd>" not in page.text, "nothing changed"
-    sent = await service.client.post(f"/inbox/legs/{leg_id}", data={**answer, "csrf_token": token})
-    assert sent.status_code == 303
+    done = await service.client.post(f"/inbox/legs/{leg_id}", data={**answer, "csrf_token": token})
+    assert done.status_code == 303
     page = await service.client.get(f"/inbox/legs/{leg_id}")
     assert "API-sleutel initial" in page.text, "the history names who answered"
 
