@@ -67,7 +67,11 @@ def _now() -> datetime:
 
 
 async def register_authority(
-    sessions: SessionFactory, recipient_id: str, name: str, key_name: str = "initial"
+    sessions: SessionFactory,
+    recipient_id: str,
+    name: str,
+    key_name: str = "initial",
+    now: datetime | None = None,
 ) -> str:
     """Add (or rename) ``recipient_id`` and give it a new key; returns the key, not kept.
 
@@ -79,7 +83,7 @@ async def register_authority(
         elif existing.name != name:
             existing.name = name
             session.add(existing)
-    _, key = await create_key(sessions, recipient_id, key_name)
+    _, key = await create_key(sessions, recipient_id, key_name, now)
     return key
 
 

@@ -52,7 +52,7 @@ class KeycloakConfig:
     admin_password: str = "admin"  # the local server's bootstrap admin, on 127.0.0.1 only
     realm_files: tuple[Path, ...] = (REALM_FILE,)
     heap: str = "512m"
-    start_timeout_s: float = 180.0
+    start_timeout_s: float = 600.0  # about 20 s on a quiet machine, minutes on a busy one
     dist_dir: Path = field(default_factory=lambda: KEYCLOAK_DIR / "dist")
 
     @property
