@@ -133,5 +133,6 @@ async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) 
         explanation=body.explanation,
         forwarded_to=body.forwarded_to,
         handler=body.handler,
+        actor=caller.actor(),
     )
     return JSONResponse(leg_out(leg).model_dump(mode="json"))

@@ -10,13 +10,15 @@ problem+json under ``/api/``, a page or a redirect elsewhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.notifier.authorities import authority_for_key
+from schemas.leg import Actor, ActorKind
+from services.notifier.authorities import ApiKey, authority_for_key
 from services.notifier.desk import Desk, UnknownLegError
 from services.notifier.models import Authority
 from services.notifier.signin import (
@@ -54,15 +56,36 @@ API_KEY = HTTPBearer(
 )
 
 
+@dataclass(frozen=True)
+class System:
+    """An authority's system, known by the API key it called with."""
+
+    authority: Authority
+    key: ApiKey
+
+    @property
+    def recipient_id(self) -> str:
+        return self.authority.recipient_id
+
+    def actor(self) -> Actor:
+        """The history names the key (no person: a system answered)."""
+        return Actor(
+            kind=ActorKind.AUTHORITY,
+            actor_id=self.recipient_id,
+            subject=f"key:{self.key.id}",
+            name=f"API-sleutel {self.key.name}",
+        )
+
+
 async def api_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)], desk: DeskDep
-) -> Authority:
+) -> System:
     """The authority whose API key came with the request."""
     key = credentials.credentials if credentials is not None else ""
     found = await authority_for_key(desk.sessions, key, desk.legs.clock.now())
     if found is None:
         raise NoApiKeyError
-    return found[0]
+    return System(*found)
 
 
 async def sign_in_of(request: Request) -> SignIn:
@@ -86,7 +109,7 @@ async def inbox_handler(person: Annotated[Person, Depends(inbox_person)]) -> Per
     return person
 
 
-ApiCaller = Annotated[Authority, Depends(api_caller)]
+ApiCaller = Annotated[System, Depends(api_caller)]
 InboxPerson = Annotated[Person, Depends(inbox_person)]
 InboxHandler = Annotated[Person, Depends(inbox_handler)]
 CsrfChecked = Depends(check_csrf)

@@ -111,7 +111,8 @@ def person_from_claims(claims: dict[str, Any]) -> Person:
 
 
 def person_of_key(authority: Authority, key: ApiKey) -> Person:
-    """Development sign-in with an API key: a handler named after the key."""
+    """Development sign-in with an API key: a handler named after the key (as the API's
+    ``callers.System`` is)."""
     return Person(
         organisation=RECIPIENT + authority.recipient_id,
         organisation_name=authority.name,

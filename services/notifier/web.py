@@ -105,7 +105,7 @@ async def login_callback(request: Request, sign_in: SignInDep) -> Response:
         return RedirectResponse(SIGN_IN, status_code=303)
     try:
         token = await sign_in.provider.client.authorize_access_token(request)
-        person = person_from_claims(dict(token["userinfo"]))
+        person = person_from_claims(dict(token.get("userinfo") or {}))
     except OAuthError:
         error = "Inloggen is niet gelukt. Probeer het opnieuw."
         return login_form(request, sign_in, 401, error=error)

@@ -60,6 +60,8 @@ async def test_a_rotated_key_old_fails_at_once_new_works(
         f"/api/v1/legs/{leg_id}/status", json={"status": "acknowledged"}, headers=bearer(new)
     )
     assert changed.status_code == 200
+    read = await service.client.get(f"/api/v1/legs/{leg_id}", headers=bearer(new))
+    assert read.json()["history"][-1]["actor_name"] == "API-sleutel zaaksysteem 2027"
     (revoked, _) = await list_keys(sessions, "gm0453")
     assert revoked.revoked_at == service.clock.now()
 
