@@ -25,12 +25,18 @@ async def sessions_stored(service: NotifierUnderTest) -> int:
         return len((await session.exec(select(InboxSession))).all())
 
 
+async def velsen_signed_in(service: NotifierUnderTest) -> str:
+    """Register Velsen, sign in with its key; returns the key."""
+    key = await register_authority(service.notifier.runtime.sessions, "gm0453", "Velsen")
+    await key_sign_in(service.client, key)
+    return key
+
+
 async def test_an_idle_session_ends_and_a_used_one_goes_on(
     notifier_service: NotifierUnderTest,
 ) -> None:
     service = notifier_service
-    key = await register_authority(service.notifier.runtime.sessions, "gm0453", "Velsen")
-    await key_sign_in(service.client, key)
+    await velsen_signed_in(service)
     assert COOKIE in service.client.cookies
     for _ in range(3):  # used every seven hours: 21 hours and still signed in
         service.clock.advance(timedelta(hours=7))
@@ -44,8 +50,7 @@ async def test_an_idle_session_ends_and_a_used_one_goes_on(
 @pytest.mark.parametrize("notifier_service", [{"inbox_idle_s": 600}], indirect=True)
 async def test_the_idle_time_is_configurable(notifier_service: NotifierUnderTest) -> None:
     service = notifier_service
-    key = await register_authority(service.notifier.runtime.sessions, "gm0453", "Velsen")
-    await key_sign_in(service.client, key)
+    await velsen_signed_in(service)
     service.clock.advance(timedelta(minutes=11))
     assert (await service.client.get("/inbox")).status_code == 303
 
@@ -76,8 +81,7 @@ async def test_sign_out_and_revoking_the_key_end_the_session_at_once(
     notifier_service: NotifierUnderTest,
 ) -> None:
     service = notifier_service
-    key = await register_authority(service.notifier.runtime.sessions, "gm0453", "Velsen")
-    await key_sign_in(service.client, key)
+    key = await velsen_signed_in(service)
     token = csrf_of(await service.client.get("/inbox"))
     signed_out = await service.client.post("/inbox/logout", data={"csrf_token": token})
     assert signed_out.headers["location"] == "/inbox/login"
