@@ -31,6 +31,14 @@ class ActorKind(StrEnum):
 class Actor(Contract):
     kind: ActorKind
     actor_id: str = Field(max_length=128, description="recipient id, reporter key or service")
+    subject: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the person of the authority who acted: a pseudonymous subject id (OIDC sub)",
+    )
+    name: str | None = Field(
+        default=None, max_length=200, description="that person's display name, for the audit trail"
+    )
 
 
 class LegEvent(ReportEvent):

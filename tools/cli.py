@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
+from tools import identity
 from tools.local import kafka
 from tools.local.errors import LocalInfraError
 from tools.local.stack import LOCAL_WEATHER_DIR
@@ -121,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from tools.local import stack
+    from tools.local import keycloak, stack
 
     if args.action == "logs":
         try:
@@ -130,7 +131,8 @@ def _stack(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    stack.run(_broker_config(args), base_port=args.base_port)
+    provider = keycloak.KeycloakConfig(port=args.keycloak_port) if args.keycloak else None
+    stack.run(_broker_config(args), base_port=args.base_port, keycloak_config=provider)
     return 0
 
 
@@ -224,7 +226,10 @@ def _notifier(args: argparse.Namespace) -> int:
             )
         finally:
             await engine.dispose()
-        return f"API key for {args.recipient_id} (shown once; a new one replaces the old): {key}"
+        return (
+            f"API key for {args.recipient_id} (shown once; keys it had keep working until "
+            f"`buursignaal keys revoke`): {key}"
+        )
 
     print(asyncio.run(run()))
     return 0
@@ -433,6 +438,12 @@ def _add_runtime_commands(commands: Commands) -> None:
     stack_parser.add_argument(
         "--base-port", type=int, default=8000, help="intake's port; router +1, notifier +2"
     )
+    stack_parser.add_argument(
+        "--keycloak",
+        action="store_true",
+        help="also the local OIDC provider; the inbox signs in there",
+    )
+    stack_parser.add_argument("--keycloak-port", type=int, default=8180)
     _add_broker_options(stack_parser)
     stack_parser.set_defaults(handler=_stack)
 
@@ -503,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime_commands(commands)
     _add_admin_commands(commands)
     _add_data_commands(commands)
+    identity.add_commands(commands)
     return parser
 
 

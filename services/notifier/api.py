@@ -1,6 +1,7 @@
 """``/api/v1/legs`` for authorities without Kafka: read and answer their own legs.
 
-Authenticated by the authority's API key (``Authorization: Bearer <key>``). A leg of another
+Authenticated by one of the authority's API keys (``Authorization: Bearer <key>``; several per
+authority, revocable, see ``authorities.py``). A leg of another
 authority is answered exactly like a leg that does not exist (404), so keys reveal nothing.
 Each leg carries what its delivery carried (``report``, see ``delivered.py``), so an authority
 that does not run Kafka sees what was reported.
@@ -30,6 +31,7 @@ class HistoryOut(BaseModel):
     from_status: str | None
     to_status: str
     actor_kind: str
+    actor_name: str | None = Field(default=None, description="the person who acted, if any")
     explanation: str | None
 
 
@@ -86,6 +88,7 @@ def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
                 from_status=h.from_status,
                 to_status=h.to_status,
                 actor_kind=h.actor_kind,
+                actor_name=h.actor_name,
                 explanation=h.explanation,
             )
             for h in history or []
@@ -130,5 +133,6 @@ async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) 
         explanation=body.explanation,
         forwarded_to=body.forwarded_to,
         handler=body.handler,
+        actor=caller.actor(),
     )
     return JSONResponse(leg_out(leg).model_dump(mode="json"))

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import func
 from sqlmodel import col, select
+from starlette.middleware.sessions import SessionMiddleware
 
 from schemas.report import Category
 from schemas.topics import (
@@ -24,7 +26,7 @@ from schemas.topics import (
 )
 from services.notifier import api, web
 from services.notifier.actions import Legs
-from services.notifier.callers import install_refusals
+from services.notifier.callers import COOKIE, install_refusals
 from services.notifier.consumers import Inputs, consume_inputs
 from services.notifier.desk import Desk
 from services.notifier.mail import Mailer
@@ -35,6 +37,7 @@ from services.notifier.patterns import digest
 from services.notifier.patterns.burst import BurstDetector
 from services.notifier.patterns.service import Patterns, ScanSettings
 from services.notifier.settings import NotifierSettings
+from services.notifier.signin import Provider, SignIn
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
@@ -46,6 +49,7 @@ from services.runtime.service import (
     build_runtime,
     create_http_app,
 )
+from services.runtime.settings import Environment
 
 NAME = "notifier"
 GAUGE_INTERVAL_S = 30.0
@@ -188,7 +192,16 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
         app.state.notifier = notifier
         app.state.sessions = runtime.sessions
         app.state.desk = Desk(runtime.sessions, notifier.legs, secret)
+        app.state.sign_in = _sign_in(settings, notifier)
         install_refusals(app)
+        app.add_middleware(
+            SessionMiddleware,
+            secret_key=secret,
+            session_cookie=COOKIE,
+            max_age=settings.inbox_idle_s,
+            same_site="lax",  # the provider's redirect back is a cross-site navigation
+            https_only=settings.environment is Environment.PRODUCTION,
+        )
 
     return create_http_app(
         runtime,
@@ -196,4 +209,31 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
         routers=[api.router, web.router],
         configure=configure,
         static=Path(__file__).parent / "static",
+        form_action=_origin(settings.oidc_issuer),
     )
+
+
+def _sign_in(settings: NotifierSettings, notifier: Notifier) -> SignIn:
+    provider = None
+    if settings.oidc_issuer:
+        provider = Provider(
+            issuer=settings.oidc_issuer.rstrip("/"),
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret.get_secret_value(),
+            redirect_uri=f"{settings.public_base_url}/inbox/auth",
+            after_logout_uri=f"{settings.public_base_url}/inbox/login",
+        )
+    return SignIn(
+        sessions=notifier.runtime.sessions,
+        clock=notifier.legs.clock,
+        idle=timedelta(seconds=settings.inbox_idle_s),
+        key_sign_in=settings.inbox_key_sign_in
+        and settings.environment is not Environment.PRODUCTION,
+        provider=provider,
+    )
+
+
+def _origin(url: str) -> tuple[str, ...]:
+    """The provider's origin: sign-out's form is redirected there (CSP ``form-action``)."""
+    parts = urlsplit(url)
+    return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()

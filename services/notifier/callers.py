@@ -1,9 +1,8 @@
 """Who is calling the notifier over HTTP, and how its refusals are answered — in one place.
 
 - A system calls the API with its organisation's API key (``Authorization: Bearer <key>``).
-- A person uses the inbox with a signed, HTTP-only cookie (SameSite=Strict, so other sites
-  cannot post forms with it) that the sign-in page sets for a valid API key; it is signed
-  with itsdangerous and expires after ``INBOX_SESSION_S`` (eight hours).
+- A person uses the inbox signed in with OpenID Connect (``signin.py``): a session that ends
+  when idle, at sign-out or when the key that opened it is revoked; a viewer changes nothing.
 
 The dependencies raise; ``install_refusals`` maps what they and the desk raise to answers:
 problem+json under ``/api/``, a page or a redirect elsewhere.
@@ -11,30 +10,34 @@ problem+json under ``/api/``, a page or a redirect elsewhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from services.notifier.authorities import authority_for_key
+from schemas.leg import Actor, ActorKind
+from services.notifier.authorities import ApiKey, authority_for_key
 from services.notifier.desk import Desk, UnknownLegError
 from services.notifier.models import Authority
+from services.notifier.signin import (
+    CsrfError,
+    NotAllowedError,
+    NotSignedInError,
+    Person,
+    SignIn,
+    check_csrf,
+)
 from services.notifier.transitions import TransitionError
 from services.runtime.problems import problem
 
 COOKIE = "buursignaal_inbox"
 SIGN_IN = "/inbox/login"
-INBOX_SESSION_S = 8 * 3600  # a sign-in lasts a working day
 
 
 class NoApiKeyError(Exception):
     """The API was called without a valid API key."""
-
-
-class NotSignedInError(Exception):
-    """The inbox was opened without a valid sign-in cookie."""
 
 
 async def desk_of(request: Request) -> Desk:
@@ -53,51 +56,63 @@ API_KEY = HTTPBearer(
 )
 
 
+@dataclass(frozen=True)
+class System:
+    """An authority's system, known by the API key it called with."""
+
+    authority: Authority
+    key: ApiKey
+
+    @property
+    def recipient_id(self) -> str:
+        return self.authority.recipient_id
+
+    def actor(self) -> Actor:
+        """The history names the key (no person: a system answered)."""
+        return Actor(
+            kind=ActorKind.AUTHORITY,
+            actor_id=self.recipient_id,
+            subject=f"key:{self.key.id}",
+            name=f"API-sleutel {self.key.name}",
+        )
+
+
 async def api_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)], desk: DeskDep
-) -> Authority:
+) -> System:
     """The authority whose API key came with the request."""
     key = credentials.credentials if credentials is not None else ""
-    authority = await authority_for_key(desk.sessions, key)
-    if authority is None:
+    found = await authority_for_key(desk.sessions, key, desk.legs.clock.now())
+    if found is None:
         raise NoApiKeyError
-    return authority
+    return System(*found)
 
 
-async def inbox_authority(request: Request, desk: DeskDep) -> Authority:
-    """The authority signed in to the inbox."""
-    recipient_id = signed_in(desk.secret, request.cookies.get(COOKIE))
-    authority = None
-    if recipient_id is not None:
-        async with desk.sessions() as session:
-            authority = await session.get(Authority, recipient_id)
-    if authority is None:
-        raise NotSignedInError
-    return authority
+async def sign_in_of(request: Request) -> SignIn:
+    sign_in = request.app.state.sign_in
+    assert isinstance(sign_in, SignIn)
+    return sign_in
 
 
-ApiCaller = Annotated[Authority, Depends(api_caller)]
-InboxAuthority = Annotated[Authority, Depends(inbox_authority)]
+SignInDep = Annotated[SignIn, Depends(sign_in_of)]
 
 
-def _cookies(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="buursignaal-inbox")
+async def inbox_person(request: Request, sign_in: SignInDep) -> Person:
+    """The person signed in to the inbox (to the sign-in page otherwise)."""
+    return await sign_in.person(request)
 
 
-def sign(secret: str, recipient_id: str) -> str:
-    """The sign-in cookie's value: the authority, signed and stamped with the time."""
-    return _cookies(secret).dumps(recipient_id)
+async def inbox_handler(person: Annotated[Person, Depends(inbox_person)]) -> Person:
+    """A person who may change legs: a viewer may not (403)."""
+    if not person.may_change:
+        raise NotAllowedError("a viewer changes nothing")
+    return person
 
 
-def signed_in(secret: str, cookie: str | None, max_age_s: int = INBOX_SESSION_S) -> str | None:
-    """The authority of a valid cookie not older than ``max_age_s`` (None otherwise)."""
-    if not cookie:
-        return None
-    try:
-        recipient_id = _cookies(secret).loads(cookie, max_age=max_age_s)
-    except BadSignature:  # also SignatureExpired
-        return None
-    return recipient_id if isinstance(recipient_id, str) else None
+ApiCaller = Annotated[System, Depends(api_caller)]
+InboxPerson = Annotated[Person, Depends(inbox_person)]
+InboxHandler = Annotated[Person, Depends(inbox_handler)]
+CsrfChecked = Depends(check_csrf)
 
 
 def _on_api(request: Request) -> bool:
@@ -117,6 +132,14 @@ async def _not_signed_in(_request: Request, _error: Exception) -> Response:
     return RedirectResponse(SIGN_IN, status_code=303)
 
 
+async def _csrf_refused(_request: Request, _error: Exception) -> Response:
+    return HTMLResponse("Dit formulier is verlopen of niet van deze site.", status_code=403)
+
+
+async def _not_allowed(_request: Request, _error: Exception) -> Response:
+    return HTMLResponse("Uw rol staat dit niet toe.", status_code=403)
+
+
 async def _unknown_leg(request: Request, _error: Exception) -> Response:
     if _on_api(request):
         return problem(404, "no-leg", "There is no such leg for this authority.")
@@ -133,5 +156,7 @@ async def _transition_refused(_request: Request, error: Exception) -> Response:
 def install_refusals(app: FastAPI) -> None:
     app.add_exception_handler(NoApiKeyError, _no_api_key)
     app.add_exception_handler(NotSignedInError, _not_signed_in)
+    app.add_exception_handler(CsrfError, _csrf_refused)
+    app.add_exception_handler(NotAllowedError, _not_allowed)
     app.add_exception_handler(UnknownLegError, _unknown_leg)
     app.add_exception_handler(TransitionError, _transition_refused)

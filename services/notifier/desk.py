@@ -89,9 +89,11 @@ class Desk:
         explanation: str | None = None,
         forwarded_to: str | None = None,
         handler: str | None = None,
+        actor: Actor | None = None,
     ) -> Leg:
-        """The authority changes its leg's status (``TransitionError`` when not allowed)."""
-        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        """The authority changes its leg's status (``TransitionError`` when not allowed);
+        ``actor`` names the person who did (a system's key: the authority alone)."""
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
         async with self.write() as session:
             leg = await leg_of(session, recipient_id, leg_id)
             changes = {"explanation": explanation, "forwarded_to": forwarded_to, "handler": handler}

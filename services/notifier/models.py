@@ -100,6 +100,8 @@ class LegHistory(SQLModel, table=True):
     to_status: LegStatus = enum_column(LegStatus, length=32)
     actor_kind: ActorKind = enum_column(ActorKind, length=16)
     actor_id: str = Field(max_length=128)
+    actor_subject: str | None = Field(default=None, max_length=128)  # the person (OIDC sub)
+    actor_name: str | None = Field(default=None, max_length=200)  # their display name
     explanation: str | None = Field(default=None, max_length=4000)
 
 
@@ -117,13 +119,12 @@ class EscalationFired(SQLModel, table=True):
 
 
 class Authority(SQLModel, table=True):
-    """A recipient that answers through the API or the inbox; only a hash of its key is kept."""
+    """A recipient that answers through the API or the inbox (its keys: ``authorities.ApiKey``)."""
 
     __tablename__ = "authority"
 
     recipient_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
-    key_hash: str = Field(max_length=64, unique=True)
 
 
 class MailJob(SQLModel, table=True):

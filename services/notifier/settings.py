@@ -46,6 +46,19 @@ class NotifierSettings(ServiceSettings):
     digest_interval_s: float = Field(
         default=7 * 24 * 3600, gt=0, description="how often a digest is published (weekly)"
     )
+    oidc_issuer: str = Field(
+        default="",
+        description="the inbox's OpenID Connect provider, e.g. http://127.0.0.1:8180/realms/"
+        "buursignaal; empty: no OIDC sign-in",
+    )
+    oidc_client_id: str = "notifier-inbox"
+    oidc_client_secret: SecretStr = Field(default=SecretStr(""), description="the client's secret")
+    inbox_idle_s: int = Field(
+        default=8 * 3600, ge=1, description="an inbox session ends after this long unused"
+    )
+    inbox_key_sign_in: bool = Field(
+        default=True, description="development sign-in with an API key; never in production"
+    )
     reference_dir: Path = Field(
         default=PROJECT_ROOT.parent / "shared" / "data",
         description="registry/facilities_nl.csv, for the digest's blind spots",

@@ -1,6 +1,7 @@
 """Server-rendered pages: the authority inbox, the digests and the resident's "is it solved?".
 
-The inbox signs in with the authority's API key (see ``callers``). Feedback links carry a token
+People sign in to the inbox with OpenID Connect (``signin.py``, ADR 0016); every form of the
+inbox carries the session's CSRF token. Feedback links carry a token
 of the leg and its cycle (itsdangerous, valid for thirty days: ``mail.FEEDBACK_LINK_S``); the
 link shows a question and only a POST changes anything, so mail scanners that open links do not
 reopen legs. The pages only translate: queries and changes are
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from authlib.integrations.starlette_client import OAuthError
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -20,16 +22,22 @@ from schemas.leg import ActorKind, LegStatus
 from schemas.report import Category
 from services.notifier.authorities import authority_for_key
 from services.notifier.callers import (
-    COOKIE,
-    INBOX_SESSION_S,
     SIGN_IN,
+    CsrfChecked,
     DeskDep,
-    InboxAuthority,
-    sign,
+    InboxHandler,
+    InboxPerson,
+    SignInDep,
 )
 from services.notifier.delivered import delivered_report
 from services.notifier.desk import INBOX_PAGE, Feedback, LegFilter
-from services.notifier.models import Authority
+from services.notifier.signin import (
+    NotAllowedError,
+    Person,
+    csrf_token,
+    person_from_claims,
+    person_of_key,
+)
 from services.notifier.transitions import ALLOWED, MAY_SET, TransitionError
 from services.notifier.worktime import AMSTERDAM
 from services.runtime import catalogue
@@ -65,37 +73,75 @@ def render_digest(document: dict[str, Any], charts: dict[str, str]) -> str:
 
 def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("lang", "nl")
+    if request.url.path.startswith("/inbox"):
+        context.setdefault("csrf_token", csrf_token(request))
     return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
 
 
+def login_form(request: Request, sign_in: SignInDep, code: int = 200, **extra: Any) -> Response:
+    oidc, keys = sign_in.provider is not None, sign_in.key_sign_in
+    return page(request, "login.html", code, title=INBOX_TITLE, oidc=oidc, keys=keys, **extra)
+
+
 @router.get("/inbox/login", response_class=HTMLResponse)
-async def login_page(request: Request) -> HTMLResponse:
-    return page(request, "login.html", title=INBOX_TITLE)
+async def login_page(request: Request, sign_in: SignInDep) -> Response:
+    return login_form(request, sign_in)
 
 
-@router.post("/inbox/login", response_class=HTMLResponse)
-async def login(request: Request, desk: DeskDep) -> Response:
+@router.get("/inbox/login/oidc")
+async def login_oidc(request: Request, sign_in: SignInDep) -> Response:
+    """To the provider's sign-in (Authorization Code with PKCE; Authlib keeps the verifier)."""
+    if sign_in.provider is None:
+        return RedirectResponse(SIGN_IN, status_code=303)
+    client = sign_in.provider.client
+    response: Response = await client.authorize_redirect(request, sign_in.provider.redirect_uri)
+    return response
+
+
+@router.get("/inbox/auth")
+async def login_callback(request: Request, sign_in: SignInDep) -> Response:
+    """Back from the provider: the code exchanged, the ID token checked, a session opened."""
+    if sign_in.provider is None:
+        return RedirectResponse(SIGN_IN, status_code=303)
+    try:
+        token = await sign_in.provider.client.authorize_access_token(request)
+        person = person_from_claims(dict(token.get("userinfo") or {}))
+    except OAuthError:
+        error = "Inloggen is niet gelukt. Probeer het opnieuw."
+        return login_form(request, sign_in, 401, error=error)
+    except NotAllowedError:
+        error = "Uw account is niet aan een organisatie en rol gekoppeld."
+        return login_form(request, sign_in, 403, error=error)
+    await sign_in.open(request, person, id_token=str(token.get("id_token") or "") or None)
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.post("/inbox/login", response_class=HTMLResponse, dependencies=[CsrfChecked])
+async def login(request: Request, desk: DeskDep, sign_in: SignInDep) -> Response:
+    """Development sign-in with one of the organisation's API keys (never in production)."""
+    if not sign_in.key_sign_in:
+        return login_form(request, sign_in, 403, error="Inloggen met een API-sleutel is uit.")
     key = str((await request.form()).get("api_key", ""))
-    authority = await authority_for_key(desk.sessions, key)
-    if authority is None:
-        error = "Deze API-sleutel is onbekend."
-        return page(request, "login.html", 401, title=INBOX_TITLE, error=error)
-    response = RedirectResponse("/inbox", status_code=303)
-    cookie = sign(desk.secret, authority.recipient_id)
-    response.set_cookie(COOKIE, cookie, max_age=INBOX_SESSION_S, httponly=True, samesite="strict")
-    return response
+    found = await authority_for_key(desk.sessions, key, desk.legs.clock.now())
+    if found is None:
+        return login_form(request, sign_in, 401, error="Deze API-sleutel is onbekend.")
+    authority, api_key = found
+    await sign_in.open(request, person_of_key(authority, api_key), api_key_id=api_key.id)
+    return RedirectResponse("/inbox", status_code=303)
 
 
-@router.post("/inbox/logout")
-async def logout() -> Response:
-    response = RedirectResponse(SIGN_IN, status_code=303)
-    response.delete_cookie(COOKIE)
-    return response
+@router.post("/inbox/logout", dependencies=[CsrfChecked])
+async def logout(request: Request, sign_in: SignInDep) -> Response:
+    """End the session here and, for a provider's sign-in, at the provider too."""
+    id_token = await sign_in.close(request)
+    if id_token and sign_in.provider is not None:
+        return RedirectResponse(await sign_in.provider.logout_url(id_token), status_code=303)
+    return RedirectResponse(SIGN_IN, status_code=303)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(
-    request: Request, authority: InboxAuthority, desk: DeskDep, status: str = "", category: str = ""
+    request: Request, person: InboxPerson, desk: DeskDep, status: str = "", category: str = ""
 ) -> Response:
     wanted = LegFilter(
         status=LegStatus(status) if status in set(LegStatus) else None,
@@ -104,8 +150,9 @@ async def inbox(
         limit=INBOX_PAGE,
     )
     context: dict[str, Any] = {
-        "authority": authority,
-        "legs": await desk.legs_of(authority.recipient_id, wanted),
+        "authority": person,
+        "person": person,
+        "legs": await desk.legs_of(person.recipient_id, wanted),
         "statuses": [s.value for s in LegStatus],
         "categories": [c.value for c in Category],
         "status": status,
@@ -116,51 +163,49 @@ async def inbox(
 
 async def leg_page(
     request: Request,
-    authority: Authority,
+    person: Person,
     desk: DeskDep,
     leg_id: str,
     code: int = 200,
     **extra: Any,
 ) -> Response:
-    leg, history = await desk.leg_with_history(authority.recipient_id, leg_id)
+    leg, history = await desk.leg_with_history(person.recipient_id, leg_id)
     may_set = ALLOWED[LegStatus(leg.status)] & MAY_SET[ActorKind.AUTHORITY]
     context = {
         "title": f"Melding {leg.report_id[:8]}",
         "leg": leg,
         "report": delivered_report(leg.delivery),
         "history": history,
-        "allowed": sorted(s.value for s in may_set),
+        "person": person,
+        "allowed": sorted(s.value for s in may_set) if person.may_change else [],
     }
     return page(request, "leg.html", code, **context, **extra)
 
 
 @router.get("/inbox/legs/{leg_id}", response_class=HTMLResponse)
-async def leg_detail(
-    request: Request, leg_id: str, authority: InboxAuthority, desk: DeskDep
-) -> Response:
-    return await leg_page(request, authority, desk, leg_id)
+async def leg_detail(request: Request, leg_id: str, person: InboxPerson, desk: DeskDep) -> Response:
+    return await leg_page(request, person, desk, leg_id)
 
 
-@router.post("/inbox/legs/{leg_id}", response_class=HTMLResponse)
-async def answer(
-    request: Request, leg_id: str, authority: InboxAuthority, desk: DeskDep
-) -> Response:
+@router.post("/inbox/legs/{leg_id}", response_class=HTMLResponse, dependencies=[CsrfChecked])
+async def answer(request: Request, leg_id: str, person: InboxHandler, desk: DeskDep) -> Response:
     form = await request.form()
     explanation = str(form.get("explanation", "")).strip() or None
     forwarded_to = str(form.get("forwarded_to", "")).strip() or None
     try:
         wanted = LegStatus(str(form.get("status", "")))
         await desk.answer(
-            authority.recipient_id,
+            person.recipient_id,
             leg_id,
             wanted,
             explanation=explanation,
             forwarded_to=forwarded_to,
+            actor=person.actor(),
         )
     except (TransitionError, ValueError) as error:
         message = str(error) if isinstance(error, TransitionError) else "Kies een status."
         return await leg_page(
-            request, authority, desk, leg_id, 400, error=message, explanation=explanation
+            request, person, desk, leg_id, 400, error=message, explanation=explanation
         )
     return RedirectResponse(f"/inbox/legs/{leg_id}", status_code=303)
 

@@ -8,18 +8,27 @@ and a stream copy on the intake's hot path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(form_action: Sequence[str] = ()) -> str:
+    """The pages' policy; ``form_action`` adds origins a form may be redirected to (the
+    notifier's sign-out goes on to the identity provider's logout)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            " ".join(("form-action 'self'", *form_action)),
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -37,14 +46,18 @@ DOCS_POLICY = (
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, form_action: Sequence[str] = ()) -> None:
         self.app = app
+        self.headers = HEADERS
+        if form_action:
+            policy = content_security_policy(form_action).encode()
+            self.headers = [(b"content-security-policy", policy), *HEADERS[1:]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = HEADERS
+        headers = self.headers
         if str(scope.get("path", "")).startswith(DOCS_PATHS):
             headers = [(b"content-security-policy", DOCS_POLICY), *HEADERS[1:]]
 

@@ -213,6 +213,7 @@ def create_http_app(
     routers: Iterable[APIRouter] = (),
     configure: Callable[[FastAPI], None] | None = None,
     static: Path | None = None,
+    form_action: Sequence[str] = (),
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -234,7 +235,7 @@ def create_http_app(
     if static is not None:
         app.mount("/static", StaticFiles(directory=static), name="static")
     document_problems(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, form_action=form_action)
     return app
 
 

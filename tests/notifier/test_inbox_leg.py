@@ -15,14 +15,14 @@ from services.notifier.authorities import register_authority
 from services.runtime import catalogue
 from tests.notifier.conftest import NotifierUnderTest
 from tests.notifier.test_api_leg import DESCRIPTION, deliver_rich
+from tests.support.signin import key_sign_in, sign_out
 
 pytestmark = pytest.mark.kafka
 
 
-async def sign_in(service: NotifierUnderTest, recipient_id: str) -> None:
+async def sign_in(service: NotifierUnderTest, recipient_id: str) -> str:
     key = await register_authority(service.notifier.runtime.sessions, recipient_id, recipient_id)
-    signed_in = await service.client.post("/inbox/login", data={"api_key": key})
-    assert signed_in.status_code == 303, signed_in.text
+    return await key_sign_in(service.client, key)
 
 
 async def test_the_leg_page_shows_what_was_delivered(
@@ -54,7 +54,7 @@ async def test_the_leg_page_shows_what_was_delivered(
     assert "contactgegevens op verzoek worden gedeeld" in text
     assert "(website)" in text
 
-    await service.client.post("/inbox/logout")
+    await sign_out(service.client)
     await sign_in(service, "gm0344")
     hidden = await service.client.get(f"/inbox/legs/{leg_id}")
     assert hidden.status_code == 404, "another authority's leg does not exist for it"

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from services.runtime.settings import PROJECT_ROOT
-from tools.local import kafka
+from tools.local import kafka, keycloak
 from tools.local.errors import LocalInfraError
 from tools.local.topics import prepare_topics
 
@@ -52,7 +52,9 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
+def stack_environment(
+    bootstrap_servers: str, base_port: int, oidc_issuer: str = ""
+) -> dict[str, str]:
     """What the services need to find each other; explicit settings in the environment win."""
     token = secrets.token_urlsafe(24)  # intake <-> notifier, for this run only
     wiring = {
@@ -67,14 +69,17 @@ def stack_environment(bootstrap_servers: str, base_port: int) -> dict[str, str]:
         # and writes its wind series here, which the router reads again when it changes
         "BUURSIGNAAL_ROUTER_WEATHER_DIR": str(LOCAL_WEATHER_DIR),
     }
+    if oidc_issuer:  # the realm export's client (deploy/keycloak), for this machine only
+        wiring["BUURSIGNAAL_NOTIFIER_OIDC_ISSUER"] = oidc_issuer
+        wiring["BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET"] = keycloak.LOCAL_CLIENT_SECRET
     json_logs = {f"BUURSIGNAAL_{name.upper()}_LOG_FORMAT": "json" for name in SERVICES}
     return {**wiring, **json_logs, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
 
 
 def start_services(
-    bootstrap_servers: str, base_port: int, log_dir: Path = LOG_DIR
+    bootstrap_servers: str, base_port: int, log_dir: Path = LOG_DIR, oidc_issuer: str = ""
 ) -> list[RunningService]:
-    env = stack_environment(bootstrap_servers, base_port)
+    env = stack_environment(bootstrap_servers, base_port, oidc_issuer)
     log_dir.mkdir(parents=True, exist_ok=True)
     running = []
     for offset, name in enumerate(SERVICES):
@@ -145,8 +150,24 @@ def _start_broker(config: kafka.BrokerConfig) -> kafka.BrokerStatus:
     return status
 
 
-def run(config: kafka.BrokerConfig, *, base_port: int = 8000, log_dir: Path = LOG_DIR) -> None:
-    """Start broker, topics and services, print where to go, and run until interrupted."""
+def _start_keycloak(config: keycloak.KeycloakConfig | None) -> keycloak.KeycloakStatus | None:
+    if config is None:
+        return None
+    status = keycloak.up(config)
+    say(f"  keycloak  ready      {config.issuer}  (log {shown(config.log_file)})")
+    say("            people: anna, victor, ada, bram, cora, olaf (password <name>-local-password)")
+    return status
+
+
+def run(
+    config: kafka.BrokerConfig,
+    *,
+    base_port: int = 8000,
+    log_dir: Path = LOG_DIR,
+    keycloak_config: keycloak.KeycloakConfig | None = None,
+) -> None:
+    """Start broker, topics, the OIDC provider (when asked) and services, print where to go,
+    and run until interrupted."""
     stop = False
 
     def _interrupt(_signum: int, _frame: object) -> None:
@@ -156,7 +177,9 @@ def run(config: kafka.BrokerConfig, *, base_port: int = 8000, log_dir: Path = LO
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     status = _start_broker(config)
-    services = start_services(config.bootstrap_servers, base_port, log_dir)
+    provider = _start_keycloak(keycloak_config)
+    issuer = keycloak_config.issuer if keycloak_config else ""
+    services = start_services(config.bootstrap_servers, base_port, log_dir, issuer)
     try:
         wait_ready(services)
         _print_addresses(services)
@@ -169,6 +192,8 @@ def run(config: kafka.BrokerConfig, *, base_port: int = 8000, log_dir: Path = LO
         stop_services(services)
         if not status.already_running:
             kafka.down(config)
+        if keycloak_config and provider and not provider.already_running:
+            keycloak.down(keycloak_config)
         say("Stack stopped.")
 
 

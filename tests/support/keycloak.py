@@ -1,0 +1,49 @@
+"""A throwaway Keycloak for the tests (``tools/local/keycloak.py``): started once per test
+session (it takes about 20 s), with the realm export of ``deploy/keycloak``; a test lets the
+realm's inbox client come back to the notifier it runs on its own port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tools.local import keycloak
+from tools.local.postgres import free_port
+
+
+@pytest.fixture(scope="session")
+def keycloak_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keycloak.KeycloakConfig]:
+    config = keycloak.KeycloakConfig(data_dir=tmp_path_factory.mktemp("keycloak"), port=free_port())
+    keycloak.up(config)
+    try:
+        yield config
+    finally:
+        keycloak.down(config)
+
+
+def allow_notifier_at(config: keycloak.KeycloakConfig, base_url: str) -> None:
+    """Register ``base_url``'s callback and sign-out page with the inbox client (admin API)."""
+    token = httpx.post(
+        f"{config.base_url}/realms/master/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": keycloak.ADMIN_USER,
+            "password": config.admin_password,
+        },
+        timeout=30,
+    ).json()["access_token"]
+    admin = httpx.Client(
+        base_url=f"{config.base_url}/admin/realms/{keycloak.REALM}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    with admin:
+        (client,) = admin.get("/clients", params={"clientId": keycloak.CLIENT_ID}).json()
+        client["redirectUris"] = [*client["redirectUris"], f"{base_url}/inbox/auth"]
+        attributes = client.setdefault("attributes", {})
+        after = attributes.get("post.logout.redirect.uris", "")
+        attributes["post.logout.redirect.uris"] = f"{after}##{base_url}/inbox/login".lstrip("#")
+        admin.put(f"/clients/{client['id']}", json=client).raise_for_status()
