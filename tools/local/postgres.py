@@ -72,6 +72,10 @@ class ThrowawayPostgres:
     port: int = field(default_factory=free_port)
     user: str = "buursignaal"
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="buursignaal-pg-")))
+    durable: bool = False
+    """Tests run with ``fsync``, ``synchronous_commit`` and ``full_page_writes`` off for speed: a
+    crash may lose the last commits. The fault campaign (``benchmarks/faults.py``) asks for
+    ``durable=True``, PostgreSQL's own defaults (all three on), as every deployment file has."""
 
     @property
     def data_dir(self) -> Path:
@@ -106,10 +110,11 @@ class ThrowawayPostgres:
         return self._serve()
 
     def _serve(self) -> ThrowawayPostgres:
+        durability = "on" if self.durable else "off"
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            f"-c fsync={durability} -c synchronous_commit={durability} "
+            f"-c full_page_writes={durability} -c max_connections=200"
         )
         started = self._run(
             str(self.bindir / "pg_ctl"),

@@ -81,17 +81,19 @@ def start_services(
 ) -> list[RunningService]:
     env = stack_environment(bootstrap_servers, base_port, oidc_issuer)
     log_dir.mkdir(parents=True, exist_ok=True)
-    running = []
-    for offset, name in enumerate(SERVICES):
-        port = base_port + offset
-        log_file = log_dir / f"{name}.log"
-        argv = [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)]
-        with log_file.open("ab") as log:
-            process = subprocess.Popen(
-                argv, env=env, stdout=log, stderr=log, start_new_session=True
-            )
-        running.append(RunningService(name, port, process, log_file))
-    return running
+    return [
+        start_service(name, base_port + offset, env, log_dir / f"{name}.log")
+        for offset, name in enumerate(SERVICES)
+    ]
+
+
+def start_service(name: str, port: int, env: dict[str, str], log_file: Path) -> RunningService:
+    """``buursignaal serve <name>`` as a process of its own session, its output appended to
+    ``log_file`` (the fault campaign starts, kills and restarts services one by one)."""
+    argv = [sys.executable, "-m", "tools.cli", "serve", name, "--port", str(port)]
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=log, start_new_session=True)
+    return RunningService(name, port, process, log_file)
 
 
 def _ready(service: RunningService) -> bool:
