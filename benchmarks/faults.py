@@ -28,9 +28,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,10 +53,17 @@ from aiokafka.admin import AIOKafkaAdminClient
 from benchmarks.end_to_end_latency import body
 from schemas.cloudevents import decode
 from schemas.routing import ReportDelivered, ReportUnroutable, RoutingDecided, TriageRequested
-from schemas.topics import REPORT_RECEIVED, REPORT_UNROUTABLE, ROUTING_DECIDED, ROUTING_TRIAGE
+from schemas.topics import (
+    DELIVERY_PATTERN,
+    REPORT_RECEIVED,
+    REPORT_UNROUTABLE,
+    ROUTING_DECIDED,
+    ROUTING_TRIAGE,
+)
 from services.intake.location import Netherlands
 from services.intake.settings import IntakeSettings
 from services.runtime.migrations import upgrade
+from services.runtime.settings import PROJECT_ROOT
 from tools.deadletters import DeadLetter, dead_letter_topic_names
 from tools.deadletters import read as read_topics
 from tools.local import kafka
@@ -62,11 +71,15 @@ from tools.local.postgres import ThrowawayPostgres, free_port, install
 from tools.local.stack import RunningService, start_service, wait_ready
 from tools.local.topics import prepare_topics
 
+LOG_DIR = PROJECT_ROOT / "var" / "log" / "faults"
+"""Each service's log of the last run: ``<label>.log`` (kept after the run, for diagnosis)."""
 SESSION_TIMEOUT_S = 10.0
 """aiokafka's default consumer session timeout, which the services keep."""
 DELIVERY_TOPICS = re.compile(r"^buursignaal\.delivery\.(?!deadletter).+\.v1$")
 TRANSIENT = re.compile(r"OperationalError|InterfaceError|Connection|Timeout|failed \d+ times")
 SERVICE_GROUPS = ("intake.", "router.", "notifier.")
+NOTIFIER_DELIVERIES = "notifier." + re.sub(r"[{}]", "", DELIVERY_PATTERN)
+"""The notifier's consumer group on every delivery topic (as ``ServiceRuntime`` names it)."""
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Options:
     stall_s: float = SESSION_TIMEOUT_S + 5
     outage_s: float = 5.0
     drain_timeout_s: float = 600.0
+    log_dir: Path = LOG_DIR
 
 
 @dataclass
@@ -89,11 +103,17 @@ class Fault:
     at_s: float
     """Seconds after the load started at which it is due."""
     injected_s: float | None = None
+    lasted_s: float | None = None
+    """From the fault to the restart (or SIGCONT) being done."""
     recovery_s: float | None = None
+    """From then until every service is ready and has caught up (``caught_up``)."""
 
     def describe(self) -> str:
         took = "not recovered" if self.recovery_s is None else f"{self.recovery_s:.1f} s"
-        return f"{self.kind} {self.target} at {self.injected_s or 0:.0f} s: recovered in {took}"
+        return (
+            f"{self.kind} {self.target} at {self.injected_s or 0:.0f} s, "
+            f"{self.lasted_s or 0:.1f} s until restarted: recovered in {took}"
+        )
 
 
 def schedule(options: Options, labels: Sequence[str]) -> list[Fault]:
@@ -149,6 +169,8 @@ class Stack:
         return urls
 
     def start(self) -> None:
+        shutil.rmtree(self.options.log_dir, ignore_errors=True)
+        self.options.log_dir.mkdir(parents=True)
         if self.options.database == "postgresql":
             # durable: fsync and synchronous_commit on, as in production (ThrowawayPostgres)
             self.postgres = ThrowawayPostgres(install(), durable=True).start()
@@ -179,7 +201,7 @@ class Stack:
 
     def _start(self, label: str) -> None:
         name = label.split("-")[0]
-        log = self.work / f"{label}.log"
+        log = self.options.log_dir / f"{label}.log"
         self.services[label] = start_service(name, self.ports[label], self.env, log)
         self.services[label].name = label
 
@@ -260,16 +282,22 @@ class Stack:
 
 async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     """The end offset of every partition of the services' topics (dead letters aside)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith("buursignaal.")]
+        described = await admin.describe_topics([t for t in names if ".deadletter" not in t])
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    ]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
-        topics = [t for t in await consumer.topics() if t.startswith("buursignaal.")]
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            if ".deadletter" not in topic
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
+        consumer.assign(partitions)  # so that its metadata knows every one of them
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         return ends
     finally:
@@ -289,18 +317,21 @@ async def progress(bootstrap: str, ends: dict[TopicPartition, int]) -> Progress:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        listed = await admin.list_consumer_groups()
-        groups = [g[0] for g in listed if g[0].startswith(SERVICE_GROUPS)]
+        listed = {g[0] for g in await admin.list_consumer_groups()}
+        groups = {g for g in listed if g.startswith(SERVICE_GROUPS)} | {NOTIFIER_DELIVERIES}
         found = Progress(0, 0)
         for group in groups:
             committed = await admin.list_consumer_group_offsets(group)
             topics = {tp.topic for tp in committed}
             for tp, end in ends.items():
-                if tp.topic in topics:
+                ours = tp.topic in topics or (
+                    group == NOTIFIER_DELIVERIES and DELIVERY_TOPICS.match(tp.topic)
+                )
+                if ours:
                     done = committed.get(tp)
                     offset = done.offset if done is not None else 0
                     found.behind += max(0, end - offset)
-                    if group.startswith("notifier.") and DELIVERY_TOPICS.match(tp.topic):
+                    if group == NOTIFIER_DELIVERIES:
                         found.beyond += max(0, offset - end)
         return found
     finally:
@@ -400,6 +431,7 @@ async def inject_all(stack: Stack, faults: list[Fault], started: float) -> None:
         await asyncio.sleep(max(0.0, started + fault.at_s - time.monotonic()))
         fault.injected_s = time.monotonic() - started
         await asyncio.to_thread(stack.inject, fault)
+        fault.lasted_s = time.monotonic() - started - fault.injected_s
         fault.recovery_s = await caught_up(stack, timeout_s=300)
         print(f"  fault: {fault.describe()}", flush=True)
 
@@ -659,7 +691,8 @@ async def notifier_recovery(stack: Stack, backlog: int, seed: int) -> float:
     process.wait()
     client = Client(stack.intake_urls)
     n = 0
-    while await delivery_backlog(stack) < backlog:
+    while (waiting := await delivery_backlog(stack)) < backlog:
+        print(f"  {n} reports submitted, {waiting} deliveries waiting", flush=True)
         await load(client, 500, 400.0, seed + n)
         n += 500
     await asyncio.sleep(5)  # the router's last deliveries
@@ -686,6 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=40.0, help="reports per second")
     parser.add_argument("--notifier-backlog", type=int, default=None)
     args = parser.parse_args(argv)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a fresh topic's first offsets
     intakes = args.intakes or (2 if args.database == "postgresql" else 1)
     if args.database == "sqlite" and intakes > 1:
         parser.error("SQLite has one writer process: --intakes 2 needs --database postgresql")
