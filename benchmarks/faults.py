@@ -73,6 +73,9 @@ from tools.local.topics import prepare_topics
 
 LOG_DIR = PROJECT_ROOT / "var" / "log" / "faults"
 """Each service's log of the last run: ``<label>.log`` (kept after the run, for diagnosis)."""
+BROKER_START_S = 240.0
+"""After a SIGKILL the broker recovers every partition's log before it starts (a minute and
+more on this busy machine)."""
 SESSION_TIMEOUT_S = 10.0
 """aiokafka's default consumer session timeout, which the services keep."""
 DELIVERY_TOPICS = re.compile(r"^buursignaal\.delivery\.(?!deadletter).+\.v1$")
@@ -117,11 +120,13 @@ class Fault:
 
 
 def schedule(options: Options, labels: Sequence[str]) -> list[Fault]:
-    """Each kind of fault once, in a seeded order, spread over the load."""
+    """Each kind of fault once, in a seeded order, spread over the load: a kill of every
+    service (of the first intake), a stall (of the second intake when there are two, which then
+    loses its partitions to the first), the broker, the database on PostgreSQL."""
     rng = random.Random(options.seed)
-    services = [label for label in labels]
-    stalled = next((label for label in labels if label.startswith("intake-2")), None)
-    faults = [Fault("kill", label, 0) for label in services]
+    killed = [label for label in labels if label != "intake-2"]
+    stalled = "intake-2" if "intake-2" in labels else None  # its partitions go to intake-1
+    faults = [Fault("kill", label, 0) for label in killed]
     faults.append(Fault("stall", stalled or rng.choice(["router", "notifier"]), 0))
     faults.append(Fault("broker", "kafka", 0))
     if options.database == "postgresql":
@@ -141,7 +146,10 @@ class Stack:
         self.work = work
         self.options = options
         self.broker = kafka.BrokerConfig(
-            data_dir=work / "kafka", port=free_port(), controller_port=free_port()
+            data_dir=work / "kafka",
+            port=free_port(),
+            controller_port=free_port(),
+            start_timeout_s=BROKER_START_S,
         )
         self.postgres: ThrowawayPostgres | None = None
         labels = [f"intake-{n + 1}" for n in range(options.intakes)] + ["router", "notifier"]
