@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,15 +357,19 @@ async def caught_up(stack: Stack, timeout_s: float) -> float | None:
     did not happen within ``timeout_s``."""
     started = time.monotonic()
     ends: dict[TopicPartition, int] | None = None
+    state: object = "nothing yet"
     while time.monotonic() - started < timeout_s:
-        with contextlib.suppress(Exception):  # the broker may still be coming back
+        try:
             if ends is None:
                 ends = await end_offsets(stack.bootstrap)
             ready = await asyncio.to_thread(stack.all_ready)
             state = await progress(stack.bootstrap, ends)
             if ready and state.behind == 0 and (state.beyond > 0 or not stack.loading):
                 return time.monotonic() - started
+        except Exception as error:  # the broker may still be coming back
+            state = error
         await asyncio.sleep(0.5)
+    print(f"  not recovered within {timeout_s:.0f} s; last: {state!r}", flush=True)
     return None
 
 
@@ -418,14 +423,13 @@ def reports(count: int, seed: int) -> list[dict[str, object]]:
     return found
 
 
-async def load(client: Client, count: int, rate: float, seed: int) -> None:
-    payloads = reports(count, seed)
+async def load(client: Client, payloads: list[dict[str, object]], rate: float, seed: int) -> None:
     timeout = aiohttp.ClientTimeout(total=10)
     connector = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         tasks = []
         start = time.monotonic()
-        for n in range(count):
+        for n in range(len(payloads)):
             await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
             key = f"faults-{seed}-{n:06d}"
             submitted = client.submit(session, n, key, payloads[n])
@@ -655,16 +659,24 @@ def running_stack(options: Options) -> Iterator[Stack]:
 async def campaign(stack: Stack, options: Options) -> Findings:
     client = Client(stack.intake_urls)
     faults = schedule(options, list(stack.ports))
+    payloads = reports(options.reports, options.seed)
     started = time.monotonic()
 
     async def submit_all() -> None:
         stack.loading = True
         try:
-            await load(client, options.reports, options.rate, options.seed)
+            await load(client, payloads, options.rate, options.seed)
         finally:
             stack.loading = False
 
-    await asyncio.gather(submit_all(), inject_all(stack, faults, started))
+    def injector() -> None:
+        # an event loop of its own, in a thread: the client's thousands of requests in this
+        # loop must not delay the faults or the recovery times
+        asyncio.run(inject_all(stack, faults, started))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        injecting = asyncio.get_running_loop().run_in_executor(pool, injector)
+        await asyncio.gather(submit_all(), injecting)
     print(f"  load done in {time.monotonic() - started:.0f} s; draining", flush=True)
     await drain(stack, options.drain_timeout_s)
     return await reconcile(stack, client, faults)
@@ -701,7 +713,7 @@ async def notifier_recovery(stack: Stack, backlog: int, seed: int) -> float:
     n = 0
     while (waiting := await delivery_backlog(stack)) < backlog:
         print(f"  {n} reports submitted, {waiting} deliveries waiting", flush=True)
-        await load(client, 500, 400.0, seed + n)
+        await load(client, reports(500, seed + n), 400.0, seed + n)
         n += 500
     await asyncio.sleep(5)  # the router's last deliveries
     waiting = await delivery_backlog(stack)
