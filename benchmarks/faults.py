@@ -474,6 +474,8 @@ class Findings:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    load_s: float = 0.0
+    """Seconds from the first report submitted to the last one answered."""
 
     def count(self, problem: str, n: int = 1) -> None:
         if n:
@@ -677,9 +679,12 @@ async def campaign(stack: Stack, options: Options) -> Findings:
     with ThreadPoolExecutor(max_workers=1) as pool:
         injecting = asyncio.get_running_loop().run_in_executor(pool, injector)
         await asyncio.gather(submit_all(), injecting)
-    print(f"  load done in {time.monotonic() - started:.0f} s; draining", flush=True)
+    load_s = time.monotonic() - started
+    print(f"  load done in {load_s:.0f} s; draining", flush=True)
     await drain(stack, options.drain_timeout_s)
-    return await reconcile(stack, client, faults)
+    findings = await reconcile(stack, client, faults)
+    findings.load_s = load_s
+    return findings
 
 
 def run_campaign(options: Options) -> Findings:

@@ -14,6 +14,7 @@ class in the error's MRO), for example Open311's own error format or intake's Du
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from typing import Any, get_origin
 
@@ -22,6 +23,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.runtime.errors import RefusedError, TransientError, UnsupportedMediaTypeError
@@ -30,6 +32,8 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://buursignaal.nl/problems/"
 JSON_TYPES = ("application/json",)
 API_PREFIXES = ("/api/", "/internal/", "/open311/")
+
+log = logging.getLogger(__name__)
 
 
 class FieldProblem(dict[str, str]):
@@ -75,6 +79,13 @@ async def transient_problem(_request: Request, error: Exception) -> Response:
         detail=str(error) or None,
         headers={"Retry-After": str(retry_after)},
     )
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    """The database cannot be reached (down, restarting): transient, like a TransientError; the
+    driver's message (host, port, server state) stays in the log."""
+    log.warning("database unavailable: %s", error)
+    return await transient_problem(request, TransientError("the database is unavailable"))
 
 
 async def _invalid(_request: Request, error: Exception) -> Response:
@@ -179,6 +190,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map the error tree, validation errors and Starlette's HTTP errors to problem+json."""
     app.add_exception_handler(RefusedError, _refused)
     app.add_exception_handler(TransientError, transient_problem)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(UnknownParameterError, _unknown_parameter)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)

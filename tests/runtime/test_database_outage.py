@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import REGISTRY
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import Event
@@ -22,6 +25,7 @@ from schemas.cloudevents import CloudEventAttributes, headers_for
 from schemas.topics import REPORT_RECEIVED
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
+from services.runtime.problems import install_problem_handlers
 from tests.support.consumers import memory_consumer
 from tests.support.factories import report_received
 from tests.support.kafka import wait_async
@@ -86,3 +90,31 @@ async def test_an_event_waits_out_a_database_outage_and_takes_effect_once(
     assert REGISTRY.get_sample_value(WAITING, {"consumer": "router"}) == 0
     assert applied[-1] == event
     assert dead == [], "a database outage is not bad input"
+
+
+async def test_a_request_during_a_database_outage_is_answered_503(
+    own_postgres: ThrowawayPostgres,
+) -> None:
+    """Not a 500 with a traceback: the fault campaign's client saw those while PostgreSQL
+    restarted. 503 problem+json with Retry-After, and the driver's message stays in the log."""
+    engine = make_engine(own_postgres.create_database("requests"))
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/count")
+    async def count() -> dict[str, int]:
+        async with engine.connect() as connection:
+            return {"n": (await connection.execute(text("SELECT 1"))).scalar_one()}
+
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    try:
+        assert (await client.get("/count")).json() == {"n": 1}
+        own_postgres.outage()
+        answer = await client.get("/count")
+    finally:
+        await client.aclose()
+        await engine.dispose()
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert str(own_postgres.port) not in answer.text

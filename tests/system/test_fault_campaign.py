@@ -17,10 +17,11 @@ from benchmarks.faults import Options, run_campaign
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 # a slow steady rate, so that the faults (each waits until the last one has recovered) fall
-# while reports come in; 600 rather than 1,000 keeps each run within a few minutes here
+# while reports come in; 400 rather than 1,000: the faults' recoveries, not the reports, set
+# the duration (4-7 minutes on this shared machine)
 CASES = {
-    "sqlite": Options(reports=600, seed=14, database="sqlite", intakes=1, rate=6),
-    "postgresql": Options(reports=600, seed=14, database="postgresql", intakes=2, rate=6),
+    "sqlite": Options(reports=400, seed=14, database="sqlite", intakes=1, rate=4),
+    "postgresql": Options(reports=400, seed=14, database="postgresql", intakes=2, rate=4),
 }
 
 
@@ -35,10 +36,8 @@ def test_nothing_accepted_is_lost_and_nothing_happens_twice(database: str) -> No
     assert kinds == expected
     killed = {fault.target for fault in findings.faults if fault.kind == "kill"}
     assert killed == {"router", "notifier", "intake-1"}
-    during_load = [
-        f for f in findings.faults if (f.injected_s or 1e9) < options.reports / options.rate
-    ]
-    assert len(during_load) >= 3, [f.describe() for f in findings.faults]
+    during_load = [f for f in findings.faults if (f.injected_s or 1e9) < findings.load_s]
+    assert len(during_load) >= len(findings.faults) - 1, [f.describe() for f in findings.faults]
     assert all(fault.injected_s is not None for fault in findings.faults), "faults injected"
     assert findings.accepted == options.reports, findings.summary()
     assert findings.published == findings.accepted, findings.summary()
