@@ -198,9 +198,11 @@ class Waters:
     def at(self, point: Point, *, on_land: bool) -> NationalWater | None:
         """The water ``point`` lies on or within ``AT_WATER_M`` of (the nearest one)."""
         if self.reach is not None and self.reach.contains(point):
-            near = self.tree.query_nearest(point, max_distance=AT_WATER_M)
-            if len(near):
-                return self.waters[int(near[0])]
+            near = [
+                self.waters[int(i)] for i in self.tree.query_nearest(point, max_distance=AT_WATER_M)
+            ]
+            if near:  # ties: a hole of the boundaries (exact) before a hand-drawn ring
+                return min(near, key=lambda water: water.point is None)
         if on_land or self.sea is None or self._land.contains(point):
             return None
         return self.sea
