@@ -289,7 +289,7 @@ class Resolver:
         cached = self._recipient_memo.get(key)
         if cached is not None:
             return cached
-        found: dict[str, Recipient] = {}
+        merged = Merged()
         complete = True
         for source, rules in chosen:
             around = self.targets.surroundings(match, source, with_source(context, source))
@@ -302,10 +302,10 @@ class Resolver:
                     else:
                         for_source.setdefault(recipient.recipient_id, recipient)
             for recipient in for_source.values():
-                merge(found, recipient)
+                merged.add(recipient, source)
         if len(self._recipient_memo) >= MEMO_SIZE:
             self._recipient_memo.clear()
-        answer = self._recipient_memo[key] = (tuple(found.values()), complete)
+        answer = self._recipient_memo[key] = (merged.recipients(), complete)
         return answer
 
     def _place(self, match: PlaceMatch) -> Place:
@@ -407,28 +407,41 @@ def with_source(context: dict[str, object], source: Facility | None) -> dict[str
     }
 
 
-def merge(found: dict[str, Recipient], recipient: Recipient) -> None:
-    """Add ``recipient`` (for one possible source) to ``found``; a recipient already there for
-    another source keeps the stronger role and both reasons."""
-    known = found.get(recipient.recipient_id)
-    if known is None:
-        found[recipient.recipient_id] = recipient
-        return
-    if recipient.reason.nl in known.reason.nl:
-        return
-    first, second = (
-        (recipient, known)
-        if ROLE_RANK[recipient.role] < ROLE_RANK[known.role]
-        else (known, recipient)
-    )
-    found[recipient.recipient_id] = first.model_copy(
-        update={
-            "reason": LocalizedText(
-                nl=f"{first.reason.nl} {second.reason.nl}",
-                en=f"{first.reason.en} {second.reason.en}",
+class Merged:
+    """The recipients of several possible sources, once each. A recipient chosen by several
+    rules (say Seveso for one source, IPPC for another) keeps each rule's reason, the
+    strongest role first; more sources under the same rule are named after its reason."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[tuple[Recipient, list[str]]]] = {}
+
+    def add(self, recipient: Recipient, source: Facility | None) -> None:
+        entries = self.entries.setdefault(recipient.recipient_id, [])
+        if any(e[0].reason == recipient.reason for e in entries):
+            return
+        same_rule = next((e for e in entries if e[0].rule_id == recipient.rule_id), None)
+        if same_rule is None:
+            entries.append((recipient, []))
+        elif source is not None:
+            same_rule[1].append(source.name)
+
+    def recipients(self) -> tuple[Recipient, ...]:
+        found = []
+        for entries in self.entries.values():
+            ranked = sorted(entries, key=lambda e: ROLE_RANK[e[0].role])
+            nl = " ".join(reason_with(r.reason.nl, "Ook een mogelijke bron", n) for r, n in ranked)
+            en = " ".join(reason_with(r.reason.en, "Also a possible source", n) for r, n in ranked)
+            first = ranked[0][0]
+            found.append(
+                first
+                if len(ranked) == 1 and not ranked[0][1]
+                else first.model_copy(update={"reason": LocalizedText(nl=nl, en=en)})
             )
-        }
-    )
+        return tuple(found)
+
+
+def reason_with(reason: str, also: str, names: list[str]) -> str:
+    return f"{reason} {also}: {', '.join(names)}." if names else reason
 
 
 def observed_hour(moment: datetime) -> datetime:
