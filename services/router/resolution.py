@@ -101,6 +101,7 @@ class Resolver:
             ),
         ]
         self._place_memo: dict[PlaceMatch, Place] = {}
+        self._rules_memo: dict[tuple[object, ...], tuple[Rule, ...]] = {}
         self._recipient_memo: dict[tuple[object, ...], tuple[tuple[Recipient, ...], bool]] = {}
 
     def resolve(
@@ -246,9 +247,17 @@ class Resolver:
             )
 
     def _rules_for(self, report: Report, facts: dict[str, object]) -> tuple[Rule, ...]:
-        """The first matching competent-authority rule and every matching extra rule."""
-        rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
-        return (rule, *(r for r in self.rules.also if self._matches(r.when, report, facts)))
+        """The first matching competent-authority rule and every matching extra rule
+        (memoised: they depend on the category, the subtype and the facts alone)."""
+        key = (report.category, report.subtype, *(bool(facts[name]) for name in FACT_NAMES))
+        chosen = self._rules_memo.get(key)
+        if chosen is None:
+            rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
+            also = (r for r in self.rules.also if self._matches(r.when, report, facts))
+            if len(self._rules_memo) >= MEMO_SIZE:
+                self._rules_memo.clear()
+            chosen = self._rules_memo[key] = (rule, *also)
+        return chosen
 
     def possible_recipient_ids(self) -> list[str]:
         """Every recipient id this registry can produce (each has its own delivery topic)."""
@@ -367,7 +376,9 @@ class Resolver:
     ) -> dict[str, object]:
         """The facts of a report that do not depend on which facility is its source."""
         text = " ".join(filter(None, (report.suspected_source, report.description))).lower()
-        mentioned = next((name for word, name in self._water_words if word in text), None)
+        mentioned = (
+            next((name for word, name in self._water_words if word in text), None) if text else None
+        )
         on_state_water = match.water is not None and match.water.national
         water = match.water.name if on_state_water and match.water else mentioned
         acute = bool(report.still_noticeable) and (

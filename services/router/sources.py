@@ -60,15 +60,43 @@ MAX_SOURCES = 4  # plausible by rank; Seveso and named facilities come on top
 MAX_CANDIDATES = 10  # listed in the decision (every plausible one is, whatever its rank)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Weighed:
-    """One candidate: the facility, its line in the decision, and whether it is plausible."""
+    """One candidate: the facility and its line in the decision (``candidate.plausible``)."""
 
     facility: Facility
     candidate: FacilityCandidate
+
+
+@dataclass(eq=False, slots=True)
+class Score:
+    """A candidate while it is weighed (no model built yet: most are never shown)."""
+
+    facility: Facility
+    distance_m: float
+    bearing_deg: float
+    downwind: bool | None
+    nuisance_match: bool | None
     score: float
     seveso: bool
     named: bool
+    plausible: bool = False
+
+    def line(self) -> FacilityCandidate:
+        facility = self.facility
+        return FacilityCandidate(
+            facility_id=facility.facility_id,
+            name=facility.name,
+            distance_m=round(self.distance_m, 1),
+            bearing_deg=round(self.bearing_deg, 1) % 360,
+            downwind=self.downwind,
+            score=round(self.score, 3),
+            sector=facility.sector[:64] or None,
+            plausible=self.plausible,
+            coordinate_uncertainty_m=float(round(facility.coordinate_uncertainty_m)),
+            nuisance_match=self.nuisance_match,
+            seveso=self.seveso,
+        )
 
 
 @dataclass(frozen=True)
@@ -138,40 +166,37 @@ class SourceWeigher:
         radius = self.radii_m[report.category]
         cone = cone_of(report, wind)
         nearby = self._nearby(lat, lon, radius + 3000)  # 3 km: the largest coordinate margin
-        if named is not None and named not in nearby:
+        if named is not None and all(f is not named for f in nearby):
             nearby.append(named)
-        weighed = [
+        scores = [
             w
             for facility in nearby
             if (w := self._weigh(facility, report, point, radius, cone, facility is named))
             is not None
         ]
-        weighed.sort(key=lambda w: (-w.score, w.candidate.distance_m))
-        plausible = self._plausible(weighed)
-        keep = {w.facility.facility_id for w in plausible}
-        listed = [
-            w.candidate.model_copy(update={"plausible": w.facility.facility_id in keep})
-            for w in weighed
+        scores.sort(key=lambda w: (-w.score, w.distance_m))
+        self._mark_plausible(scores)
+        shown = [
+            Weighed(w.facility, w.line())
+            for i, w in enumerate(scores)
+            if i < MAX_CANDIDATES or w.plausible
         ]
-        ranked = [
-            Weighed(w.facility, c, w.score, w.seveso, w.named)
-            for w, c in zip(weighed, listed, strict=True)
-        ]
-        shown = [w for i, w in enumerate(ranked) if i < MAX_CANDIDATES or w.candidate.plausible]
-        return shown, [w for w in ranked if w.candidate.plausible]
+        return shown, [w for w in shown if w.candidate.plausible]
 
     @staticmethod
-    def _plausible(weighed: list[Weighed]) -> list[Weighed]:
-        possible = [
-            w
-            for w in weighed
-            if w.candidate.downwind is not False and w.score >= MIN_PLAUSIBLE_SCORE
-        ]
+    def _mark_plausible(scores: list[Score]) -> None:
+        """Sets ``plausible`` by the rule in the module text (``scores`` best first)."""
+        possible = [w for w in scores if w.downwind is not False and w.score >= MIN_PLAUSIBLE_SCORE]
         if not possible:
-            return []
-        best = possible[0].score
-        by_rank = [w for w in possible if w.score >= PLAUSIBLE_FACTOR * best][:MAX_SOURCES]
-        return [w for w in possible if w in by_rank or w.seveso or w.named]
+            return
+        floor = PLAUSIBLE_FACTOR * possible[0].score
+        ranked = 0
+        for w in possible:
+            if w.score >= floor and ranked < MAX_SOURCES:
+                w.plausible = True
+                ranked += 1
+            elif w.seveso or w.named:
+                w.plausible = True
 
     @staticmethod
     def _weigh(
@@ -181,7 +206,7 @@ class SourceWeigher:
         radius: float,
         cone: Cone | None,
         named: bool,
-    ) -> Weighed | None:
+    ) -> Score | None:
         lat, lon = point
         distance = flat_distance_m(facility.lat, facility.lon, lat, lon)
         margin = facility.coordinate_uncertainty_m
@@ -200,16 +225,4 @@ class SourceWeigher:
         nuisance = {True: 1.0, None: NUISANCE_UNKNOWN, False: NUISANCE_OTHER}[matches]
         score = 1.0 if named else max(0.0, 1 - distance / reach) * wind_factor * nuisance
         seveso = facility.seveso_tier in ("high", "low")
-        candidate = FacilityCandidate(
-            facility_id=facility.facility_id,
-            name=facility.name,
-            distance_m=round(distance, 1),
-            bearing_deg=round(bearing, 1) % 360,
-            downwind=is_downwind,
-            score=round(score, 3),
-            sector=facility.sector[:64] or None,
-            coordinate_uncertainty_m=round(margin),
-            nuisance_match=matches,
-            seveso=seveso,
-        )
-        return Weighed(facility, candidate, score, seveso, named)
+        return Score(facility, distance, bearing, is_downwind, matches, score, seveso, named)

@@ -92,7 +92,7 @@ def test_points_in_each_large_water_route_with_low_confidence() -> None:
 def test_waters_open_to_the_sea_route_too() -> None:
     for lat, lon, water in [
         (53.25, 5.20, "Waddenzee"),
-        (51.42, 3.75, "Westerschelde"),
+        (51.40, 3.60, "Westerschelde"),
         (53.30, 7.05, "Eems-Dollard"),
         (52.10, 4.25, "Noordzee"),  # the coastal strip off The Hague
     ]:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 BORDER_M = 250.0
 AT_WATER_M = 250.0  # a quay, a dyke or a jetty: this close to a water is "at" it
+WATER_TILE_M = 5000.0
 GRID_CELL_M = 250.0
 NEAR_BORDER = -2  # grid value: ask the geometries
 OUTSIDE = -1  # grid value: more than BORDER_M from every municipality
@@ -161,6 +162,16 @@ class PlaceMatch:
 OUTSIDE_MATCH = PlaceMatch(None, None, None, None, (), exact=True)
 
 
+def _tiles(geometry: BaseGeometry, size_m: float = WATER_TILE_M) -> list[BaseGeometry]:
+    """``geometry`` cut into the non-empty parts of a grid of ``size_m`` squares."""
+    x0, y0, x1, y1 = geometry.bounds
+    xs = np.arange(math.floor(x0 / size_m) * size_m, x1, size_m)
+    ys = np.arange(math.floor(y0 / size_m) * size_m, y1, size_m)
+    boxes = [shapely.box(x, y, x + size_m, y + size_m) for x in xs for y in ys]
+    parts = shapely.intersection(geometry, np.array(boxes, dtype=object))
+    return [part for part in parts if not part.is_empty]
+
+
 class Waters:
     """The large waters in the plane: the holes of the land boundaries named by a point inside
     them, the hand-drawn rings of the waters open to the sea, and the sea beyond the coast."""
@@ -171,6 +182,8 @@ class Waters:
             for part in getattr(land, "geoms", [land])
             for ring in getattr(part, "interiors", ())
         ]
+        self._land = filled(land)
+        shapely.prepare(self._land)
         self.waters: list[NationalWater] = []
         shapes: list[BaseGeometry] = []
         for water in waters:
@@ -181,31 +194,55 @@ class Waters:
                     log.warning("water %s: its point lies in no hole of the boundaries", water.name)
                     continue
                 shapes.append(hole)
-            elif water.area:
-                shapes.append(shapely.Polygon([to_plane(lat, lon) for lat, lon in water.area]))
+            elif water.area:  # the hand-drawn ring's water: what lies beyond the land
+                ring = shapely.Polygon([to_plane(lat, lon) for lat, lon in water.area])
+                shapes.append(ring.difference(self._land))
             else:
                 continue
             self.waters.append(water)
-        self.shapes = shapes
-        self.tree = STRtree(shapes)
         self.sea = next((w for w in waters if w.sea), None)
-        self._land = filled(land)
-        shapely.prepare(self._land)
         self.reach = shapely.unary_union(shapes).buffer(AT_WATER_M) if shapes else None
         if self.reach is not None:
             shapely.prepare(self.reach)
+        # the distance query asks small pieces (tiles of the waters), not whole lakes
+        self._piece_water: list[int] = []
+        pieces: list[BaseGeometry] = []
+        for index, shape_ in enumerate(shapes):
+            for piece in _tiles(shape_):
+                pieces.append(piece)
+                self._piece_water.append(index)
+        self.tree = STRtree(pieces)
 
     def at(self, point: Point, *, on_land: bool) -> NationalWater | None:
         """The water ``point`` lies on or within ``AT_WATER_M`` of (the nearest one)."""
         if self.reach is not None and self.reach.contains(point):
             near = [
-                self.waters[int(i)] for i in self.tree.query_nearest(point, max_distance=AT_WATER_M)
+                self.waters[self._piece_water[int(i)]]
+                for i in self.tree.query_nearest(point, max_distance=AT_WATER_M)
             ]
             if near:  # ties: a hole of the boundaries (exact) before a hand-drawn ring
                 return min(near, key=lambda water: water.point is None)
         if on_land or self.sea is None or self._land.contains(point):
             return None
         return self.sea
+
+
+class Shores:
+    """The municipal boundaries in small pieces, for "the nearest municipality" of a point on
+    the water (outside every polygon its distance to one is the distance to its boundary)."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.codes: list[str] = []
+        pieces: list[BaseGeometry] = []
+        for code, geometry in zip(layer.codes, layer.geometries, strict=True):
+            for piece in _tiles(geometry.boundary):
+                pieces.append(piece)
+                self.codes.append(code)
+        self.tree = STRtree(pieces)
+
+    def nearest(self, point: Point) -> tuple[str, float]:
+        indexes, distances = self.tree.query_nearest(point, return_distance=True)
+        return self.codes[int(indexes[0])], float(distances[0])
 
 
 class PlaceIndex:
@@ -229,6 +266,7 @@ class PlaceIndex:
         self._centroid_tree = STRtree([Point(*to_plane(*c)) for c in centroids.values()])
         self.degraded = "municipality" not in layers
         self.grid = None if self.degraded else CellGrid(layers["municipality"].geometries)
+        self._shores: Shores | None = None  # made on the first point off the land
         # cells that may lie at a water, and cells that may lie inside the outline
         self._near_water = self._in_netherlands = np.zeros((0, 0), dtype=bool)
         if self.grid is not None and self.waters is not None:
@@ -311,21 +349,25 @@ class PlaceIndex:
         if self.waters is None:
             return match
         if match.municipality is not None:
+            if self.grid is not None and not self.grid.flag(self._near_water, point.x, point.y):
+                return match
             water = self.waters.at(point, on_land=True)
             return match if water is None else replace(match, water=water)
         if not self.netherlands.contains(lat, lon):
             return match
         layer = self.layers["municipality"]
-        indexes, distances = layer.tree.query_nearest(point, return_distance=True)
+        if self._shores is None:
+            self._shores = Shores(layer)
+        code, distance = self._shores.nearest(point)
         return PlaceMatch(
-            layer.codes[int(indexes[0])],
+            code,
             None,
             None,
             None,
             (),
             exact=True,
             on_water=True,
-            distance_m=round(float(distances[0]), -1),
+            distance_m=round(distance, -1),
             water=self.waters.at(point, on_land=False),
         )
 
