@@ -289,7 +289,8 @@ class Resolver:
             tuple(
                 (s.facility_id if s else None, tuple(r.id for r in rules)) for s, rules in chosen
             ),
-            match,
+            (match.municipality, match.ggd_region, match.safety_region, match.on_water),
+            (match.distance_m, match.water),  # not the border candidates: no recipient uses them
             isinstance(wind, WindObservation) and wind.direction_deg is not None,
             context["wind_category"],
             context["water"],

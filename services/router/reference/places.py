@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 BORDER_M = 250.0
 AT_WATER_M = 250.0  # a quay, a dyke or a jetty: this close to a water is "at" it
 WATER_TILE_M = 5000.0
+MASK_ROWS = 64
 GRID_CELL_M = 250.0
 NEAR_BORDER = -2  # grid value: ask the geometries
 OUTSIDE = -1  # grid value: more than BORDER_M from every municipality
@@ -99,9 +100,11 @@ class CellGrid:
         shapely.prepare(reach)
         (ix0, iy0), (ix1, iy1) = self._span(reach.bounds)
         xs = self.min_x + (np.arange(ix0, ix1 + 1) + 0.5) * self.cell_m
-        ys = self.min_y + (np.arange(iy0, iy1 + 1) + 0.5) * self.cell_m
-        grid_x, grid_y = np.meshgrid(xs, ys)
-        found[iy0 : iy1 + 1, ix0 : ix1 + 1] = shapely.contains_xy(reach, grid_x, grid_y)
+        for row in range(iy0, iy1 + 1, MASK_ROWS):  # in bands: little memory at a time
+            last = min(row + MASK_ROWS, iy1 + 1)
+            ys = self.min_y + (np.arange(row, last) + 0.5) * self.cell_m
+            grid_x, grid_y = np.meshgrid(xs, ys)
+            found[row:last, ix0 : ix1 + 1] = shapely.contains_xy(reach, grid_x, grid_y)
         return found
 
     def flag(self, mask: np.ndarray, x: float, y: float) -> bool:
@@ -367,7 +370,7 @@ class PlaceIndex:
             (),
             exact=True,
             on_water=True,
-            distance_m=round(distance, -1),
+            distance_m=round(distance, -2),  # about: also keeps the memo keys few
             water=self.waters.at(point, on_land=False),
         )
 
