@@ -343,6 +343,8 @@ class Resolver:
 
     def _out_of_scope(self, report: Report) -> Referral | None:
         text = " ".join(filter(None, (report.subtype, report.suspected_source))).lower()
+        if not text:
+            return None
         for scope in self.rules.out_of_scope:
             if any(word in text for word in scope.words):
                 nl = (

@@ -130,6 +130,7 @@ class SourceWeigher:
     def __init__(self, facilities: list[Facility], radii_m: dict[Category, float]) -> None:
         self.facilities = facilities
         self.radii_m = radii_m
+        self._largest_margin_m = max((f.coordinate_uncertainty_m for f in facilities), default=0)
         self._buckets: dict[tuple[int, int], list[Facility]] = {}
         for facility in facilities:
             key = (
@@ -165,7 +166,7 @@ class SourceWeigher:
         lat, lon = point
         radius = self.radii_m[report.category]
         cone = cone_of(report, wind)
-        nearby = self._nearby(lat, lon, radius + 3000)  # 3 km: the largest coordinate margin
+        nearby = self._nearby(lat, lon, radius + self._largest_margin_m)
         if named is not None and all(f is not named for f in nearby):
             nearby.append(named)
         scores = [
