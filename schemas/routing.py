@@ -51,6 +51,20 @@ class Place(Contract):
     border_candidates: list[str] = Field(
         default_factory=list, description="other municipalities within 250 m of the point"
     )
+    on_water: bool = Field(
+        default=False,
+        description="the point lies in no municipality (on a large water or the coastal strip); "
+        "the municipality is the nearest one",
+    )
+    distance_m: float | None = Field(
+        default=None, ge=0, description="on the water: how far the municipality is (about)"
+    )
+    water_name: str | None = Field(
+        default=None, max_length=64, description="the large water the point lies on or at"
+    )
+    national_water: bool = Field(
+        default=False, description="that water is managed by Rijkswaterstaat (a rijkswater)"
+    )
 
 
 class FacilityCandidate(Contract):
@@ -61,6 +75,18 @@ class FacilityCandidate(Contract):
     downwind: bool | None = Field(default=None, description="None when no wind was known")
     score: float = Field(ge=0, le=1)
     sector: str | None = Field(default=None, max_length=64, description="e.g. steel, chemicals")
+    plausible: bool = Field(
+        default=False,
+        description="weighed a possible source (ADR 0013); its authorities got the report",
+    )
+    coordinate_uncertainty_m: float | None = Field(
+        default=None, ge=0, description="how far the facility's true site may lie from its point"
+    )
+    nuisance_match: bool | None = Field(
+        default=None,
+        description="its typical nuisances include the report's category; None when unknown",
+    )
+    seveso: bool = Field(default=False, description="a Seveso establishment")
 
 
 class Wind(Contract):
@@ -91,12 +117,19 @@ class RoutingDecided(ReportEvent):
     excluded_recipients: list[str] = Field(
         default_factory=list, description="recipients that answered 'not ours'"
     )
-    candidate_facilities: list[FacilityCandidate] = Field(default_factory=list)
+    candidate_facilities: list[FacilityCandidate] = Field(
+        default_factory=list, description="ranked, best first; `plausible` marks the sources"
+    )
     wind: Wind | None = None
     registry_version: str
     confidence: Literal["high", "low"]
     call_112: bool = False
     referral: Referral | None = None
+    reason: LocalizedText | None = Field(
+        default=None,
+        description="why the decision is low confidence or what it could not know (on the "
+        "water, several possible sources, no wind observation)",
+    )
 
 
 class ReportDelivered(ReportEvent):

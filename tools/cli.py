@@ -319,7 +319,9 @@ def _import_boundaries(args: argparse.Namespace) -> int:
         print("buursignaal: import-boundaries needs --year", file=sys.stderr)
         return 2
     try:
-        counts = import_boundaries(args.year, Path(args.directory), url=args.url)
+        counts = import_boundaries(
+            args.year, Path(args.directory), url=args.url, with_water=args.with_water
+        )
     except (httpx.HTTPError, ReferenceDataError, ValueError) as error:
         print(f"buursignaal: boundaries not imported: {error}", file=sys.stderr)
         return 1
@@ -497,6 +499,8 @@ def _add_data_commands(commands: Commands) -> None:
     reference.add_argument("directory", nargs="?", default="../shared/data", help=directory_help)
     reference.add_argument("--year", type=int, help="import-boundaries: the CBS year")
     reference.add_argument("--url", help="import-boundaries: WFS address (default PDOK)")
+    water_help = "import-boundaries: municipalities with their waters (CBS Wijk- en Buurtkaart)"
+    reference.add_argument("--with-water", action="store_true", help=water_help)
     reference.add_argument("--eea-csv", help="import-facilities: the EEA facility table (CSV)")
     reference_help = "import-facilities: boundaries and registry that place each facility"
     reference.add_argument("--reference", default="../shared/data", help=reference_help)

@@ -1,32 +1,25 @@
 """Where a report was noticed: WGS84, RD New (EPSG:28992) or a Dutch address, always in NL.
 
-The outline of the Netherlands is the union of the province boundaries of the reference
-directory (buffered by 1 km for the generalised coastline). Address lookup uses PDOK's
-Locatieserver; when it cannot be reached the report is still accepted with the address kept
-and the location marked unverified.
+The outline of the Netherlands is ``services.runtime.outline.Netherlands``, the one the router
+routes by too (provinces with their large waters, buffered by 1 km for the coastline). Address
+lookup uses PDOK's Locatieserver; when it cannot be reached the report is still accepted with
+the address kept and the location marked unverified.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import httpx
-from shapely import Point, prepared, unary_union
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 
 from schemas.report import LocationSource
 from services.runtime.errors import RefusedError
+from services.runtime.outline import Netherlands
+
+__all__ = ["Geocoder", "Netherlands", "OutsideNetherlandsError", "ResolvedLocation", "parse_point"]
 
 log = logging.getLogger(__name__)
-
-# A generous box around the Netherlands, used only when no boundary file is available.
-NL_BOUNDS = (3.2, 50.7, 7.3, 53.7)
-OUTLINE_BUFFER_DEG = 0.01  # about 1 km
 
 
 @dataclass(frozen=True)
@@ -40,33 +33,6 @@ class ResolvedLocation:
 
 class OutsideNetherlandsError(RefusedError, ValueError):
     """The point is not in the Netherlands."""
-
-
-class Netherlands:
-    """Answers "is this point in the Netherlands?" from the province boundaries."""
-
-    def __init__(self, outline: BaseGeometry | None) -> None:
-        self._outline = prepared.prep(outline) if outline is not None else None
-
-    @classmethod
-    def from_reference_dir(cls, reference_dir: Path) -> Netherlands:
-        path = reference_dir / "boundaries" / "provincie_2025.geojson"
-        if not path.exists():
-            log.warning("no province boundaries at %s: using a bounding box for NL", path)
-            return cls(None)
-        return cls(_outline(str(path)))
-
-    def contains(self, lat: float, lon: float) -> bool:
-        if self._outline is None:
-            west, south, east, north = NL_BOUNDS
-            return west <= lon <= east and south <= lat <= north
-        return bool(self._outline.contains(Point(lon, lat)))
-
-
-@lru_cache(maxsize=4)
-def _outline(path: str) -> BaseGeometry:
-    features = json.loads(Path(path).read_text())["features"]
-    return unary_union([shape(f["geometry"]) for f in features]).buffer(OUTLINE_BUFFER_DEG)
 
 
 class Geocoder:

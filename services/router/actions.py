@@ -220,6 +220,7 @@ class RoutingActions:
             confidence=resolution.confidence,
             call_112=resolution.call_112,
             referral=resolution.referral,
+            reason=resolution.reason if resolution.outcome == "routed" else None,
         )
 
     async def _deliver(

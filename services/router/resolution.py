@@ -6,7 +6,6 @@ every decision can be replayed and tested without a broker.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -24,26 +23,32 @@ from schemas.routing import (
 from services.router.reference.places import PlaceIndex, PlaceMatch
 from services.router.reference.registry import Facility, Registry
 from services.router.rules import Condition, Rule, RuleTable
+from services.router.sources import DEFAULT_RADII_M, WIND_CATEGORIES, SourceWeigher, Weighed
 from services.router.targets import Targets, od_recipient_id
-from services.router.wind import WindObservation, WindProvider, downwind
-from services.runtime.geo import bearing_deg, flat_distance_m
+from services.router.texts import kilometres, notes_text
+from services.router.wind import WindObservation, WindProvider
+from services.runtime.outline import load_waters
 
-DEFAULT_RADII_M: dict[Category, float] = {
-    Category.ODOUR: 5000,
-    Category.AIR: 5000,
-    Category.NOISE: 2000,
-    Category.VIBRATION: 1000,
-    Category.SOIL: 1000,
-    Category.WATER: 5000,
-}
 MEMO_SIZE = 50_000  # recipient lists kept; cleared when full
-BUCKETS_PER_DEG = 10  # facility index cells of 0.1°
-WIND_CATEGORIES = frozenset({Category.ODOUR, Category.AIR})
 OUTSIDE_NL_NL = (
     "Deze plek ligt niet in Nederland, dus geen Nederlandse instantie kan de melding oppakken."
 )
 OUTSIDE_NL_EN = "This place is not in the Netherlands, so no Dutch authority can take the report."
 ACUTE_SYMPTOMS = frozenset({HealthSymptom.BREATHING, HealthSymptom.NAUSEA, HealthSymptom.DIZZINESS})
+ROLE_RANK = {
+    Role.COMPETENT_AUTHORITY: 0,
+    Role.EXECUTING_BODY: 1,
+    Role.ADVISOR: 2,
+    Role.INFORMED: 3,
+}
+FACT_NAMES = (
+    "state_water",
+    "on_state_water",
+    "facility_seveso",
+    "facility_ippc",
+    "health_symptoms",
+    "acute",
+)
 
 
 @dataclass
@@ -59,6 +64,11 @@ class Resolution:
     referral: Referral | None = None
     registry_version: str = ""
     needs_water_board: bool = False  # a rule wants the water board and none was given
+    notes: list[LocalizedText] = field(default_factory=list)  # what the reason goes on to say
+
+    def note(self, nl: str, en: str) -> None:
+        self.notes.append(LocalizedText(nl=nl, en=en))
+        self.reason = notes_text(self.notes)
 
 
 class Resolver:
@@ -80,29 +90,19 @@ class Resolver:
         self.radii_m = radii_m or DEFAULT_RADII_M
         self.targets = Targets(registry)
         self._active = [f for f in registry.facilities.values() if f.active]
-        self._buckets: dict[tuple[int, int], list[Facility]] = {}
+        self.sources = SourceWeigher(self._active, self.radii_m)
+        self._water_words = [
+            *((word, word) for word in rules.state_waters),
+            *(
+                (word, water.name)
+                for water in load_waters()
+                if water.national
+                for word in water.words
+            ),
+        ]
         self._place_memo: dict[PlaceMatch, Place] = {}
+        self._rules_memo: dict[tuple[object, ...], tuple[Rule, ...]] = {}
         self._recipient_memo: dict[tuple[object, ...], tuple[tuple[Recipient, ...], bool]] = {}
-        for facility in self._active:
-            key = (
-                math.floor(facility.lat * BUCKETS_PER_DEG),
-                math.floor(facility.lon * BUCKETS_PER_DEG),
-            )
-            self._buckets.setdefault(key, []).append(facility)
-
-    def _nearby(self, lat: float, lon: float, d_lat: float, d_lon: float) -> list[Facility]:
-        """Active facilities in the buckets that the box around (lat, lon) touches."""
-        found: list[Facility] = []
-        for i in range(
-            math.floor((lat - d_lat) * BUCKETS_PER_DEG),
-            math.floor((lat + d_lat) * BUCKETS_PER_DEG) + 1,
-        ):
-            for j in range(
-                math.floor((lon - d_lon) * BUCKETS_PER_DEG),
-                math.floor((lon + d_lon) * BUCKETS_PER_DEG) + 1,
-            ):
-                found.extend(self._buckets.get((i, j), ()))
-        return found
 
     def resolve(
         self,
@@ -138,12 +138,28 @@ class Resolver:
         resolution = Resolution("routed", place=place)
         if not match.exact:
             resolution.confidence = "low"
+        if match.on_water:
+            self._on_water(resolution, match)
         referral = self._out_of_scope(report)
         if referral is not None:
             resolution.referral = referral
             return resolution
         self._address(resolution, report, (lat, lon), match, excluded, water_board)
         return resolution
+
+    def _on_water(self, resolution: Resolution, match: PlaceMatch) -> None:
+        """A point in no municipality: the nearest one takes it, with low confidence."""
+        resolution.confidence = "low"
+        name = self.registry.municipalities[match.municipality or ""].name
+        water = match.water.name if match.water else None
+        distance_nl, distance_en = kilometres(match.distance_m)
+        resolution.note(
+            f"Deze plek ligt op het water{f' ({water})' if water else ''}, {distance_nl} van de "
+            f"gemeente {name}; de melding gaat naar die gemeente en haar instanties.",
+            f"This place lies on the water{f' ({water})' if water else ''}, {distance_en} from "
+            f"the municipality of {name}; the report goes to that municipality and its "
+            "authorities.",
+        )
 
     def _address(
         self,
@@ -155,9 +171,8 @@ class Resolver:
         water_board: str | None,
     ) -> None:
         """The wind, the candidates, the rules that apply and their recipients."""
-        lat, lon = point
         observation = (
-            self.wind.wind_at(lat, lon, report.observed_at)
+            self.wind.wind_at(*point, report.observed_at)
             if report.category in WIND_CATEGORIES
             else None
         )
@@ -168,27 +183,81 @@ class Resolver:
                 station_id=observation.station_id,
                 hour_ending=observation.hour_ending,
             )
-        resolution.candidates, source = self._candidates(report, lat, lon, observation)
-        facts = self._facts(report, match, source, observation)
+        shown, plausible = self.sources.weigh(report, point, observation, self._named(report))
+        resolution.candidates = [w.candidate for w in shown]
+        self._explain_sources(resolution, report, observation, shown, plausible)
+        context = self._context(report, match, observation, possible=len(plausible) > 1)
         if water_board in self.registry.water_boards:
-            facts["water_board"] = water_board
+            context["water_board"] = water_board
             resolution.place = resolution.place.model_copy(update={"water_board_code": water_board})
-        resolution.call_112 = facts["acute"] is True
-        rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
-        chosen = (rule, *(r for r in self.rules.also if self._matches(r.when, report, facts)))
-        recipients, complete = self._recipients(chosen, match, source, facts)
-        resolution.needs_water_board = "water_board" not in facts and any(
-            r.target == "water_board" for rule in chosen for r in rule.recipients
+        resolution.call_112 = context["acute"] is True
+        sources: list[Facility | None] = [w.facility for w in plausible] or [None]
+        chosen = [
+            (source, self._rules_for(report, with_source(context, source))) for source in sources
+        ]
+        recipients, complete = self._recipients(chosen, match, context)
+        resolution.needs_water_board = "water_board" not in context and any(
+            r.target == "water_board"
+            for _, rules in chosen
+            for rule in rules
+            for r in rule.recipients
         )
         if not complete:
             resolution.confidence = "low"
         resolution.recipients = [r for r in recipients if r.recipient_id not in excluded]
         if not any(r.role is Role.COMPETENT_AUTHORITY for r in resolution.recipients):
             resolution.outcome = "triage"
-            resolution.reason = LocalizedText(
-                nl="Geen bevoegde instantie gevonden; een medewerker beslist wie het krijgt.",
-                en="No competent authority found; a person decides who gets the report.",
+            resolution.notes.insert(
+                0,
+                LocalizedText(
+                    nl="Geen bevoegde instantie gevonden; een medewerker beslist wie het krijgt.",
+                    en="No competent authority found; a person decides who gets the report.",
+                ),
             )
+            resolution.reason = notes_text(resolution.notes)
+
+    @staticmethod
+    def _explain_sources(
+        resolution: Resolution,
+        report: Report,
+        wind: WindObservation | None,
+        shown: list[Weighed],
+        plausible: list[Weighed],
+    ) -> None:
+        """Notes on the sources: several possible ones (low confidence), or no wind to go by."""
+        if (
+            report.category in WIND_CATEGORIES
+            and shown
+            and (wind is None or wind.direction_deg is None)
+        ):
+            resolution.note(
+                "Er was geen windrichting bekend voor dat uur; daarom zijn bedrijven in alle "
+                "richtingen meegewogen.",
+                "No wind direction was known for that hour, so companies in every direction "
+                "were weighed.",
+            )
+        if len(plausible) > 1:
+            resolution.confidence = "low"
+            names = ", ".join(w.facility.name for w in plausible)
+            resolution.note(
+                f"Meerdere bedrijven kunnen de bron zijn ({names}); de instanties van elk "
+                "krijgen de melding.",
+                f"Several companies could be the source ({names}); the authorities of each "
+                "get the report.",
+            )
+
+    def _rules_for(self, report: Report, facts: dict[str, object]) -> tuple[Rule, ...]:
+        """The first matching competent-authority rule and every matching extra rule
+        (memoised: they depend on the category, the subtype and the facts alone)."""
+        key = (report.category, report.subtype, *(bool(facts[name]) for name in FACT_NAMES))
+        chosen = self._rules_memo.get(key)
+        if chosen is None:
+            rule = next(r for r in self.rules.competent if self._matches(r.when, report, facts))
+            also = (r for r in self.rules.also if self._matches(r.when, report, facts))
+            if len(self._rules_memo) >= MEMO_SIZE:
+                self._rules_memo.clear()
+            chosen = self._rules_memo[key] = (rule, *also)
+        return chosen
 
     def possible_recipient_ids(self) -> list[str]:
         """Every recipient id this registry can produce (each has its own delivery topic)."""
@@ -206,42 +275,47 @@ class Resolver:
 
     def _recipients(
         self,
-        chosen: tuple[Rule, ...],
+        chosen: list[tuple[Facility | None, tuple[Rule, ...]]],
         match: PlaceMatch,
-        source: Facility | None,
-        facts: dict[str, object],
+        context: dict[str, object],
     ) -> tuple[tuple[Recipient, ...], bool]:
-        """The recipients of the chosen rules, once each; False when one could not be found.
+        """The recipients of the rules chosen for each possible source, once each (reasons of
+        several sources joined); False when one could not be found.
 
         Memoised: the answer depends only on the key below, and most reports share one.
         """
-        wind = facts.get("wind")
+        wind = context.get("wind")
         key = (
-            tuple(r.id for r in chosen),
-            match.municipality,
-            match.ggd_region,
-            match.safety_region,
-            source.facility_id if source else None,
+            tuple(
+                (s.facility_id if s else None, tuple(r.id for r in rules)) for s, rules in chosen
+            ),
+            (match.municipality, match.ggd_region, match.safety_region, match.on_water),
+            (match.distance_m, match.water),  # not the border candidates: no recipient uses them
             isinstance(wind, WindObservation) and wind.direction_deg is not None,
-            facts.get("water", ""),
-            facts.get("water_board"),
+            context["wind_category"],
+            context["water"],
+            context.get("water_board"),
         )
         cached = self._recipient_memo.get(key)
         if cached is not None:
             return cached
-        recipients: list[Recipient] = []
+        merged = Merged()
         complete = True
-        around = self.targets.surroundings(match, source, facts)
-        for chosen_rule in chosen:
-            for recipient_rule in chosen_rule.recipients:
-                recipient = self.targets.recipient(recipient_rule, chosen_rule, around)
-                if recipient is None:
-                    complete = False
-                elif all(r.recipient_id != recipient.recipient_id for r in recipients):
-                    recipients.append(recipient)
+        for source, rules in chosen:
+            around = self.targets.surroundings(match, source, with_source(context, source))
+            for_source: dict[str, Recipient] = {}
+            for rule in rules:
+                for recipient_rule in rule.recipients:
+                    recipient = self.targets.recipient(recipient_rule, rule, around)
+                    if recipient is None:
+                        complete = complete and self.targets.optional(recipient_rule.target)
+                    else:
+                        for_source.setdefault(recipient.recipient_id, recipient)
+            for recipient in for_source.values():
+                merged.add(recipient, source)
         if len(self._recipient_memo) >= MEMO_SIZE:
             self._recipient_memo.clear()
-        answer = self._recipient_memo[key] = (tuple(recipients), complete)
+        answer = self._recipient_memo[key] = (merged.recipients(), complete)
         return answer
 
     def _place(self, match: PlaceMatch) -> Place:
@@ -261,10 +335,16 @@ class Resolver:
             safety_region_code=match.safety_region or municipality.safety_region_code,
             ggd_region_code=match.ggd_region or municipality.ggd_region_code,
             border_candidates=list(match.border_candidates),
+            on_water=match.on_water,
+            distance_m=match.distance_m if match.on_water else None,
+            water_name=match.water.name if match.water else None,
+            national_water=bool(match.water and match.water.national),
         )
 
     def _out_of_scope(self, report: Report) -> Referral | None:
         text = " ".join(filter(None, (report.subtype, report.suspected_source))).lower()
+        if not text:
+            return None
         for scope in self.rules.out_of_scope:
             if any(word in text for word in scope.words):
                 nl = (
@@ -278,47 +358,6 @@ class Resolver:
                 return Referral(reason=LocalizedText(nl=nl, en=en), contact=scope.contact)
         return None
 
-    def _candidates(
-        self, report: Report, lat: float, lon: float, wind: WindObservation | None
-    ) -> tuple[list[FacilityCandidate], Facility | None]:
-        radius = self.radii_m[report.category]
-        named = self._named(report)
-        scored: list[tuple[float, Facility, FacilityCandidate]] = []
-        d_lat = radius / 110_000
-        d_lon = radius / (111_320 * math.cos(math.radians(lat)))
-        nearby = self._nearby(lat, lon, d_lat, d_lon)
-        if named is not None and named not in nearby:
-            nearby.append(named)
-        for facility in nearby:
-            distance = flat_distance_m(facility.lat, facility.lon, lat, lon)
-            if distance > radius and facility is not named:
-                continue
-            bearing = bearing_deg(facility.lat, facility.lon, lat, lon)
-            is_downwind: bool | None = None
-            if (
-                report.category in WIND_CATEGORIES
-                and wind is not None
-                and wind.direction_deg is not None
-            ):
-                is_downwind = downwind(wind.direction_deg, bearing)
-            score = max(0.0, 1 - distance / radius) * (0.2 if is_downwind is False else 1.0)
-            if facility is named:
-                score = 1.0
-            candidate = FacilityCandidate(
-                facility_id=facility.facility_id,
-                name=facility.name,
-                distance_m=round(distance, 1),
-                bearing_deg=round(bearing, 1) % 360,
-                downwind=is_downwind,
-                score=round(score, 3),
-                sector=facility.sector or None,
-            )
-            scored.append((score, facility, candidate))
-        scored.sort(key=lambda item: -item[0])
-        plausible = [f for _, f, c in scored if c.downwind is not False]
-        source = named or (plausible[0] if plausible else None)
-        return [c for _, _, c in scored[:10]], source
-
     def _named(self, report: Report) -> Facility | None:
         if report.suspected_facility_id in self.registry.facilities:
             return self.registry.facilities[report.suspected_facility_id]
@@ -330,27 +369,33 @@ class Resolver:
                 return facility
         return None
 
-    def _facts(
+    def _context(
         self,
         report: Report,
         match: PlaceMatch,
-        source: Facility | None,
         wind: WindObservation | None,
+        *,
+        possible: bool,
     ) -> dict[str, object]:
+        """The facts of a report that do not depend on which facility is its source."""
         text = " ".join(filter(None, (report.suspected_source, report.description))).lower()
-        water = next((w for w in self.rules.state_waters if w in text), None)
+        mentioned = (
+            next((name for word, name in self._water_words if word in text), None) if text else None
+        )
+        on_state_water = match.water is not None and match.water.national
+        water = match.water.name if on_state_water and match.water else mentioned
         acute = bool(report.still_noticeable) and (
             report.intensity == 5 or bool(ACUTE_SYMPTOMS & set(report.health_symptoms))
         )
         return {
-            "facility": source,
             "state_water": water is not None,
+            "on_state_water": on_state_water,
             "water": water or "",
-            "facility_seveso": source is not None and source.seveso_tier in ("high", "low"),
-            "facility_ippc": source is not None and source.ippc is True,
             "health_symptoms": bool(report.health_symptoms or report.symptoms_other),
             "acute": acute,
             "wind": wind,
+            "wind_category": report.category in WIND_CATEGORIES,
+            "possible": possible,
         }
 
     @staticmethod
@@ -359,11 +404,58 @@ class Resolver:
             return False
         if condition.subtype is not None and report.subtype not in condition.subtype:
             return False
-        for name in ("state_water", "facility_seveso", "facility_ippc", "health_symptoms", "acute"):
+        for name in FACT_NAMES:
             wanted = getattr(condition, name)
             if wanted is not None and bool(facts[name]) is not wanted:
                 return False
         return True
+
+
+def with_source(context: dict[str, object], source: Facility | None) -> dict[str, object]:
+    """``context`` with the facts of one possible source."""
+    return {
+        **context,
+        "facility": source,
+        "facility_seveso": source is not None and source.seveso_tier in ("high", "low"),
+        "facility_ippc": source is not None and source.ippc is True,
+    }
+
+
+class Merged:
+    """The recipients of several possible sources, once each. A recipient chosen by several
+    rules (say Seveso for one source, IPPC for another) keeps each rule's reason, the
+    strongest role first; more sources under the same rule are named after its reason."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[tuple[Recipient, list[str]]]] = {}
+
+    def add(self, recipient: Recipient, source: Facility | None) -> None:
+        entries = self.entries.setdefault(recipient.recipient_id, [])
+        if any(e[0].reason == recipient.reason for e in entries):
+            return
+        same_rule = next((e for e in entries if e[0].rule_id == recipient.rule_id), None)
+        if same_rule is None:
+            entries.append((recipient, []))
+        elif source is not None:
+            same_rule[1].append(source.name)
+
+    def recipients(self) -> tuple[Recipient, ...]:
+        found = []
+        for entries in self.entries.values():
+            ranked = sorted(entries, key=lambda e: ROLE_RANK[e[0].role])
+            nl = " ".join(reason_with(r.reason.nl, "Ook een mogelijke bron", n) for r, n in ranked)
+            en = " ".join(reason_with(r.reason.en, "Also a possible source", n) for r, n in ranked)
+            first = ranked[0][0]
+            found.append(
+                first
+                if len(ranked) == 1 and not ranked[0][1]
+                else first.model_copy(update={"reason": LocalizedText(nl=nl, en=en)})
+            )
+        return tuple(found)
+
+
+def reason_with(reason: str, also: str, names: list[str]) -> str:
+    return f"{reason} {also}: {', '.join(names)}." if names else reason
 
 
 def observed_hour(moment: datetime) -> datetime:

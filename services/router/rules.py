@@ -15,6 +15,8 @@ from schemas.routing import Role
 
 Target = Literal[
     "municipality",
+    "place_municipality",
+    "facility_municipality",
     "province",
     "od_of_municipality",
     "seveso_od_of_province",
@@ -39,6 +41,11 @@ PLACEHOLDERS = frozenset(
         "wind_en",
         "facility_nl",
         "facility_en",
+        "possible_nl",
+        "possible_en",
+        "where_nl",
+        "where_en",
+        "place_municipality",
     }
 )
 RULES_FILE = Path(__file__).with_name("rules.yaml")
@@ -52,6 +59,7 @@ class Condition(Strict):
     category: list[Category] | None = None
     subtype: list[str] | None = None
     state_water: bool | None = None
+    on_state_water: bool | None = None
     facility_seveso: bool | None = None
     facility_ippc: bool | None = None
     health_symptoms: bool | None = None

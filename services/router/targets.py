@@ -11,6 +11,7 @@ from schemas.routing import Recipient, RecipientKind
 from services.router.reference.places import PlaceMatch
 from services.router.reference.registry import Facility, Municipality, Region, Registry
 from services.router.rules import RecipientRule, Rule, Target
+from services.router.texts import kilometres
 from services.router.wind import WindObservation
 
 
@@ -46,6 +47,8 @@ class Targets:
         self.registry = registry
         self._finders: dict[Target, Callable[[Surroundings], Addressee | None]] = {
             "municipality": self._municipality,
+            "place_municipality": self._place_municipality,
+            "facility_municipality": self._facility_municipality,
             "province": self._province,
             "seveso_od_of_province": self._seveso_od,
             "od_of_municipality": self._od,
@@ -66,6 +69,11 @@ class Targets:
         municipality = home or place_municipality
         province = registry.provinces.get(municipality.province_code)
         return Surroundings(match, source, facts, place_municipality, municipality, province)
+
+    @staticmethod
+    def optional(target: Target) -> bool:
+        """Whether ``target`` may name no one without the decision being incomplete."""
+        return target in OPTIONAL_TARGETS
 
     def recipient(
         self, rule: RecipientRule, chosen: Rule, around: Surroundings
@@ -92,6 +100,21 @@ class Targets:
             f"Gemeente {municipality.name}",
             RecipientKind.MUNICIPALITY,
         )
+
+    @staticmethod
+    def _place_municipality(around: Surroundings) -> Addressee:
+        """Where the resident notices it (on the water: the nearest municipality)."""
+        municipality = around.place_municipality
+        return Addressee(
+            municipality.code.lower(), f"Gemeente {municipality.name}", RecipientKind.MUNICIPALITY
+        )
+
+    @staticmethod
+    def _facility_municipality(around: Surroundings) -> Addressee | None:
+        """The possible source's home municipality, when it is another than the place's."""
+        if around.source is None or around.municipality is around.place_municipality:
+            return None
+        return Targets._municipality(around)
 
     @staticmethod
     def _province(around: Surroundings) -> Addressee | None:
@@ -140,6 +163,9 @@ class Targets:
         return Addressee(code.lower(), board, RecipientKind.WATER_BOARD)
 
 
+OPTIONAL_TARGETS: frozenset[Target] = frozenset({"facility_municipality"})
+
+
 def od_recipient_id(code: str) -> str:
     """An omgevingsdienst's recipient id: ``od-`` and its code (``od-odnzkg``)."""
     return f"od-{code.lower()}"
@@ -148,15 +174,34 @@ def od_recipient_id(code: str) -> str:
 def reason_values(addressee: Addressee, around: Surroundings) -> dict[str, str]:
     """The placeholders of a rule's reason (``rules.PLACEHOLDERS``) for one recipient."""
     source, name = around.source, addressee.name
-    wind = around.facts.get("wind")
-    downwind_nl = downwind_en = ""
-    if isinstance(wind, WindObservation) and wind.direction_deg is not None and source is not None:
-        downwind_nl = f", omdat u op dat moment benedenwinds van {source.name} was"
-        downwind_en = f", because you were downwind of {source.name} at the time"
+    possible = bool(around.facts.get("possible")) and source is not None
+    downwind_nl, downwind_en = _wind_values(around)
+    where_nl, where_en = "in haar gebied", "in its area"
+    if around.match.on_water:
+        distance_nl, distance_en = kilometres(around.match.distance_m)
+        where_nl = f"op het water bij haar gebied ({distance_nl} ervandaan)"
+        where_en = f"on the water near its area ({distance_en} away)"
+    facility_nl = facility_en = ""
+    if source is not None:
+        facility_nl = (
+            f" ({source.name} is een mogelijke bron)"
+            if possible
+            else f" (het gaat om {source.name})"
+        )
+        facility_en = (
+            f" ({source.name} is a possible source)"
+            if possible
+            else f" (this concerns {source.name})"
+        )
     return {
         "facility": source.name if source else "",
-        "facility_nl": f" (het gaat om {source.name})" if source else "",
-        "facility_en": f" (this concerns {source.name})" if source else "",
+        "facility_nl": facility_nl,
+        "facility_en": facility_en,
+        "possible_nl": " (een mogelijke bron)" if possible else "",
+        "possible_en": " (a possible source)" if possible else "",
+        "where_nl": where_nl,
+        "where_en": where_en,
+        "place_municipality": around.place_municipality.name,
         "municipality": around.municipality.name,
         "province": around.province.name if around.province else "",
         "od": name,
@@ -167,3 +212,19 @@ def reason_values(addressee: Addressee, around: Surroundings) -> dict[str, str]:
         "wind_nl": downwind_nl,
         "wind_en": downwind_en,
     }
+
+
+def _wind_values(around: Surroundings) -> tuple[str, str]:
+    """The ``wind_nl``/``wind_en`` placeholders: downwind of the source, or no wind known."""
+    source, wind = around.source, around.facts.get("wind")
+    if source is None or not around.facts.get("wind_category"):
+        return "", ""
+    if isinstance(wind, WindObservation) and wind.direction_deg is not None:
+        return (
+            f", omdat u op dat moment benedenwinds van {source.name} was",
+            f", because you were downwind of {source.name} at the time",
+        )
+    return (
+        "; er was geen windrichting bekend, dus alle richtingen zijn meegewogen",
+        "; no wind direction was known, so every direction was weighed",
+    )

@@ -163,6 +163,23 @@ class WatchedKnmiWind:
         return self._wind.wind_at(lat, lon, moment)
 
 
+DIRECTION_STEP_DEG = 10.0  # KNMI reports DD in tens of degrees: ±10° at best
+LIGHT_WIND_MS = 2.0  # below this an hourly mean direction wanders
+LIGHT_WIND_EXTRA_DEG = 20.0
+
+
+def direction_uncertainty_deg(observation: WindObservation) -> float:
+    """How far the wind's true direction over the hour may lie from the observed one."""
+    extra = LIGHT_WIND_EXTRA_DEG if observation.speed_ms < LIGHT_WIND_MS else 0.0
+    return DIRECTION_STEP_DEG + extra
+
+
+def off_downwind_deg(wind_from_deg: float, bearing_from_source_deg: float) -> float:
+    """The angle between where the wind blows to and the bearing from source to reporter."""
+    blowing_towards = (wind_from_deg + 180) % 360
+    return abs((bearing_from_source_deg - blowing_towards + 180) % 360 - 180)
+
+
 def downwind(
     wind_from_deg: float, bearing_from_source_deg: float, tolerance_deg: float = 30.0
 ) -> bool:
@@ -171,6 +188,4 @@ def downwind(
     Wind FROM 180° (southerly) blows towards 0° (north): a reporter due north of the source
     (bearing 0°) is downwind.
     """
-    blowing_towards = (wind_from_deg + 180) % 360
-    difference = abs((bearing_from_source_deg - blowing_towards + 180) % 360 - 180)
-    return difference <= tolerance_deg
+    return off_downwind_deg(wind_from_deg, bearing_from_source_deg) <= tolerance_deg

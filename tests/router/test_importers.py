@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from shapely import Point
 
 from services.router.reference.importers import (
     BOUNDARY_LAYERS,
@@ -20,6 +21,7 @@ from services.router.reference.importers import (
 )
 from services.router.reference.loader import ReferenceDataError, load_registry
 from services.router.reference.places import Layer
+from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON
 from tests.router.test_reference import SHARED, reference
 from tests.support.http import JsonHandler, serving
 from tests.support.processes import cli
@@ -40,6 +42,20 @@ ASKED: list[dict[str, list[str]]] = []
 
 
 def features_for(type_name: str) -> list[dict[str, object]]:
+    if type_name == "gemeenten":  # the Wijk- en Buurtkaart: a land part and a water part each
+        return [
+            {
+                "type": "Feature",
+                "properties": {
+                    "gemeentecode": f"GM{i + 20:04d}",
+                    "gemeentenaam": f"gemeente {i}",
+                    "water": water,
+                },
+                "geometry": square(5.0 + i * 0.1, 52.0 + (0.1 if water == "JA" else 0.0)),
+            }
+            for i in range(3)
+            for water in ("NEE", "JA")
+        ]
     layer = type_name.removesuffix("_gegeneraliseerd")
     return [
         {
@@ -82,6 +98,19 @@ def test_boundaries_are_fetched_page_by_page_and_written_in_the_reference_shape(
     assert written["features"][0]["properties"] == {"statcode": "GM0020", "statnaam": "gemeente 0"}
     layer = Layer.read(tmp_path / "boundaries" / "gemeente_2031.geojson")
     assert layer.codes == ["GM0020", "GM0021", "GM0022", "GM0023", "GM0024"]
+
+
+def test_boundaries_with_water_merge_each_municipalitys_land_and_water(tmp_path: Path) -> None:
+    with wfs() as url:
+        counts = import_boundaries(2031, tmp_path, url=url, with_water=True, water_url=url)
+    assert counts["gemeente"] == 3
+    layer = Layer.read(tmp_path / "boundaries" / "gemeente_2031.geojson")
+    assert layer.codes == ["GM0020", "GM0021", "GM0022"]
+    on_the_water = Point(5.05 * METRES_PER_DEG_LON, 52.15 * METRES_PER_DEG_LAT)
+    assert layer.containing(on_the_water) == ["GM0020"], "the water part is the municipality's"
+    written = json.loads((tmp_path / "boundaries" / "gemeente_2031.geojson").read_text())
+    assert written["features"][0]["geometry"]["type"] == "Polygon", "land and water merged"
+    assert counts["provincie"] == 5, "the other layers stay the generalised ones"
 
 
 @pytest.mark.parametrize(

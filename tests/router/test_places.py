@@ -26,10 +26,12 @@ def test_grid_and_geometries_agree_everywhere() -> None:
     answered_by_grid = 0
     for lat, lon in points:
         fast, exact = places.locate(lat, lon), places.locate_exactly(lat, lon)
-        assert (fast.municipality, set(fast.border_candidates)) == (
+        assert (fast.municipality, set(fast.border_candidates), fast.water) == (
             exact.municipality,
             set(exact.border_candidates),
+            exact.water,
         ), (lat, lon)
+        assert fast.distance_m == exact.distance_m, (lat, lon)
         answered_by_grid += (
             places.grid.lookup(lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT) != -2
         )

@@ -13,7 +13,7 @@ import pytest
 from schemas.cloudevents import decode, headers_for
 from schemas.leg import Actor, ActorKind, LegStatus, LegStatusChanged
 from schemas.report import Category, Location, LocationSource, ReportCorrected
-from schemas.routing import ReportDelivered, Role, RoutingDecided
+from schemas.routing import ReportDelivered, Role, RoutingDecided, TriageRequested
 from schemas.topics import (
     LEG_STATUS,
     REPORT_CORRECTED,
@@ -105,9 +105,13 @@ async def test_not_ours_reroutes_then_goes_to_triage(router: Bus) -> None:
     assert all(r.recipient_id != "od-odnzkg" for r in second.recipients)
 
     await router.publish(LEG_STATUS.name, refusal("pv27"))
-    [triage] = await router.read_about(ROUTING_TRIAGE.name, event.report_id)
-    _, request = decode(headers_of(triage), triage.value)
-    assert request.refused_by == ["od-odnzkg", "pv27"]  # type: ignore[attr-defined]
+    # rounds 1 and 2 were low confidence (two possible sources: a request each), then refusals
+    triage = await router.read_about(ROUTING_TRIAGE.name, event.report_id, 3)
+    requests = [decode(headers_of(r), r.value)[1] for r in triage]
+    assert [r.refused_by for r in requests if isinstance(r, TriageRequested)][-1] == [
+        "od-odnzkg",
+        "pv27",
+    ]
 
 
 async def test_north_sea_is_unroutable_and_malformed_is_dead_lettered(router: Bus) -> None:
@@ -176,3 +180,38 @@ async def test_corrected_location_and_category_are_decided_again(router: Bus) ->
     assert delivery.report.category is Category.ODOUR
     with pytest.raises(TimeoutError):
         await router.read_about(delivery_topic("gm0344").name, event.report_id, 2, timeout_s=3)
+
+
+async def test_a_report_on_the_ijsselmeer_reaches_rijkswaterstaat_and_the_nearest_town(
+    router: Bus,
+) -> None:
+    """A discharge seen from a boat on the IJsselmeer, in no municipal polygon: delivered to
+    Rijkswaterstaat and the nearest municipality (Súdwest-Fryslân), decided with low
+    confidence, the distance in the place, and a triage request that says why."""
+    event = report_received(
+        category=Category.WATER,
+        subtype="discharge",
+        location=Location(lat=52.80, lon=5.37, source=LocationSource.WGS84),
+    )
+    await router.publish(REPORT_RECEIVED.name, event)
+    for recipient in ("rijkswaterstaat", "gm1900"):
+        [delivered] = await router.read_about(delivery_topic(recipient).name, event.report_id)
+        _, delivery = decode(headers_of(delivered), delivered.value or b"")
+        assert isinstance(delivery, ReportDelivered)
+        assert delivery.place.on_water
+        assert delivery.place.water_name == "IJsselmeer"
+    [decided] = await router.read_about(ROUTING_DECIDED.name, event.report_id)
+    _, decision = decode(headers_of(decided), decided.value or b"")
+    assert isinstance(decision, RoutingDecided)
+    assert decision.confidence == "low"
+    assert decision.place.distance_m is not None
+    assert decision.reason is not None
+    assert "IJsselmeer" in decision.reason.nl
+    roles = {r.recipient_id: r.role for r in decision.recipients}
+    assert roles == {"rijkswaterstaat": Role.COMPETENT_AUTHORITY, "gm1900": Role.INFORMED}
+    [triage] = await router.read_about(ROUTING_TRIAGE.name, event.report_id)
+    _, request = decode(headers_of(triage), triage.value or b"")
+    assert isinstance(request, TriageRequested)
+    assert "op het water" in request.reason.nl
+    with pytest.raises(TimeoutError):
+        await router.read_about(REPORT_UNROUTABLE.name, event.report_id, timeout_s=2)

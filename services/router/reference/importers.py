@@ -3,6 +3,11 @@
 - Boundaries: PDOK's CBS gebiedsindelingen WFS (``typeName=<layer>_gegeneraliseerd``, JSON in
   WGS84, paged with ``STARTINDEX``/``COUNT``) -> ``boundaries/<layer>_<year>.geojson`` with
   ``statcode``/``statnaam`` properties, the shape ``PlaceIndex`` reads.
+- Boundaries with water (``with_water``): CBS's Wijk- en Buurtkaart WFS (layer ``gemeenten``,
+  one feature per land part and per water part, ``gemeentecode``/``gemeentenaam``/``water``)
+  -> the parts of each municipality merged into ``boundaries/gemeente_<year>.geojson``, so
+  the large waters belong to their municipality; the router's nearest-municipality fallback
+  still answers for the sea side of the coast.
 - Facilities: the EEA industrial emissions (IED / E-PRTR) facility table as CSV, Dutch rows
   -> ``registry/facilities_nl.csv``. EEA data has no Seveso tier and no competent authority:
   those stay ``unknown`` and empty, marked for verification, never guessed.
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from shapely import unary_union
 from shapely.geometry import mapping, shape
 
 from services.router.reference.loader import ReferenceDataError
@@ -26,6 +32,8 @@ from services.router.reference.places import PlaceIndex
 from services.router.reference.registry import Registry
 
 PDOK_WFS = "https://service.pdok.nl/cbs/gebiedsindelingen/{year}/wfs/v1_0"
+PDOK_WIJKENBUURTEN_WFS = "https://service.pdok.nl/cbs/wijkenbuurten/{year}/wfs/v1_0"
+WITH_WATER_TYPE_NAME = "gemeenten"
 WFS_GET_FEATURE = {"service": "WFS", "version": "2.0.0", "request": "GetFeature"}
 JSON_IN_WGS84 = {"outputFormat": "json", "srsName": "urn:ogc:def:crs:EPSG::4326"}
 
@@ -109,23 +117,57 @@ def boundary_collection(
     return {"type": "FeatureCollection", "features": out}
 
 
+def merged_with_water(features: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Wijk- en Buurtkaart municipality parts (land and water, ``gemeentecode``) as one
+    feature per municipality with ``statcode``/``statnaam``."""
+    parts: dict[str, list[Any]] = {}
+    names: dict[str, str] = {}
+    for feature in features:
+        properties = feature.get("properties") or {}
+        code = str(properties.get("gemeentecode") or properties.get("statcode") or "").strip()
+        parts.setdefault(code, []).append(shape(feature["geometry"]))
+        names[code] = str(properties.get("gemeentenaam") or properties.get("statnaam") or "")
+    for code, geometries in parts.items():
+        merged = unary_union(geometries).buffer(0)  # land and water parts share their edges
+        yield {
+            "type": "Feature",
+            "properties": {"statcode": code, "statnaam": names[code]},
+            "geometry": mapping(merged),
+        }
+
+
 def import_boundaries(
     year: int,
     out_dir: Path,
     *,
     url: str | None = None,
+    with_water: bool = False,
+    water_url: str | None = None,
     timeout_s: float = 60.0,
     page_size: int = 1000,
 ) -> dict[str, int]:
-    """Fetch the four layers for ``year`` into ``out_dir/boundaries``; feature counts by layer."""
+    """Fetch the four layers for ``year`` into ``out_dir/boundaries``; feature counts by layer.
+
+    ``with_water``: the municipalities come from the Wijk- en Buurtkaart (``water_url``) with
+    their water parts; the other layers stay the generalised ones."""
     target = out_dir / "boundaries"
     target.mkdir(parents=True, exist_ok=True)
     counts = {}
     with httpx.Client(timeout=timeout_s) as client:
         for layer in BOUNDARY_LAYERS:
-            features = fetch_wfs_features(
-                client, url or PDOK_WFS.format(year=year), layer.type_name, page_size=page_size
-            )
+            if with_water and layer.name == "gemeente":
+                features = merged_with_water(
+                    fetch_wfs_features(
+                        client,
+                        water_url or PDOK_WIJKENBUURTEN_WFS.format(year=year),
+                        WITH_WATER_TYPE_NAME,
+                        page_size=page_size,
+                    )
+                )
+            else:
+                features = fetch_wfs_features(
+                    client, url or PDOK_WFS.format(year=year), layer.type_name, page_size=page_size
+                )
             collection = boundary_collection(features, layer)
             path = target / f"{layer.name}_{year}.geojson"
             temporary = path.with_suffix(".tmp")

@@ -118,6 +118,26 @@ def _omgevingsdienst(row: dict[str, str]) -> Omgevingsdienst:
     )
 
 
+SITE_POINT_UNCERTAINTY_M = 100.0  # a registered site point: somewhere on a large site
+ADDRESS_PROXY_UNCERTAINTY_M = 1000.0  # an address or a neighbouring site stands in for it
+MEMORY_UNCERTAINTY_M = 3000.0  # from memory, no stated margin (the README says ±1–3 km)
+METRES_PER_DEGREE = 111_000.0
+
+
+def coordinate_uncertainty_m(coord_source: str) -> float:
+    """How far a facility's true site may lie from its point, from its ``coord_source``:
+    a stated margin (``+/-0.02 deg``), else by kind (MEMORY, ADDRESS PROXY, a site point)."""
+    text = coord_source.strip().upper()
+    stated = re.search(r"\+/-\s*([0-9.]+)\s*DEG", text)
+    if stated:
+        return max(SITE_POINT_UNCERTAINTY_M, float(stated.group(1)) * METRES_PER_DEGREE)
+    if text.startswith("MEMORY"):
+        return MEMORY_UNCERTAINTY_M
+    if text.startswith("ADDRESS PROXY"):
+        return ADDRESS_PROXY_UNCERTAINTY_M
+    return SITE_POINT_UNCERTAINTY_M
+
+
 def _facility(row: dict[str, str]) -> Facility:
     tier, uncertain = _tier(row["seveso_tier"])
     return Facility(
@@ -136,6 +156,7 @@ def _facility(row: dict[str, str]) -> Facility:
         executing_od=row["executing_od"],
         typical_nuisance=tuple(n for n in row["typical_nuisance"].split(";") if n),
         active=row["status"].strip().lower().startswith("active"),
+        coordinate_uncertainty_m=coordinate_uncertainty_m(row["coord_source"]),
     )
 
 

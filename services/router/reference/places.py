@@ -8,6 +8,10 @@ Most points are answered from a grid of 250 m cells computed at load: a cell who
 lies more than 250 m inside one municipality answers with that municipality, a cell more than
 250 m from every municipality answers "outside"; only cells near a border ask the geometries.
 Both paths give the same answer (tests/router/test_places.py compares them).
+
+Points inside the outline of the Netherlands (``services.runtime.outline``) that lie in no
+municipality (the large waters the generalised land boundaries leave out, the coastal strip)
+go to the nearest municipality, with the distance and the water they lie on (``Waters``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +30,14 @@ from shapely.geometry.base import BaseGeometry
 
 from services.router.reference.registry import Registry
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
+from services.runtime.outline import NationalWater, Netherlands, filled, load_waters
 
 log = logging.getLogger(__name__)
 
 BORDER_M = 250.0
+AT_WATER_M = 250.0  # a quay, a dyke or a jetty: this close to a water is "at" it
+WATER_TILE_M = 5000.0
+MASK_ROWS = 64
 GRID_CELL_M = 250.0
 NEAR_BORDER = -2  # grid value: ask the geometries
 OUTSIDE = -1  # grid value: more than BORDER_M from every municipality
@@ -82,6 +90,31 @@ class CellGrid:
     def _cell(self, x: float, y: float) -> tuple[int, int]:
         return int((x - self.min_x) // self.cell_m), int((y - self.min_y) // self.cell_m)
 
+    def mask(self, geometry: BaseGeometry | None) -> np.ndarray:
+        """True for the cells that may touch ``geometry`` (their centre within half a cell
+        diagonal of it); False cells lie wholly outside it."""
+        found = np.zeros((self.ny, self.nx), dtype=bool)
+        if geometry is None or geometry.is_empty:
+            return found
+        reach = geometry.buffer(self.cell_m / 2 * math.sqrt(2) + 1)
+        shapely.prepare(reach)
+        (ix0, iy0), (ix1, iy1) = self._span(reach.bounds)
+        xs = self.min_x + (np.arange(ix0, ix1 + 1) + 0.5) * self.cell_m
+        for row in range(iy0, iy1 + 1, MASK_ROWS):  # in bands: little memory at a time
+            last = min(row + MASK_ROWS, iy1 + 1)
+            ys = self.min_y + (np.arange(row, last) + 0.5) * self.cell_m
+            grid_x, grid_y = np.meshgrid(xs, ys)
+            found[row:last, ix0 : ix1 + 1] = shapely.contains_xy(reach, grid_x, grid_y)
+        return found
+
+    def flag(self, mask: np.ndarray, x: float, y: float) -> bool:
+        """``mask``'s value for the cell of (x, y); True outside the grid (ask the geometry)."""
+        ix = int((x - self.min_x) // self.cell_m)
+        iy = int((y - self.min_y) // self.cell_m)
+        if not (0 <= ix < self.nx and 0 <= iy < self.ny):
+            return True
+        return bool(mask[iy, ix])
+
     def lookup(self, x: float, y: float) -> int:
         """The municipality index, OUTSIDE, or NEAR_BORDER for a point in the plane."""
         ix = int((x - self.min_x) // self.cell_m)
@@ -124,17 +157,125 @@ class PlaceMatch:
     ggd_region: str | None
     border_candidates: tuple[str, ...]
     exact: bool  # False: no boundaries, nearest representative point used instead
+    on_water: bool = False  # in no municipality: ``municipality`` is the nearest one
+    distance_m: float = 0.0  # from the point to ``municipality`` (0 inside it)
+    water: NationalWater | None = None  # the large water the point lies on or at
+
+
+OUTSIDE_MATCH = PlaceMatch(None, None, None, None, (), exact=True)
+
+
+def _tiles(geometry: BaseGeometry, size_m: float = WATER_TILE_M) -> list[BaseGeometry]:
+    """``geometry`` cut into the non-empty parts of a grid of ``size_m`` squares."""
+    x0, y0, x1, y1 = geometry.bounds
+    xs = np.arange(math.floor(x0 / size_m) * size_m, x1, size_m)
+    ys = np.arange(math.floor(y0 / size_m) * size_m, y1, size_m)
+    boxes = [shapely.box(x, y, x + size_m, y + size_m) for x in xs for y in ys]
+    parts = shapely.intersection(geometry, np.array(boxes, dtype=object))
+    return [part for part in parts if not part.is_empty]
+
+
+class Waters:
+    """The large waters in the plane: the holes of the land boundaries named by a point inside
+    them, the hand-drawn rings of the waters open to the sea, and the sea beyond the coast."""
+
+    def __init__(self, land: BaseGeometry, waters: tuple[NationalWater, ...]) -> None:
+        holes = [
+            shapely.Polygon(ring)
+            for part in getattr(land, "geoms", [land])
+            for ring in getattr(part, "interiors", ())
+        ]
+        self._land = filled(land)
+        shapely.prepare(self._land)
+        self.waters: list[NationalWater] = []
+        shapes: list[BaseGeometry] = []
+        for water in waters:
+            if water.point is not None:
+                point = Point(*to_plane(*water.point))
+                hole = next((h for h in holes if h.contains(point)), None)
+                if hole is None:
+                    log.warning("water %s: its point lies in no hole of the boundaries", water.name)
+                    continue
+                shapes.append(hole)
+            elif water.area:  # the hand-drawn ring's water: what lies beyond the land
+                ring = shapely.Polygon([to_plane(lat, lon) for lat, lon in water.area])
+                shapes.append(ring.difference(self._land))
+            else:
+                continue
+            self.waters.append(water)
+        self.sea = next((w for w in waters if w.sea), None)
+        self.reach = shapely.unary_union(shapes).buffer(AT_WATER_M) if shapes else None
+        if self.reach is not None:
+            shapely.prepare(self.reach)
+        # the distance query asks small pieces (tiles of the waters), not whole lakes
+        self._piece_water: list[int] = []
+        pieces: list[BaseGeometry] = []
+        for index, shape_ in enumerate(shapes):
+            for piece in _tiles(shape_):
+                pieces.append(piece)
+                self._piece_water.append(index)
+        self.tree = STRtree(pieces)
+
+    def at(self, point: Point, *, on_land: bool) -> NationalWater | None:
+        """The water ``point`` lies on or within ``AT_WATER_M`` of (the nearest one)."""
+        if self.reach is not None and self.reach.contains(point):
+            near = [
+                self.waters[self._piece_water[int(i)]]
+                for i in self.tree.query_nearest(point, max_distance=AT_WATER_M)
+            ]
+            if near:  # ties: a hole of the boundaries (exact) before a hand-drawn ring
+                return min(near, key=lambda water: water.point is None)
+        if on_land or self.sea is None or self._land.contains(point):
+            return None
+        return self.sea
+
+
+class Shores:
+    """The municipal boundaries in small pieces, for "the nearest municipality" of a point on
+    the water (outside every polygon its distance to one is the distance to its boundary)."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.codes: list[str] = []
+        pieces: list[BaseGeometry] = []
+        for code, geometry in zip(layer.codes, layer.geometries, strict=True):
+            for piece in _tiles(geometry.boundary):
+                pieces.append(piece)
+                self.codes.append(code)
+        self.tree = STRtree(pieces)
+
+    def nearest(self, point: Point) -> tuple[str, float]:
+        indexes, distances = self.tree.query_nearest(point, return_distance=True)
+        return self.codes[int(indexes[0])], float(distances[0])
 
 
 class PlaceIndex:
     """Locates points; without boundary files it falls back to nearest representative points."""
 
-    def __init__(self, layers: dict[str, Layer], centroids: dict[str, tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        layers: dict[str, Layer],
+        centroids: dict[str, tuple[float, float]],
+        *,
+        netherlands: Netherlands | None = None,
+        waters: tuple[NationalWater, ...] = (),
+    ) -> None:
         self.layers = layers
+        self.netherlands = netherlands or Netherlands(None)
+        land = layers.get("province") or layers.get("municipality")
+        self.waters = (
+            Waters(shapely.unary_union(land.geometries), waters) if land is not None else None
+        )
         self._centroid_codes = list(centroids)
         self._centroid_tree = STRtree([Point(*to_plane(*c)) for c in centroids.values()])
         self.degraded = "municipality" not in layers
         self.grid = None if self.degraded else CellGrid(layers["municipality"].geometries)
+        self._shores: Shores | None = None  # made on the first point off the land
+        # cells that may lie at a water, and cells that may lie inside the outline
+        self._near_water = self._in_netherlands = np.zeros((0, 0), dtype=bool)
+        if self.grid is not None and self.waters is not None:
+            self._near_water = self.grid.mask(self.waters.reach)
+            outline = self.netherlands.outline
+            self._in_netherlands = self.grid.mask(_planar(outline) if outline is not None else None)
 
     @classmethod
     def load(
@@ -145,7 +286,12 @@ class PlaceIndex:
             path = directory / "boundaries" / pattern.format(year=year)
             if path.exists():
                 layers[name] = Layer.read(path)
-        index = cls(layers, centroids)
+        index = cls(
+            layers,
+            centroids,
+            netherlands=Netherlands.from_reference_dir(directory, year=year),
+            waters=load_waters(),
+        )
         if index.degraded:
             log.error(
                 "NO MUNICIPAL BOUNDARIES in %s: routing by nearest municipality centre, "
@@ -182,14 +328,51 @@ class PlaceIndex:
         return problems
 
     def locate(self, lat: float, lon: float) -> PlaceMatch:
-        if self.grid is not None:
-            found = self.grid.lookup(*to_plane(lat, lon))
-            if found == OUTSIDE:
-                return PlaceMatch(None, None, None, None, (), exact=True)
-            if found != NEAR_BORDER:
-                code = self.layers["municipality"].codes[found]
-                return PlaceMatch(code, None, None, None, (), exact=True)
-        return self.locate_exactly(lat, lon)
+        """The municipality of a point; on the water, the nearest one; outside the outline of
+        the Netherlands, none."""
+        if self.grid is None:
+            return self.locate_exactly(lat, lon)
+        x, y = to_plane(lat, lon)
+        found = self.grid.lookup(x, y)
+        if found == NEAR_BORDER:
+            return self.locate_exactly(lat, lon)
+        if found == OUTSIDE:
+            if not self.grid.flag(self._in_netherlands, x, y):
+                return OUTSIDE_MATCH
+            return self._with_water(OUTSIDE_MATCH, lat, lon, Point(x, y))
+        match = PlaceMatch(
+            self.layers["municipality"].codes[found], None, None, None, (), exact=True
+        )
+        if not self.grid.flag(self._near_water, x, y):
+            return match
+        return self._with_water(match, lat, lon, Point(x, y))
+
+    def _with_water(self, match: PlaceMatch, lat: float, lon: float, point: Point) -> PlaceMatch:
+        """``match`` with the water it lies on or at; off the land, the nearest municipality."""
+        if self.waters is None:
+            return match
+        if match.municipality is not None:
+            if self.grid is not None and not self.grid.flag(self._near_water, point.x, point.y):
+                return match
+            water = self.waters.at(point, on_land=True)
+            return match if water is None else replace(match, water=water)
+        if not self.netherlands.contains(lat, lon):
+            return match
+        layer = self.layers["municipality"]
+        if self._shores is None:
+            self._shores = Shores(layer)
+        code, distance = self._shores.nearest(point)
+        return PlaceMatch(
+            code,
+            None,
+            None,
+            None,
+            (),
+            exact=True,
+            on_water=True,
+            distance_m=round(distance, -2),  # about: also keeps the memo keys few
+            water=self.waters.at(point, on_land=False),
+        )
 
     def locate_exactly(self, lat: float, lon: float) -> PlaceMatch:
         """``locate`` by the geometries alone (the grid's reference answer)."""
@@ -203,4 +386,5 @@ class PlaceIndex:
         inside = layer.containing(point)
         municipality = inside[0] if inside else None
         border = tuple(code for code in layer.within(point, BORDER_M) if code != municipality)
-        return PlaceMatch(municipality, None, None, None, border, exact=True)
+        match = PlaceMatch(municipality, None, None, None, border, exact=True)
+        return self._with_water(match, lat, lon, point)

@@ -65,6 +65,7 @@ class Facility:
     executing_od: str
     typical_nuisance: tuple[str, ...]
     active: bool
+    coordinate_uncertainty_m: float = 100.0  # how far the true site may lie from (lat, lon)
 
 
 @dataclass
