@@ -4,7 +4,8 @@ through the outbox with a scope label and its recipients.
 
 Recipients: a burst goes to the executing body and the competent authority of its reports; a
 scan cluster with a recurrence interval of 100 days or more to the competent authorities, and
-from 365 days also to the national table; a recurring facility to the national table.
+from 365 days also to the national table; a recurring facility to its competent authority, and
+to the national table only once it is a dossier candidate (an episode of four weeks or more).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from schemas.report import Category
 from schemas.routing import ReportDelivered
 from schemas.topics import PATTERN_DETECTED
 from services.notifier.models import PatternRecord, Signal
+from services.notifier.patterns import recurrence
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
 from services.notifier.patterns.scan import Cluster, scan
@@ -40,6 +42,8 @@ SOURCE = "/buursignaal/notifier"
 NATIONAL_TABLE = "national-table"
 GRID_M = 500
 PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
+GROWTH = 1.5  # an ongoing pattern is announced again at 1.5 x the unique reporters
+DOSSIER_DAYS = 28  # a recurrence episode this long is a dossier candidate for the table
 
 
 def plane(lat: float, lon: float) -> tuple[float, float]:
@@ -278,45 +282,45 @@ class Patterns:
         )
 
     async def _already_announced(self, session: AsyncSession, finding: Finding) -> bool:
-        """True when this ongoing pattern was announced with as many reporters already
-        (it did not grow)."""
+        """True when this ongoing pattern was announced before and did not grow materially
+        since, nor gained a recipient (the national table for a new dossier candidate)."""
         pending = [r for r in _pending_patterns(session).values() if r.key == finding.key]
         query = select(PatternRecord).where(PatternRecord.key == finding.key)
         record = pending[0] if pending else (await session.exec(query)).first()
-        return record is not None and record.unique_reporters >= finding.unique_reporters
+        if record is None:
+            return False
+        new_recipients = not set(finding.recipients) <= set(record.recipients)
+        return not new_recipients and not grew_materially(
+            record.unique_reporters, finding.unique_reporters
+        )
 
     # -- facility recurrence ---------------------------------------------------------------
 
     async def facility_recurrence(self, session: AsyncSession, today: date) -> int:
-        """Weekday-adjusted Poisson CUSUM per facility over the last 30 days (90-day baseline),
-        or three or more scan clusters touching the facility within 90 days."""
-        start = today - timedelta(days=119)
-        since = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+        """The calibrated CUSUM per facility (``recurrence.py``) over its daily unique reporters
+        up to yesterday (complete days): a new alarm episode is announced to the competent
+        authority once, again only when it grew materially, and to the national table only as
+        a dossier candidate (when it lasts ``DOSSIER_DAYS``)."""
+        last_day = today - timedelta(days=1)
+        first = last_day - timedelta(days=recurrence.HISTORY_DAYS + recurrence.EVALUATED_DAYS)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
         rows = (await session.exec(select(Signal).where(col(Signal.observed_at) >= since))).all()
-        daily: dict[str, Counter[date]] = defaultdict(Counter)
+        reporters: dict[str, dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
         signals_by_facility: dict[str, list[Signal]] = defaultdict(list)
         for signal in rows:
             for facility_id in signal.facility_ids:
-                daily[facility_id][signal.observed_at.date()] += 1
+                reporters[facility_id][signal.observed_at.date()].add(signal.reporter_key)
                 signals_by_facility[facility_id].append(signal)
-        clusters_since = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
-        scans = (
-            await session.exec(
-                select(PatternRecord).where(
-                    PatternRecord.method == DetectionMethod.SPACE_TIME_SCAN.value,
-                    col(PatternRecord.detected_at) >= clusters_since,
-                )
-            )
-        ).all()
-        touching = Counter(f for record in scans for f in record.facility_ids)
         announced = 0
-        for facility_id, counts in daily.items():
-            alarm = cusum_alarm(counts, today) or touching[facility_id] >= 3
-            if not alarm:
+        for facility_id, by_day in sorted(reporters.items()):
+            daily = {day: len(keys) for day, keys in by_day.items()}
+            found = recurrence.episodes(daily, last_day)
+            if not found or (last_day - found[-1].last_alarm).days > recurrence.QUIET_DAYS:
                 continue
-            recent = today - timedelta(days=30)
-            members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() > recent]
-            finding = recurrence_finding(facility_id, members, today)
+            episode = found[-1]
+            start = episode.first_alarm - timedelta(days=recurrence.QUIET_DAYS)
+            members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() >= start]
+            finding = recurrence_finding(facility_id, members, episode, last_day)
             if await self._already_announced(session, finding):
                 continue
             await self._announce(session, finding)
@@ -380,6 +384,7 @@ class Finding:
     ri: float | None = None
     pattern_id: uuid.UUID | None = None
     announcement: int | None = None
+    dossier_candidate: bool = False
 
     def new_record(self, pattern_id: str, now: datetime) -> PatternRecord:
         return PatternRecord(
@@ -436,6 +441,7 @@ class Finding:
             facility_ids=self.facility_ids,
             recipients=self.recipients,
             summary=self.summary,
+            dossier_candidate=self.dossier_candidate,
         )
 
 
@@ -461,44 +467,42 @@ def competent_recipients(members: Sequence[Signal]) -> list[str]:
     return sorted({r for m in members for r in recipient_ids(m.recipients, competent_only=True)})
 
 
-def recurrence_finding(facility_id: str, members: list[Signal], today: date) -> Finding:
-    """A facility with more reports than usual over the last 30 days."""
+def grew_materially(announced: int, now: int) -> bool:
+    """Half as many unique reporters again as at the last announcement (10 -> 15 -> 23)."""
+    return now >= max(announced + 1, math.ceil(announced * GROWTH))
+
+
+def recurrence_finding(
+    facility_id: str, members: list[Signal], episode: recurrence.Episode, last_day: date
+) -> Finding:
+    """An alarm episode at a facility: more reports than its own baseline, day after day."""
     municipalities, provinces = places_of(members)
-    end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
+    end = datetime.combine(last_day, datetime.max.time(), tzinfo=UTC)
+    start = datetime.combine(episode.first_alarm, datetime.min.time(), tzinfo=UTC)
     categories = Counter(m.category for m in members).most_common(1)
+    dossier = (episode.last_alarm - episode.first_alarm).days >= DOSSIER_DAYS
+    recipients = competent_recipients(members)
+    if dossier:
+        recipients = sorted({*recipients, NATIONAL_TABLE})
+    key = f"facility/{facility_id}/{episode.first_alarm.isoformat()}"
     return Finding(
-        key=f"facility/{facility_id}/{today.isocalendar().week}",
+        key=key,
+        pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
         method=DetectionMethod.FACILITY_RECURRENCE,
         category=categories[0][0] if categories else Category.ODOUR,
-        scope=scope_of(municipalities, provinces, {}),
+        scope=Scope.LOCAL,
         unique_reporters=len({m.reporter_key for m in members}),
         report_ids=[m.report_id for m in members],
-        window=(end - timedelta(days=30), end),
+        window=(start - timedelta(days=recurrence.QUIET_DAYS), end),
         municipalities=municipalities,
         provinces=provinces,
         facility_ids=[facility_id],
-        recipients=sorted({*competent_recipients(members), NATIONAL_TABLE}),
+        recipients=recipients,
+        dossier_candidate=dossier,
         summary=LocalizedText(
-            nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk.",
-            en=f"Recurring reports near {facility_id}: more than usual.",
+            nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk sinds "
+            f"{episode.first_alarm.isoformat()}.",
+            en=f"Recurring reports near {facility_id}: more than usual since "
+            f"{episode.first_alarm.isoformat()}.",
         ),
     )
-
-
-def cusum_alarm(counts: Counter[date], today: date, *, k: float = 0.5, h: float = 4.0) -> bool:
-    """Poisson CUSUM of standardised daily counts over the last 30 days against a 90-day
-    baseline before them, adjusted per weekday."""
-    baseline_days = [today - timedelta(days=d) for d in range(30, 120)]
-    overall = sum(counts[d] for d in baseline_days) / len(baseline_days)
-    weekday_means = {}
-    for weekday in range(7):
-        same = [counts[d] for d in baseline_days if d.weekday() == weekday]
-        weekday_means[weekday] = sum(same) / len(same) if same else overall
-    statistic = 0.0
-    for offset in range(29, -1, -1):
-        day = today - timedelta(days=offset)
-        expected = max(0.1, weekday_means[day.weekday()] if overall > 0 else 0.1)
-        statistic = max(0.0, statistic + (counts[day] - expected) / math.sqrt(expected) - k)
-        if statistic > h:
-            return True
-    return False
