@@ -126,7 +126,8 @@ class Patterns:
             signal.recipients = [*signal.recipients, recipient]
         session.add(signal)
         signals[report_id] = signal  # a second delivery in this transaction finds it
-        for burst in self._observe(signal, announce=True):
+        received = report.received_at.astimezone(UTC)
+        for burst in self._observe(signal, announce=True, received_at=received):
             await self._announce_burst(session, burst, signal)
 
     def _transactional(self, session: AsyncSession) -> None:
@@ -143,13 +144,20 @@ class Patterns:
         places = [self._places.get(r, (None, None)) for r in burst.report_ids]
         municipalities = {m for m, _ in places if m}
         provinces = {p for _, p in places if p}
-        facility_ids = [burst.key[1]] if burst.key[0] == "facility" else []
+        facility_ids = list(burst.facility_ids)
+        centre = None
+        if burst.cells:  # the middle of its first 1 km cell, on the 500 m grid
+            gx, gy = burst.cells[0]
+            cell_m = self.detector.cell_m
+            centre = coarse(
+                (gy + 0.5) * cell_m / METRES_PER_DEG_LAT, (gx + 0.5) * cell_m / METRES_PER_DEG_LON
+            )
         where = (
-            f"bij {burst.key[1]}" if facility_ids else "binnen één vierkante kilometer",
-            f"near {burst.key[1]}" if facility_ids else "within one square kilometre",
+            f"bij {', '.join(facility_ids)}" if facility_ids else "binnen één vierkante kilometer",
+            f"near {', '.join(facility_ids)}" if facility_ids else "within one square kilometre",
         )
         finding = Finding(
-            key="/".join(("burst", *burst.key)),
+            key=f"burst/{burst.category}/{burst.pattern_id}",
             pattern_id=burst.pattern_id,
             method=DetectionMethod.BURST,
             category=Category(burst.category),
@@ -160,7 +168,7 @@ class Patterns:
             unique_reporters=burst.unique_reporters,
             report_ids=list(burst.report_ids),
             window=(burst.window_start, burst.window_end),
-            centre=coarse(signal.lat, signal.lon) if not facility_ids else None,
+            centre=centre,
             radius_m=None,
             ri=None,
             municipalities=municipalities,
@@ -177,8 +185,9 @@ class Patterns:
         await self._announce(session, finding)
 
     async def warm_up(self, session: AsyncSession) -> None:
-        """Rebuild the burst windows from the last hour of signals (nothing is announced)."""
-        since = self.clock.now() - self.detector.window
+        """Rebuild the burst windows from the signals observed within the window and the
+        lateness before now (nothing is announced)."""
+        since = self.clock.now() - self.detector.window - self.detector.lateness
         rows = (
             await session.exec(
                 select(Signal)
@@ -189,7 +198,9 @@ class Patterns:
         for signal in rows:
             self._observe(signal, announce=False)
 
-    def _observe(self, signal: Signal, *, announce: bool) -> list[Burst]:
+    def _observe(
+        self, signal: Signal, *, announce: bool, received_at: datetime | None = None
+    ) -> list[Burst]:
         """Count the signal in the burst windows; the bursts it completes (when announcing)."""
         self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
         x, y = plane(signal.lat, signal.lon)
@@ -202,6 +213,7 @@ class Patterns:
             y_m=y,
             facility_ids=list(signal.facility_ids),
             recipients=recipient_ids(signal.recipients),
+            received_at=received_at,
             announce=announce,
         )
 
