@@ -115,7 +115,7 @@ async def test_ten_reporters_in_an_hour_near_the_steelworks_make_a_burst(
     assert {p.pattern_id for p in seen} == {first.pattern_id}
 
 
-async def test_an_injected_cluster_is_announced_by_the_daily_scan(
+async def test_an_injected_cluster_is_announced_by_the_hourly_scan(
     notifier_service: NotifierUnderTest, producer: KafkaBroker
 ) -> None:
     rng = np.random.default_rng(11)
@@ -157,7 +157,7 @@ async def test_an_injected_cluster_is_announced_by_the_daily_scan(
     assert cluster.recurrence_interval_days is not None
     assert cluster.recurrence_interval_days >= 100
     assert cluster.unique_reporters >= 3
-    assert cluster.scope.value == "regional", "two municipalities in one province"
+    assert cluster.scope.value == "local", "two municipalities, but one facility"
     assert "pv27" in cluster.recipients
     assert cluster.facility_ids == ["tata_steel_ijmuiden"]
     assert await notifier_service.notifier.scan([Category.ODOUR]) == 0, "no new reporter: quiet"

@@ -4,13 +4,25 @@ moving, overdispersed baseline (null streams with binomial bounds), and the scop
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from schemas.pattern import Scope
+from schemas.pattern import DetectionMethod, Scope
+from schemas.report import Category
+from services.notifier.models import Signal
 from services.notifier.patterns import recurrence
-from services.notifier.patterns.service import coarse, scope_of
+from services.notifier.patterns.scan import HOURLY_WINDOWS, scan
+from services.notifier.patterns.service import (
+    LivePattern,
+    Patterns,
+    coarse,
+    national_groups,
+    one_case_per_reporter,
+    plane,
+    scope_of,
+)
+from services.runtime.clock import FixedClock
 
 TODAY = date(2026, 11, 23)
 RHYTHM = np.array([1.15, 1.1, 1.05, 1.0, 1.0, 0.85, 0.85])  # Monday first, like date.weekday
@@ -134,11 +146,104 @@ def test_weekday_rhythm_is_not_an_alarm() -> None:
 
 
 def test_scope_labels() -> None:
-    assert scope_of({"GM0453"}, {"PV27"}, {}) is Scope.LOCAL
-    assert scope_of({"GM0453", "GM0375"}, {"PV27"}, {}) is Scope.REGIONAL
-    assert scope_of({"GM0453", "GM0344"}, {"PV27", "PV26"}, {}) is Scope.NATIONAL
-    three_steelworks = {"a": "steel", "b": "steel", "c": "steel"}
-    assert scope_of({"GM0453"}, {"PV27"}, three_steelworks) is Scope.NATIONAL
+    assert scope_of({"GM0453"}, {"PV27"}, []) is Scope.LOCAL
+    assert scope_of({"GM0453", "GM0375"}, {"PV27"}, ["tata_steel_ijmuiden"]) is Scope.LOCAL
+    assert scope_of({"GM0453", "GM0375"}, {"PV27"}, []) is Scope.REGIONAL
+    assert scope_of({"GM0453", "GM0344"}, {"PV27", "PV26"}, []) is Scope.REGIONAL, "a border"
+    assert scope_of({"GM0453", "GM0344", "GM0014"}, {"PV27", "PV26", "PV20"}, []) is Scope.NATIONAL
+
+
+def signal(n: int, who: str, lat: float, lon: float, at: datetime, facilities: list[str]) -> Signal:
+    return Signal(
+        report_id=f"s{n}",
+        reporter_key=who,
+        category=Category.ODOUR,
+        lat=lat,
+        lon=lon,
+        observed_at=at,
+        municipality_code="GM0599",
+        province_code="PV28",
+        facility_ids=facilities,
+        sectors=["chemicals"] * len(facilities),
+        recipients=["ca:pv28", "eb:od-dcmr"],
+    )
+
+
+def test_a_cluster_in_one_port_municipality_is_local_however_many_plants_are_near() -> None:
+    """Issue 17: a cluster inside Rotterdam near the Botlek, attributed to four chemical plants
+    within 5 km, was labelled national. Injected into a year of scattered reports and found by
+    the scan, it is local: one municipality."""
+    rng = np.random.default_rng(28)
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    plants = ["lyondell_botlek", "shin_etsu_botlek", "nobian_botlek", "huntsman_botlek"]
+    signals = [
+        signal(
+            n,
+            f"bg{n}",
+            51.8 + rng.uniform(0, 0.3),
+            4.2 + rng.uniform(0, 0.5),
+            now - timedelta(hours=float(rng.uniform(0, 8760))),
+            [],
+        )
+        for n in range(400)
+    ]
+    signals += [
+        signal(
+            1000 + n,
+            f"c{n}",
+            51.88 + rng.uniform(-0.004, 0.004),
+            4.33 + rng.uniform(-0.006, 0.006),
+            now - timedelta(hours=2 + 3 * n),
+            plants,
+        )
+        for n in range(8)
+    ]
+    cases = one_case_per_reporter(signals)
+    xy = np.array([plane(c.lat, c.lon) for c in cases])
+    hours = np.array([8759 - int((now - c.observed_at).total_seconds() // 3600) for c in cases])
+    clusters = scan(
+        xy[:, 0],
+        xy[:, 1],
+        hours,
+        today=8759,
+        windows=HOURLY_WINDOWS,
+        permutations=99,
+        seed=1,
+        scans_per_day=24,
+        max_clusters=1,
+    )
+    patterns = Patterns(FixedClock(now))
+    finding = patterns._scan_finding(
+        Category.ODOUR, clusters[0], [cases[i] for i in clusters[0].case_indices], now
+    )
+    assert finding is not None
+    assert set(plants) <= set(finding.facility_ids)
+    assert finding.scope is Scope.LOCAL
+    assert "national-table" not in finding.recipients or clusters[0].recurrence_interval_days >= 365
+
+
+def live(pattern_id: str, province: str, sector: str = "waste incineration") -> LivePattern:
+    return LivePattern(
+        pattern_id=pattern_id,
+        method=DetectionMethod.BURST,
+        unique_reporters=10,
+        provinces=frozenset({province}),
+        sectors=frozenset({sector}),
+        start=datetime(2026, 11, 23, 19, tzinfo=UTC),
+    )
+
+
+def test_clusters_at_incinerators_in_three_provinces_are_one_national_pattern() -> None:
+    """Issue 17: three simultaneous clusters near waste incinerators in three provinces were
+    each local and never joined. They join into one national pattern per sector; two in one
+    province, or different sectors, do not."""
+    three = [live("avr", "PV28"), live("aeb", "PV27"), live("arn", "PV25")]
+    groups = national_groups(three)
+    assert list(groups) == ["waste incineration"]
+    assert sorted(p.pattern_id for p in groups["waste incineration"]) == ["aeb", "arn", "avr"]
+    assert national_groups([live("avr", "PV28"), live("hvc", "PV28")]) == {}
+    mixed = [live("avr", "PV28"), live("tata", "PV27", sector="steel")]
+    assert national_groups(mixed) == {}
 
 
 def test_coarse_points_snap_to_500_metres() -> None:

@@ -11,6 +11,7 @@ to the national table only once it is a dossier candidate (an episode of four we
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import uuid
 from collections import Counter, defaultdict
@@ -32,7 +33,7 @@ from services.notifier.models import PatternRecord, Signal
 from services.notifier.patterns import recurrence
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
-from services.notifier.patterns.scan import Cluster, scan
+from services.notifier.patterns.scan import HOURLY_WINDOWS, Cluster, scan
 from services.runtime.clock import Clock
 from services.runtime.database import on_rollback
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
@@ -44,6 +45,9 @@ GRID_M = 500
 PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
 GROWTH = 1.5  # an ongoing pattern is announced again at 1.5 x the unique reporters
 DOSSIER_DAYS = 28  # a recurrence episode this long is a dossier candidate for the table
+CASE_GAP = timedelta(days=7)  # the scan counts a reporter once a week
+SAME_PLACE_M = 2000.0  # a continuing cluster's centre moves less than this
+LIVE = timedelta(hours=48)  # a pattern seen this recently takes part in the national join
 
 
 def plane(lat: float, lon: float) -> tuple[float, float]:
@@ -61,17 +65,62 @@ def coarse(lat: float, lon: float) -> CoarsePoint:
     )
 
 
-def scope_of(
-    municipalities: set[str], provinces: set[str], sectors_by_facility: dict[str, str]
-) -> Scope:
-    """Local: one municipality. Regional: several, within one province. National: several
-    provinces, or the same kind of pattern at three or more facilities of one sector."""
-    per_sector = Counter(s for s in sectors_by_facility.values() if s)
-    if len(provinces) > 1 or (per_sector and max(per_sector.values()) >= 3):
+def scope_of(municipalities: set[str], provinces: set[str], facility_ids: Sequence[str]) -> Scope:
+    """Where the pattern is. Local: one municipality, or one facility. Regional: several
+    municipalities (one province or OD area, or across a provincial border). National: three or
+    more provinces at once; the same kind of problem at facilities of one sector in several
+    provinces is joined into a national pattern (``national_groups``). The density of
+    facilities of one sector near a pattern says nothing about its scope."""
+    if len(provinces) >= 3:
         return Scope.NATIONAL
-    if len(municipalities) > 1:
-        return Scope.REGIONAL
-    return Scope.LOCAL
+    if len(municipalities) <= 1 or len(set(facility_ids)) == 1:
+        return Scope.LOCAL
+    return Scope.REGIONAL
+
+
+@dataclass(frozen=True)
+class LivePattern:
+    """A local or regional pattern still going on, as the national join sees it."""
+
+    pattern_id: str
+    method: DetectionMethod
+    unique_reporters: int
+    provinces: frozenset[str]
+    sectors: frozenset[str]
+    start: datetime
+    municipalities: frozenset[str] = frozenset()
+    facility_ids: tuple[str, ...] = ()
+    recipients: frozenset[str] = frozenset()
+    report_ids: tuple[str, ...] = ()
+
+
+def live_pattern(record: PatternRecord, sectors: set[str]) -> LivePattern:
+    return LivePattern(
+        pattern_id=record.pattern_id,
+        method=DetectionMethod(record.method),
+        unique_reporters=record.unique_reporters,
+        provinces=frozenset(record.province_codes),
+        sectors=frozenset(sectors),
+        start=record.window_start,
+        municipalities=frozenset(record.municipality_codes),
+        facility_ids=tuple(record.facility_ids),
+        recipients=frozenset(r for r in record.recipients if r != NATIONAL_TABLE),
+        report_ids=tuple(record.report_ids),
+    )
+
+
+def national_groups(live: Sequence[LivePattern]) -> dict[str, list[LivePattern]]:
+    """Per sector, the live patterns at its facilities when they lie in two or more provinces
+    (the three incinerators in three provinces of issue 17): one national pattern each."""
+    by_sector: dict[str, list[LivePattern]] = defaultdict(list)
+    for pattern in live:
+        for sector in pattern.sectors:
+            by_sector[sector].append(pattern)
+    return {
+        sector: sorted(parts, key=lambda p: (p.start, p.pattern_id))
+        for sector, parts in sorted(by_sector.items())
+        if len(parts) >= 2 and len({p for part in parts for p in part.provinces}) >= 2
+    }
 
 
 @dataclass
@@ -81,6 +130,7 @@ class ScanSettings:
     announce_ri_days: float = 100.0
     national_ri_days: float = 365.0
     seed: int = 20051
+    scans_per_day: float = 24.0  # hourly: the recurrence interval is per day of surveillance
 
 
 @dataclass
@@ -161,9 +211,7 @@ class Patterns:
             pattern_id=burst.pattern_id,
             method=DetectionMethod.BURST,
             category=Category(burst.category),
-            scope=scope_of(
-                municipalities, provinces, {f: self._sectors.get(f, "") for f in facility_ids}
-            ),
+            scope=scope_of(municipalities, provinces, facility_ids),
             announcement=burst.announcement,
             unique_reporters=burst.unique_reporters,
             report_ids=list(burst.report_ids),
@@ -217,45 +265,61 @@ class Patterns:
             announce=announce,
         )
 
-    # -- the daily scan ------------------------------------------------------------------
+    # -- the hourly scan -----------------------------------------------------------------
 
-    async def scan_category(self, session: AsyncSession, category: Category, today: date) -> int:
-        """Scan the last 365 days of one category; announce clusters with RI >= 100 days."""
-        first = datetime.combine(today - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
+    async def scan_category(self, session: AsyncSession, category: Category, now: datetime) -> int:
+        """Scan the 365 days up to ``now`` of one category in hours (windows of 6 hours to 30
+        days ending now); announce clusters with a recurrence interval of 100 days or more."""
+        now = now.astimezone(UTC)
+        first = now - timedelta(days=365)
         in_year = select(Signal).where(
-            Signal.category == category.value, col(Signal.observed_at) >= first
+            Signal.category == category.value, col(Signal.observed_at) > first
         )
-        cases = one_case_per_reporter_hour((await session.exec(in_year)).all())
+        signals = (await session.exec(in_year)).all()
+        for signal in signals:
+            self._sectors.update(
+                (f, s) for f, s in zip(signal.facility_ids, signal.sectors, strict=False) if s
+            )
+        cases = one_case_per_reporter(signals)
         if len(cases) < 3:
             return 0
         xy = np.array([plane(c.lat, c.lon) for c in cases])
-        days = np.array([(c.observed_at.date() - first.date()).days for c in cases])
+        last_hour = 365 * 24 - 1
+        hours = np.array(
+            [min(last_hour, int((c.observed_at - first).total_seconds() // 3600)) for c in cases]
+        )
         settings = self.scan_settings
         clusters = await asyncio.to_thread(
             scan,
             xy[:, 0],
             xy[:, 1],
-            days,
-            today=364,
+            hours,
+            today=last_hour,
+            windows=HOURLY_WINDOWS,
             permutations=settings.permutations,
             max_radius_m=settings.max_radius_m,
-            seed=settings.seed + today.toordinal(),
+            seed=settings.seed + int(now.timestamp() // 3600),
+            scans_per_day=settings.scans_per_day,
         )
+        earlier = await self._recent_scan_patterns(session, category, now)
         announced = 0
         for cluster in clusters:
             if cluster.recurrence_interval_days < settings.announce_ri_days:
                 continue
-            finding = self._scan_finding(
-                category, cluster, [cases[i] for i in cluster.case_indices], today
-            )
-            if finding is None or await self._already_announced(session, finding):
+            members = [cases[i] for i in cluster.case_indices]
+            finding = self._scan_finding(category, cluster, members, now)
+            if finding is None:
+                continue
+            finding = self._same_pattern(finding, earlier, now)
+            if await self._already_announced(session, finding):
+                await self._seen_again(session, finding, now)
                 continue
             await self._announce(session, finding)
             announced += 1
         return announced
 
     def _scan_finding(
-        self, category: Category, cluster: Cluster, members: list[Signal], today: date
+        self, category: Category, cluster: Cluster, members: list[Signal], now: datetime
     ) -> Finding | None:
         """A scan cluster of three or more reporters as a finding to announce."""
         reporters = {m.reporter_key for m in members}
@@ -266,32 +330,84 @@ class Patterns:
         recipients = competent_recipients(members)
         if cluster.recurrence_interval_days >= self.scan_settings.national_ri_days:
             recipients.append(NATIONAL_TABLE)
-        sectors = {f: s for m in members for f, s in zip(m.facility_ids, m.sectors, strict=False)}
         municipalities, provinces = places_of(members)
-        end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
-        days, ri = cluster.window_days, cluster.recurrence_interval_days
+        facility_ids = sorted({f for m in members for f in m.facility_ids})
+        hours, ri = cluster.window_days, cluster.recurrence_interval_days
+        start = now - timedelta(hours=hours)
+        span = (
+            (f"{hours} uur", f"{hours} hours")
+            if hours < 48
+            else (
+                f"{hours // 24} dagen",
+                f"{hours // 24} days",
+            )
+        )
+        key = f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}/{start:%Y-%m-%dT%H}"
         return Finding(
-            key=f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}",
+            key=key,
+            pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
             method=DetectionMethod.SPACE_TIME_SCAN,
             category=category,
-            scope=scope_of(municipalities, provinces, sectors),
+            scope=scope_of(municipalities, provinces, facility_ids),
             unique_reporters=len(reporters),
             report_ids=[m.report_id for m in members],
-            window=(end - timedelta(days=days), end),
+            window=(start, now),
             centre=coarse(lat, lon),
             radius_m=cluster.radius_m,
             ri=ri,
             municipalities=municipalities,
             provinces=provinces,
-            facility_ids=sorted({f for m in members for f in m.facility_ids}),
+            facility_ids=facility_ids,
             recipients=recipients,
             summary=LocalizedText(
-                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {days} dagen; "
+                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {span[0]}; "
                 f"zo'n cluster komt bij toeval eens per {ri:.0f} dagen voor.",
-                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {days} days; "
+                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {span[1]}; "
                 f"by chance once every {ri:.0f} days.",
             ),
         )
+
+    async def _recent_scan_patterns(
+        self, session: AsyncSession, category: Category, now: datetime
+    ) -> list[PatternRecord]:
+        since = now - timedelta(days=31)
+        query = select(PatternRecord).where(
+            PatternRecord.method == DetectionMethod.SPACE_TIME_SCAN.value,
+            PatternRecord.category == category.value,
+            col(PatternRecord.window_end) >= since,
+        )
+        stored = list((await session.exec(query)).all())
+        pending = [
+            r
+            for r in _pending_patterns(session).values()
+            if r.method == DetectionMethod.SPACE_TIME_SCAN and r.category == category
+        ]
+        return [
+            *pending,
+            *(r for r in stored if r.pattern_id not in {p.pattern_id for p in pending}),
+        ]
+
+    @staticmethod
+    def _same_pattern(finding: Finding, earlier: list[PatternRecord], now: datetime) -> Finding:
+        """The cluster continues a pattern that was last seen within its window, less than
+        ``SAME_PLACE_M`` away: it keeps that pattern's identity (key and id)."""
+        assert finding.centre is not None
+        for record in earlier:
+            last_seen = record.last_seen_at or record.window_end
+            if (
+                record.centre_lat is None
+                or record.centre_lon is None
+                or last_seen < finding.window[0]
+            ):
+                continue
+            x0, y0 = plane(record.centre_lat, record.centre_lon)
+            x1, y1 = plane(finding.centre.lat, finding.centre.lon)
+            reach = max(SAME_PLACE_M, record.radius_m or 0.0, finding.radius_m or 0.0)
+            if math.hypot(x1 - x0, y1 - y0) <= reach:
+                return dataclasses.replace(
+                    finding, key=record.key, pattern_id=uuid.UUID(record.pattern_id)
+                )
+        return finding
 
     async def _already_announced(self, session: AsyncSession, finding: Finding) -> bool:
         """True when this ongoing pattern was announced before and did not grow materially
@@ -305,6 +421,15 @@ class Patterns:
         return not new_recipients and not grew_materially(
             record.unique_reporters, finding.unique_reporters
         )
+
+    async def _seen_again(self, session: AsyncSession, finding: Finding, now: datetime) -> None:
+        """A continuing pattern that did not grow: remember that it continues (not announced)."""
+        record = _pending_patterns(session).get(str(finding.pattern_id)) or await session.get(
+            PatternRecord, str(finding.pattern_id)
+        )
+        if record is not None:
+            record.last_seen_at = now
+            session.add(record)
 
     # -- facility recurrence ---------------------------------------------------------------
 
@@ -334,10 +459,90 @@ class Patterns:
             members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() >= start]
             finding = recurrence_finding(facility_id, members, episode, last_day)
             if await self._already_announced(session, finding):
+                await self._seen_again(session, finding, self.clock.now())
                 continue
             await self._announce(session, finding)
             announced += 1
+        return announced + await self.national_join(session, self.clock.now())
+
+    # -- national patterns -------------------------------------------------------------------
+
+    async def national_join(self, session: AsyncSession, now: datetime) -> int:
+        """Join live local and regional patterns of one category at facilities of one sector in
+        two or more provinces into one national pattern (to the table, a dossier candidate)."""
+        since = now - LIVE
+        stored = (
+            await session.exec(
+                select(PatternRecord).where(
+                    col(PatternRecord.detected_at) >= since - timedelta(days=31),
+                    col(PatternRecord.key).not_like("national/%"),
+                )
+            )
+        ).all()
+        pending = _pending_patterns(session)
+        records = {r.pattern_id: r for r in stored} | {
+            k: r for k, r in pending.items() if not r.key.startswith("national/")
+        }
+        by_category: dict[Category, list[LivePattern]] = defaultdict(list)
+        for record in records.values():
+            if (record.last_seen_at or record.detected_at) < since:
+                continue
+            sectors = {self._sectors[f] for f in record.facility_ids if f in self._sectors}
+            by_category[Category(record.category)].append(live_pattern(record, sectors))
+        announced = 0
+        for category, live in sorted(by_category.items()):
+            for sector, parts in national_groups(live).items():
+                finding = await self._national_finding(session, category, sector, parts, now)
+                if await self._already_announced(session, finding):
+                    await self._seen_again(session, finding, now)
+                    continue
+                await self._announce(session, finding)
+                announced += 1
         return announced
+
+    async def _national_finding(
+        self,
+        session: AsyncSession,
+        category: Category,
+        sector: str,
+        parts: list[LivePattern],
+        now: datetime,
+    ) -> Finding:
+        """The national pattern of ``parts``: the ongoing one of this sector if there is one."""
+        prefix = f"national/{category.value}/{sector}/"
+        query = select(PatternRecord).where(col(PatternRecord.key).startswith(prefix))
+        ongoing = [
+            r
+            for r in [*_pending_patterns(session).values(), *(await session.exec(query)).all()]
+            if r.key.startswith(prefix) and (r.last_seen_at or r.detected_at) >= now - LIVE
+        ]
+        key = ongoing[0].key if ongoing else f"{prefix}{parts[0].start:%Y-%m-%dT%H}"
+        provinces = sorted({p for part in parts for p in part.provinces})
+        facilities = sorted(
+            {f for part in parts for f in part.facility_ids if self._sectors.get(f) == sector}
+        )
+        return Finding(
+            key=key,
+            pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
+            method=parts[0].method,
+            category=category,
+            scope=Scope.NATIONAL,
+            unique_reporters=sum(p.unique_reporters for p in parts),
+            report_ids=sorted({r for p in parts for r in p.report_ids}),
+            window=(min(p.start for p in parts), now),
+            municipalities={m for p in parts for m in p.municipalities},
+            provinces=set(provinces),
+            facility_ids=facilities,
+            recipients=sorted({NATIONAL_TABLE, *(r for p in parts for r in p.recipients)}),
+            dossier_candidate=True,
+            joins=[uuid.UUID(p.pattern_id) for p in parts],
+            summary=LocalizedText(
+                nl=f"Hetzelfde soort probleem ({category.value}) bij {len(facilities)} "
+                f"bedrijven uit de sector {sector} in {len(provinces)} provincies.",
+                en=f"The same kind of problem ({category.value}) at {len(facilities)} "
+                f"{sector} facilities in {len(provinces)} provinces.",
+            ),
+        )
 
     # -- announcing ------------------------------------------------------------------------
 
@@ -397,6 +602,7 @@ class Finding:
     pattern_id: uuid.UUID | None = None
     announcement: int | None = None
     dossier_candidate: bool = False
+    joins: list[uuid.UUID] = field(default_factory=list)
 
     def new_record(self, pattern_id: str, now: datetime) -> PatternRecord:
         return PatternRecord(
@@ -423,6 +629,7 @@ class Finding:
             "detected_at": now,
             "window_start": self.window[0],
             "window_end": self.window[1],
+            "last_seen_at": now,
             "centre_lat": self.centre.lat if self.centre else None,
             "centre_lon": self.centre.lon if self.centre else None,
             "radius_m": self.radius_m,
@@ -454,19 +661,30 @@ class Finding:
             recipients=self.recipients,
             summary=self.summary,
             dossier_candidate=self.dossier_candidate,
+            joins=self.joins,
         )
 
 
-def one_case_per_reporter_hour(signals: Sequence[Signal]) -> list[Signal]:
-    """The scan counts one case per reporter per hour, in time order."""
-    seen: set[tuple[str, datetime]] = set()
-    cases: list[Signal] = []
-    for signal in sorted(signals, key=lambda s: s.observed_at):
-        hour = signal.observed_at.replace(minute=0, second=0, microsecond=0)
-        if (signal.reporter_key, hour) not in seen:
-            seen.add((signal.reporter_key, hour))
-            cases.append(signal)
-    return cases
+def one_case_per_reporter(signals: Sequence[Signal], gap: timedelta = CASE_GAP) -> list[Signal]:
+    """The scan's cases, in time order: see ``case_indices``."""
+    ordered = sorted(signals, key=lambda s: (s.observed_at, s.report_id))
+    hours = [s.observed_at.timestamp() / 3600 for s in ordered]
+    keep = case_indices([s.reporter_key for s in ordered], hours, gap / timedelta(hours=1))
+    return [ordered[i] for i in keep]
+
+
+def case_indices(reporters: Sequence[str], hours: Sequence[float], gap_h: float) -> list[int]:
+    """A reporter counts once per ``gap_h`` (a week): a report (in time order) is a case only
+    when the reporter's previous case is ``gap_h`` or more before it, so a resident who reports
+    eight times in three days is one case, not eight (issue 17 §4c)."""
+    last_case: dict[str, float] = {}
+    keep = []
+    for index, (reporter, hour) in enumerate(zip(reporters, hours, strict=True)):
+        before = last_case.get(reporter)
+        if before is None or hour - before >= gap_h:
+            last_case[reporter] = hour
+            keep.append(index)
+    return keep
 
 
 def places_of(members: Sequence[Signal]) -> tuple[set[str], set[str]]:
