@@ -1,11 +1,14 @@
-"""A national-scale daily space-time scan, and the burst rule's cost per incoming report.
+"""A national-scale hourly space-time scan, the facility recurrence for every facility, and
+the burst rule's cost per incoming report.
 
     .venv/bin/python -m benchmarks.pattern_scan [--days 365 --per-day 550 --permutations 999]
 
 Reports: ``--days`` x ``--per-day`` points around the 342 municipal centres of 2025 (a third
-around the 63 facilities), seeded; the scan runs over all of them as the notifier's daily scan
-does (one case per reporter per hour is already the case here). Prints wall time, the clusters'
-recurrence intervals and peak RSS. Then times ``BurstDetector.observe`` per report.
+around the 63 facilities), seeded, at random hours; the scan runs over all of them as the
+notifier's hourly scan does (in hours, windows of 6 hours to 30 days; one case per reporter per
+week is already the case here). Prints wall time, the clusters' recurrence intervals (per day of
+surveillance: 24 scans a day) and peak RSS. Then the recurrence evaluation (``episodes``) of
+``--facilities`` facilities, and ``BurstDetector.observe`` per report.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from services.notifier.patterns import recurrence
 from services.notifier.patterns.burst import BurstDetector
-from services.notifier.patterns.scan import scan
+from services.notifier.patterns.scan import HOURLY_WINDOWS, scan
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "registry"
@@ -42,6 +46,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=550)
     parser.add_argument("--permutations", type=int, default=999)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--facilities", type=int, default=400)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     towns, plants = centres()
@@ -56,28 +61,31 @@ def main() -> None:
     lat = base[:, 0] + rng.normal(0, 0.02, total)  # ~2 km spread
     lon = base[:, 1] + rng.normal(0, 0.03, total)
     x, y = lon * METRES_PER_DEG_LON, lat * METRES_PER_DEG_LAT  # the scan's plane (service.plane)
-    day = rng.integers(0, args.days, total)
+    hour = rng.integers(0, args.days * 24, total)
     started = time.perf_counter()
     clusters = scan(
         np.asarray(x),
         np.asarray(y),
-        day,
-        today=args.days - 1,
+        hour,
+        today=args.days * 24 - 1,
+        windows=HOURLY_WINDOWS,
         permutations=args.permutations,
         seed=args.seed,
+        scans_per_day=24,
     )
     elapsed = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"scan: {total:,} reports over {args.days} days, {args.permutations} permutations: "
+        f"hourly scan: {total:,} reports over {args.days} days, {args.permutations} permutations: "
         f"{elapsed:.0f} s ({elapsed / 60:.1f} min), peak RSS {rss:.0f} MB"
     )
     for cluster in clusters[:3]:
         ri = cluster.recurrence_interval_days
         print(
             f"  cluster: {cluster.cases} cases (expected {cluster.expected:.1f}), "
-            f"{cluster.window_days} d, RI {ri:.1f} days"
+            f"{cluster.window_days} h, RI {ri:.1f} days"
         )
+    recurrence_timing(rng, args.facilities)
 
     detector = BurstDetector(threshold=10)
     moment = datetime(2026, 11, 23, tzinfo=UTC)
@@ -93,9 +101,33 @@ def main() -> None:
             y_m=float(y[n % total]),
             facility_ids=["tata_steel_ijmuiden"] if n % 3 == 0 else [],
             recipients=["pv27"],
+            received_at=moment + timedelta(seconds=n * 3 + 600),
         )
     per_report = (time.perf_counter() - started) / count * 1e6
     print(f"burst rule: {per_report:.1f} µs per report ({count:,} reports, one every 3 s)")
+
+
+def recurrence_timing(rng: np.random.Generator, facilities: int) -> None:
+    """Daily unique reporters of ``facilities`` facilities (levels 0.05-10 a day) over the
+    history and evaluated days; every threshold calibrated afresh (an empty cache)."""
+    today = datetime(2026, 11, 23, tzinfo=UTC).date()
+    days = recurrence.HISTORY_DAYS + recurrence.EVALUATED_DAYS
+    streams = []
+    for _ in range(facilities):
+        level = float(np.exp(rng.uniform(np.log(0.05), np.log(10.0))))
+        counts = rng.poisson(level, days)
+        streams.append({today - timedelta(days=days - 1 - d): int(c) for d, c in enumerate(counts)})
+    started = time.perf_counter()
+    episodes = sum(len(recurrence.episodes(daily, today)) for daily in streams)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    for daily in streams:
+        recurrence.episodes(daily, today)
+    warm = time.perf_counter() - started
+    print(
+        f"recurrence: {facilities} facilities, {cold:.1f} s (thresholds calibrated), "
+        f"{warm:.1f} s (cached); {episodes} episodes in {recurrence.EVALUATED_DAYS} null days"
+    )
 
 
 if __name__ == "__main__":

@@ -422,6 +422,28 @@ class Patterns:
             record.unique_reporters, finding.unique_reporters
         )
 
+    async def _continuing(
+        self, session: AsyncSession, prefix: str, since: datetime, finding: Finding
+    ) -> Finding:
+        """The finding as the ongoing pattern whose key starts with ``prefix`` and that was
+        seen since ``since`` (its key and id), if there is one: an episode keeps its identity
+        when its first alarm shifts as the evaluated days move on."""
+        query = select(PatternRecord).where(col(PatternRecord.key).startswith(prefix))
+        records = [*_pending_patterns(session).values(), *(await session.exec(query)).all()]
+        ongoing = sorted(
+            (
+                r
+                for r in records
+                if r.key.startswith(prefix) and (r.last_seen_at or r.detected_at) >= since
+            ),
+            key=lambda r: r.first_detected_at,
+        )
+        if not ongoing:
+            return finding
+        return dataclasses.replace(
+            finding, key=ongoing[0].key, pattern_id=uuid.UUID(ongoing[0].pattern_id)
+        )
+
     async def _seen_again(self, session: AsyncSession, finding: Finding, now: datetime) -> None:
         """A continuing pattern that did not grow: remember that it continues (not announced)."""
         record = _pending_patterns(session).get(str(finding.pattern_id)) or await session.get(
@@ -458,6 +480,14 @@ class Patterns:
             start = episode.first_alarm - timedelta(days=recurrence.QUIET_DAYS)
             members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() >= start]
             finding = recurrence_finding(facility_id, members, episode, last_day)
+            quiet_since = datetime.combine(
+                episode.first_alarm - timedelta(days=recurrence.QUIET_DAYS),
+                datetime.min.time(),
+                UTC,
+            )
+            finding = await self._continuing(
+                session, f"facility/{facility_id}/", quiet_since, finding
+            )
             if await self._already_announced(session, finding):
                 await self._seen_again(session, finding, self.clock.now())
                 continue
@@ -510,18 +540,12 @@ class Patterns:
     ) -> Finding:
         """The national pattern of ``parts``: the ongoing one of this sector if there is one."""
         prefix = f"national/{category.value}/{sector}/"
-        query = select(PatternRecord).where(col(PatternRecord.key).startswith(prefix))
-        ongoing = [
-            r
-            for r in [*_pending_patterns(session).values(), *(await session.exec(query)).all()]
-            if r.key.startswith(prefix) and (r.last_seen_at or r.detected_at) >= now - LIVE
-        ]
-        key = ongoing[0].key if ongoing else f"{prefix}{parts[0].start:%Y-%m-%dT%H}"
+        key = f"{prefix}{parts[0].start:%Y-%m-%dT%H}"
         provinces = sorted({p for part in parts for p in part.provinces})
         facilities = sorted(
             {f for part in parts for f in part.facility_ids if self._sectors.get(f) == sector}
         )
-        return Finding(
+        finding = Finding(
             key=key,
             pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
             method=parts[0].method,
@@ -543,6 +567,7 @@ class Patterns:
                 f"{sector} facilities in {len(provinces)} provinces.",
             ),
         )
+        return await self._continuing(session, prefix, now - LIVE, finding)
 
     # -- announcing ------------------------------------------------------------------------
 
