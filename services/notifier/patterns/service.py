@@ -140,6 +140,7 @@ class Patterns:
     scan_settings: ScanSettings = field(default_factory=ScanSettings)
     _places: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     _sectors: dict[str, str] = field(default_factory=dict)
+    _recurrence_day: date | None = None  # the last day the recurrence was evaluated for
 
     # -- signals and the burst rule ----------------------------------------------------
 
@@ -459,7 +460,16 @@ class Patterns:
         """The calibrated CUSUM per facility (``recurrence.py``) over its daily unique reporters
         up to yesterday (complete days): a new alarm episode is announced to the competent
         authority once, again only when it grew materially, and to the national table only as
-        a dossier candidate (when it lasts ``DOSSIER_DAYS``)."""
+        a dossier candidate (when it lasts ``DOSSIER_DAYS``). Evaluated once a day (the
+        counts are per complete day); the national join runs every time."""
+        announced = 0
+        if self._recurrence_day != today:
+            announced = await self._evaluate_recurrence(session, today)
+            self._recurrence_day = today
+            on_rollback(session, lambda: setattr(self, "_recurrence_day", None))
+        return announced + await self.national_join(session, self.clock.now())
+
+    async def _evaluate_recurrence(self, session: AsyncSession, today: date) -> int:
         last_day = today - timedelta(days=1)
         first = last_day - timedelta(days=recurrence.HISTORY_DAYS + recurrence.EVALUATED_DAYS)
         since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
@@ -493,7 +503,7 @@ class Patterns:
                 continue
             await self._announce(session, finding)
             announced += 1
-        return announced + await self.national_join(session, self.clock.now())
+        return announced
 
     # -- national patterns -------------------------------------------------------------------
 
