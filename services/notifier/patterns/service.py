@@ -1,6 +1,6 @@
 """Pattern detection inside the notifier: signals from deliveries, the burst rule on every new
-report, the daily space-time scan and the facility CUSUM, each announcing ``PatternDetected``
-through the outbox with a scope label and its recipients.
+report, the hourly space-time scan, the facility CUSUM and the national join, each announcing
+``PatternDetected`` through the outbox with a scope label and its recipients.
 
 Recipients: a burst goes to the executing body and the competent authority of its reports; a
 scan cluster with a recurrence interval of 100 days or more to the competent authorities, and
