@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import LocalizedText
@@ -375,7 +375,7 @@ class Patterns:
         query = select(PatternRecord).where(
             PatternRecord.method == DetectionMethod.SPACE_TIME_SCAN.value,
             PatternRecord.category == category.value,
-            col(PatternRecord.window_end) >= since,
+            or_(col(PatternRecord.window_end) >= since, col(PatternRecord.last_seen_at) >= since),
         )
         stored = list((await session.exec(query)).all())
         pending = [
