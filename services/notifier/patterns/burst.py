@@ -24,7 +24,7 @@ import math
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 BURST_NAMESPACE = uuid.UUID("0d4c5a1e-2b7f-4a55-8a4e-5f0b8c3d9e21")
@@ -40,6 +40,12 @@ class _Window:
     """One key's reports in observation order: (observed, reporter, report id)."""
 
     reports: list[tuple[datetime, str, str]] = field(default_factory=list)
+    # the reporters of the trailing window (the last ``window`` up to the latest report), kept
+    # while reports arrive in observation order: counting an in-order report is O(1)
+    tail: Counter[str] = field(default_factory=Counter)
+    tail_start: int = 0
+    tail_valid: bool = False
+    fired: bool = False  # the latest report fired this key: all its window is in the burst
 
 
 @dataclass
@@ -49,9 +55,14 @@ class _Pattern:
     reporters: dict[str, str]  # report id -> reporter key
     observed: dict[str, datetime]  # report id -> observed at
     keys: set[Key]
+    people: set[str] = field(default_factory=set)  # unique reporter keys
+    recipients: set[str] = field(default_factory=set)
     announced: int = 0  # unique reporters at the last announcement
     announced_to: frozenset[str] = frozenset()
     announcements: int = 0
+
+    first: datetime | None = None
+    last: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ Journal = dict[tuple[str, Any], Any]
 """What a transaction changed, as it was before (``None``: there was none)."""
 
 _ABSENT = None
+started_max = datetime.max.replace(tzinfo=UTC)
 
 
 class BurstDetector:
@@ -160,26 +172,76 @@ class BurstDetector:
                 self._touch("window", self._windows, key)
                 window = self._windows.setdefault(key, _Window())
                 self._expire(window)
-                bisect.insort(window.reports, (observed, reporter_key, report_id))
-        firing = {key: ids for key in keys if (ids := self._fires(key, observed))}
+                self._insert(window, (observed, reporter_key, report_id))
+        firing = {key: m for key in keys if (m := self._firing(key, observed, report_id, known))}
         pattern = self._join(category, firing, report_id)
+        if pattern is not None and known and not pattern.recipients >= set(recipients):
+            self._touch("pattern", self._patterns, pattern.pattern_id)
+            pattern = self._patterns[pattern.pattern_id]
+            pattern.recipients.update(recipients)
         if pattern is None or not announce:
             if pattern is not None:  # warming up: remember what was announced before
-                pattern.announced = len(set(pattern.reporters.values()))
-                pattern.announced_to = frozenset(self._pattern_recipients(pattern))
+                pattern.announced = len(pattern.people)
+                pattern.announced_to = frozenset(pattern.recipients)
             return []
         burst = self._announcement(pattern)
         return [burst] if burst else []
 
-    def _fires(self, key: Key, observed: datetime) -> list[str]:
-        """The report ids of the fullest window around ``observed`` with at least ``threshold``
+    def _insert(self, window: _Window, report: tuple[datetime, str, str]) -> None:
+        in_order = not window.reports or report >= window.reports[-1]
+        bisect.insort(window.reports, report)
+        if not in_order:
+            window.tail_valid = False
+            return
+        reports = window.reports
+        if not window.tail_valid:
+            window.tail_start = bisect.bisect_left(reports, (report[0] - self.window,))
+            window.tail = Counter(r[1] for r in reports[window.tail_start :])
+            window.tail_valid = True
+            return
+        window.tail[report[1]] += 1
+        edge = report[0] - self.window
+        while reports[window.tail_start][0] < edge:
+            leaving = reports[window.tail_start][1]
+            window.tail[leaving] -= 1
+            if not window.tail[leaving]:
+                del window.tail[leaving]
+            window.tail_start += 1
+
+    def _firing(
+        self, key: Key, observed: datetime, report_id: str, known: bool
+    ) -> list[tuple[datetime, str, str]]:
+        """What the report brings to the burst of ``key``: the reports of its fullest window,
+        or only itself when it came in order after a report that fired the key already."""
+        members = self._fires(key, observed, report_id)
+        held = self._windows.get(key)
+        if held is None or known:
+            return members
+        just_this = held.fired and bool(members) and members[-1][2] == report_id
+        held.fired = bool(members)
+        return members[-1:] if just_this else members
+
+    def _fires_at_the_end(self, window: _Window) -> list[tuple[datetime, str, str]]:
+        """The latest report: the only windows holding it end at it (nothing came after)."""
+        if len(window.tail) < self.threshold:
+            return []
+        return window.reports[window.tail_start :]
+
+    def _fires(
+        self, key: Key, observed: datetime, report_id: str
+    ) -> list[tuple[datetime, str, str]]:
+        """The reports of the fullest window around ``observed`` with at least ``threshold``
         unique reporters (none: it does not fire). Windows span ``window`` inclusive."""
         window = self._windows.get(key)
         if window is None:
             return []
         reports = window.reports
+        if window.tail_valid and reports and reports[-1][2] == report_id:
+            return self._fires_at_the_end(window)
         low = bisect.bisect_left(reports, (observed - self.window,))
         high = bisect.bisect_right(reports, (observed + self.window, "\uffff"))
+        if high - low < self.threshold:
+            return []  # too few reports for as many reporters: the usual case, at once
         best: tuple[int, int, int] = (0, 0, 0)  # unique, start, end (exclusive)
         counts: Counter[str] = Counter()
         end = low
@@ -196,23 +258,34 @@ class BurstDetector:
                 del counts[reports[start][1]]
         if best[0] < self.threshold:
             return []
-        return [r[2] for r in reports[best[1] : best[2]]]
+        return reports[best[1] : best[2]]
 
-    def _join(self, category: str, firing: dict[Key, list[str]], report_id: str) -> _Pattern | None:
+    def _join(
+        self, category: str, firing: dict[Key, list[tuple[datetime, str, str]]], report_id: str
+    ) -> _Pattern | None:
         """The live burst the firing keys belong to (a new one when none), with their reports."""
         if not firing:
             known = self._pattern_of.get(report_id)
             return self._patterns.get(known) if known else None
-        ids = {r for members in firing.values() for r in members}
-        live = {self._pattern_of[r] for r in ids if r in self._pattern_of}
-        candidates = [self._patterns[p] for p in live if p in self._patterns]
+        # a live burst holding one of the firing keys, else one sharing a report with them
+        candidates = [p for p in self._patterns.values() if not p.keys.isdisjoint(firing)]
+        if not candidates:
+            live = {
+                self._pattern_of[r[2]]
+                for rs in firing.values()
+                for r in rs
+                if r[2] in self._pattern_of
+            }
+            candidates = [self._patterns[p] for p in live if p in self._patterns]
         if candidates:
-            pattern = min(candidates, key=lambda p: (min(p.observed.values()), str(p.pattern_id)))
-            self._touch("pattern", self._patterns, pattern.pattern_id)
-            pattern = self._patterns[pattern.pattern_id]
+            pattern_id = min(
+                candidates, key=lambda p: (p.first or started_max, str(p.pattern_id))
+            ).pattern_id
+            self._touch("pattern", self._patterns, pattern_id)
+            pattern = self._patterns[pattern_id]
         else:
             first_key = min(firing)
-            started = min(self._observed_in(first_key, firing[first_key]))
+            started = firing[first_key][0][0]
             pattern_id = uuid.uuid5(
                 BURST_NAMESPACE, f"{category}/{'/'.join(first_key)}/{started.isoformat()}"
             )
@@ -221,26 +294,22 @@ class BurstDetector:
             self._patterns[pattern_id] = pattern
         for key, members in firing.items():
             pattern.keys.add(key)
-            for observed, reporter, rid in self._windows[key].reports:
-                if rid in members:
-                    pattern.reporters[rid] = reporter
-                    pattern.observed[rid] = observed
-        for rid in pattern.reporters:
-            if self._pattern_of.get(rid) != pattern.pattern_id:
+            for observed, reporter, rid in members:
+                if rid in pattern.reporters:
+                    continue
+                pattern.reporters[rid] = reporter
+                pattern.observed[rid] = observed
+                pattern.first = observed if pattern.first is None else min(pattern.first, observed)
+                pattern.last = observed if pattern.last is None else max(pattern.last, observed)
+                pattern.people.add(reporter)
+                pattern.recipients.update(self._recipients.get(rid, ()))
                 self._touch("pattern_of", self._pattern_of, rid)
                 self._pattern_of[rid] = pattern.pattern_id
         return pattern
 
-    def _observed_in(self, key: Key, ids: list[str]) -> list[datetime]:
-        wanted = set(ids)
-        return [o for o, _, rid in self._windows[key].reports if rid in wanted]
-
-    def _pattern_recipients(self, pattern: _Pattern) -> set[str]:
-        return {b for rid in pattern.reporters for b in self._recipients.get(rid, ())}
-
     def _announcement(self, pattern: _Pattern) -> Burst | None:
-        unique = len(set(pattern.reporters.values()))
-        recipients = self._pattern_recipients(pattern)
+        unique = len(pattern.people)
+        recipients = pattern.recipients
         grew = unique >= max(pattern.announced + 1, math.ceil(pattern.announced * GROWTH))
         if pattern.announced and not grew and recipients <= pattern.announced_to:
             return None
@@ -276,6 +345,9 @@ class BurstDetector:
         cut = bisect.bisect_left(window.reports, (horizon,))
         if cut:
             del window.reports[:cut]
+            window.tail_start -= cut
+            if window.tail_start < 0:
+                window.tail_valid = False
 
     def sweep(self) -> None:
         """Forget keys, bursts and reports that nothing can join any more (not journalled:
@@ -287,7 +359,7 @@ class BurstDetector:
             k for k, w in self._windows.items() if not w.reports or w.reports[-1][0] < horizon
         ]:
             del self._windows[key]
-        ended = [p for p in self._patterns.values() if max(p.observed.values()) < horizon]
+        ended = [p for p in self._patterns.values() if p.last is None or p.last < horizon]
         for pattern in ended:
             del self._patterns[pattern.pattern_id]
             for rid in pattern.reporters:
