@@ -173,3 +173,15 @@ def test_a_rolled_back_announcement_is_announced_again() -> None:
     again = report(detector, 3, "c", 2)
     assert [b.announcement for b in first] == [b.announcement for b in again] == [1]
     assert first[0].pattern_id == again[0].pattern_id
+
+
+def test_a_burst_that_dips_and_picks_up_again_counts_every_report() -> None:
+    """Reports that came while the key was below the threshold join once it fires again."""
+    detector = BurstDetector(threshold=3)
+    first = [b for n, who in enumerate("abc") for b in report(detector, n, who, n)]
+    assert [b.unique_reporters for b in first] == [3]
+    assert report(detector, 3, "d", 70) == [], "d alone in its hour"
+    assert report(detector, 4, "e", 71) == []
+    again = report(detector, 5, "f", 72)
+    assert [(b.pattern_id, b.unique_reporters) for b in again] == [(first[0].pattern_id, 6)]
+    assert "r3" in again[0].report_ids
