@@ -312,11 +312,7 @@ class Patterns:
             if finding is None:
                 continue
             finding = self._same_pattern(finding, earlier, now)
-            if await self._already_announced(session, finding):
-                await self._seen_again(session, finding, now)
-                continue
-            await self._announce(session, finding)
-            announced += 1
+            announced += await self._announce_if_new_or_grown(session, finding, now)
         return announced
 
     def _scan_finding(
@@ -445,6 +441,16 @@ class Patterns:
             finding, key=ongoing[0].key, pattern_id=uuid.UUID(ongoing[0].pattern_id)
         )
 
+    async def _announce_if_new_or_grown(
+        self, session: AsyncSession, finding: Finding, now: datetime
+    ) -> int:
+        """Announce a new or materially grown pattern (1); else note that it continues (0)."""
+        if await self._already_announced(session, finding):
+            await self._seen_again(session, finding, now)
+            return 0
+        await self._announce(session, finding)
+        return 1
+
     async def _seen_again(self, session: AsyncSession, finding: Finding, now: datetime) -> None:
         """A continuing pattern that did not grow: remember that it continues (not announced)."""
         record = _pending_patterns(session).get(str(finding.pattern_id)) or await session.get(
@@ -498,11 +504,7 @@ class Patterns:
             finding = await self._continuing(
                 session, f"facility/{facility_id}/", quiet_since, finding
             )
-            if await self._already_announced(session, finding):
-                await self._seen_again(session, finding, self.clock.now())
-                continue
-            await self._announce(session, finding)
-            announced += 1
+            announced += await self._announce_if_new_or_grown(session, finding, self.clock.now())
         return announced
 
     # -- national patterns -------------------------------------------------------------------
@@ -533,11 +535,7 @@ class Patterns:
         for category, live in sorted(by_category.items()):
             for sector, parts in national_groups(live).items():
                 finding = await self._national_finding(session, category, sector, parts, now)
-                if await self._already_announced(session, finding):
-                    await self._seen_again(session, finding, now)
-                    continue
-                await self._announce(session, finding)
-                announced += 1
+                announced += await self._announce_if_new_or_grown(session, finding, now)
         return announced
 
     async def _national_finding(
