@@ -3,14 +3,14 @@ announced again): a pattern is "the same" only while it continues (issue 17). Em
 patterns stored before.
 
 Revision ID: notifier_0006
-Revises: notifier_0004
+Revises: notifier_0007 (the head on main when rebased; the lead re-chains)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "notifier_0006"
-down_revision = "notifier_0004"
+down_revision = "notifier_0007"
 branch_labels = None
 depends_on = None
 
