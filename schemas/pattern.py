@@ -52,6 +52,15 @@ class PatternDetected(Event):
     facility_ids: list[str] = Field(default_factory=list)
     recipients: list[str] = Field(default_factory=list)
     summary: LocalizedText
+    dossier_candidate: bool = Field(
+        default=False,
+        description="a recurrence that lasted (or a pattern across regions) the national table "
+        "may open a dossier for; absent in events before it existed",
+    )
+    joins: list[UUID] = Field(
+        default_factory=list,
+        description="a national pattern: the local and regional patterns it joins",
+    )
 
     def ce_subject(self) -> str:
         return str(self.pattern_id)

@@ -64,14 +64,15 @@ class Notifier:
     patterns: Patterns
 
     async def scan(self, categories: Sequence[Category] = tuple(Category)) -> int:
-        """The daily scan per category and the facility recurrence check; patterns announced."""
-        today = self.legs.clock.now().astimezone(UTC).date()
+        """The (hourly) scan per category and the facility recurrence check (per complete day);
+        patterns announced."""
+        now = self.legs.clock.now().astimezone(UTC)
         announced = 0
         for category in categories:
             async with write_transaction(self.runtime.sessions) as session:
-                announced += await self.patterns.scan_category(session, category, today)
+                announced += await self.patterns.scan_category(session, category, now)
         async with write_transaction(self.runtime.sessions) as session:
-            announced += await self.patterns.facility_recurrence(session, today)
+            announced += await self.patterns.facility_recurrence(session, now.date())
         return announced
 
     async def publish_digest(self) -> str:
@@ -132,7 +133,9 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
         clock,
         detector=BurstDetector(threshold=settings.burst_threshold),
         scan_settings=ScanSettings(
-            permutations=settings.scan_permutations, max_radius_m=settings.scan_max_radius_m
+            permutations=settings.scan_permutations,
+            max_radius_m=settings.scan_max_radius_m,
+            scans_per_day=86400 / settings.scan_interval_s,
         ),
     )
     notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns)
@@ -173,7 +176,7 @@ def _schedule(notifier: Notifier, settings: NotifierSettings) -> None:
         every(settings.tick_interval_s, notifier.tick, "ladder tick", log),
         every(settings.mail_interval_s, notifier.mailer.send_due, "mail round", log),
         every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges", log),
-        every(settings.scan_interval_s, notifier.scan, "daily scan", log),
+        every(settings.scan_interval_s, notifier.scan, "hourly scan", log),
         every(settings.digest_interval_s, notifier.publish_digest, "digest", log, first_wait=True),
     ]
 

@@ -183,6 +183,7 @@ class PatternRecord(SQLModel, table=True):
     detected_at: datetime = utc_column()
     window_start: datetime = utc_column()
     window_end: datetime = utc_column()
+    last_seen_at: datetime | None = utc_column(nullable=True)  # found again, not announced
     centre_lat: float | None = None
     centre_lon: float | None = None
     radius_m: float | None = None

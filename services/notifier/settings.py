@@ -39,7 +39,7 @@ class NotifierSettings(ServiceSettings):
     )
     burst_threshold: int = Field(default=10, ge=2, description="unique reporters in an hour")
     scan_interval_s: float = Field(
-        default=24 * 3600, gt=0, description="how often the space-time scan runs (daily)"
+        default=3600, gt=0, description="how often the space-time scan runs (hourly)"
     )
     scan_permutations: int = Field(default=999, ge=9)
     scan_max_radius_m: float = Field(default=5000.0, gt=0)

@@ -3,8 +3,9 @@ right method, scope and recipients (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import UUID
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from sqlmodel import select
 
 from schemas.cloudevents import decode
-from schemas.pattern import PatternDetected
+from schemas.pattern import DetectionMethod, PatternDetected, Scope
 from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.routing import Place, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
@@ -94,29 +95,28 @@ async def test_ten_reporters_in_an_hour_near_the_steelworks_make_a_burst(
         for n in range(10)
     ]
     await send_reports(notifier_service, producer, reports)
-    found = await patterns_out(notifier_service, "burst", 2)
-    facility = [p for p in found if p.facility_ids == ["tata_steel_ijmuiden"]]
-    assert facility[0].unique_reporters == 10
-    assert facility[0].announcement == 1
-    assert facility[0].scope.value == "local"
+    found = await patterns_out(notifier_service, "burst", 1)
+    assert len({p.pattern_id for p in found}) == 1, "one burst: its facility and cell together"
+    first = found[0]
+    assert first.facility_ids == ["tata_steel_ijmuiden"]
+    assert first.unique_reporters == 10
+    assert first.announcement == 1
+    assert first.scope.value == "local"
+    assert first.centre is not None
+    assert first.centre.grid_m == 500, "locations are coarsened"
     # deliveries reach the two bodies one after the other: whoever was not told at the first
     # announcement gets the same pattern again, so in the end both have it
     seen: list[PatternDetected] = []
 
     async def both_told() -> bool:
-        everyone = await patterns_out(notifier_service, "burst", 2)
-        seen[:] = [p for p in everyone if p.facility_ids == ["tata_steel_ijmuiden"]]
+        seen[:] = await patterns_out(notifier_service, "burst", 1)
         return seen[-1].recipients == ["od-odnzkg", "pv27"]
 
     await wait_async(both_told, timeout_s=60)
-    latest = seen[-1]
-    assert latest.pattern_id == facility[0].pattern_id
-    cell = next(p for p in found if not p.facility_ids)
-    assert cell.centre is not None
-    assert cell.centre.grid_m == 500, "locations are coarsened"
+    assert {p.pattern_id for p in seen} == {first.pattern_id}
 
 
-async def test_an_injected_cluster_is_announced_by_the_daily_scan(
+async def test_an_injected_cluster_is_announced_by_the_hourly_scan(
     notifier_service: NotifierUnderTest, producer: KafkaBroker
 ) -> None:
     rng = np.random.default_rng(11)
@@ -158,7 +158,7 @@ async def test_an_injected_cluster_is_announced_by_the_daily_scan(
     assert cluster.recurrence_interval_days is not None
     assert cluster.recurrence_interval_days >= 100
     assert cluster.unique_reporters >= 3
-    assert cluster.scope.value == "regional", "two municipalities in one province"
+    assert cluster.scope.value == "local", "two municipalities, but one facility"
     assert "pv27" in cluster.recipients
     assert cluster.facility_ids == ["tata_steel_ijmuiden"]
     assert await notifier_service.notifier.scan([Category.ODOUR]) == 0, "no new reporter: quiet"
@@ -177,17 +177,170 @@ async def test_a_batch_that_announces_a_burst_twice_stores_it_once(
     to = recipient("od-odnzkg", Role.EXECUTING_BODY)
     async with write_transaction(notifier.runtime.sessions) as session:
         session.autoflush = False  # as the consumer applies a batch: one flush, at commit
-        for n in range(12):
+        for n in range(15):
             report = report_received(
                 reporter_key=reporter_key(f"batch-{n}"),
-                observed_at=NOW - timedelta(minutes=55 - 4 * n),
+                observed_at=NOW - timedelta(minutes=57 - 3 * n),
                 location=at(WIJK_AAN_ZEE[0] + n * 0.0003, WIJK_AAN_ZEE[1]),
             )
             event = delivered(report, to, place=place, candidates=[steelworks()])
             await notifier.patterns.on_delivery(session, event)
     async with notifier.runtime.sessions() as session:
         stored = (await session.exec(select(PatternRecord))).all()
-    bursts = [r for r in stored if r.method == "burst" and r.facility_ids]
+    bursts = [r for r in stored if r.method == "burst"]
     assert len(bursts) == 1
-    assert bursts[0].unique_reporters == 12
+    assert bursts[0].unique_reporters == 15
     assert bursts[0].announcement >= 2, "announced at the threshold and again as it grew"
+
+
+def stored_signal(n: str, who: str, lat: float, lon: float, at: datetime, **changes: Any) -> Signal:
+    values: dict[str, Any] = {
+        "report_id": str(uuid5(NAMESPACE_URL, n)),
+        "reporter_key": reporter_key(who),
+        "category": Category.ODOUR,
+        "lat": lat,
+        "lon": lon,
+        "observed_at": at,
+        "municipality_code": "GM0375",
+        "province_code": "PV27",
+        "facility_ids": [],
+        "sectors": [],
+        "recipients": ["ca:pv27"],
+    }
+    return Signal(**(values | changes))
+
+
+async def test_a_second_episode_at_the_same_place_is_a_new_pattern(
+    notifier_service: NotifierUnderTest,
+) -> None:
+    """Issue 17 §4: six weeks after a cluster, a new one at the same street with no more
+    reporters than the first is announced, as a new pattern; the first, continuing an hour
+    later without growing, is not announced again."""
+    patterns = notifier_service.notifier.patterns
+    rng = np.random.default_rng(12)
+    later = NOW + timedelta(days=42)
+    rows = [
+        stored_signal(
+            f"bg-{n}",
+            f"bg-{n}",
+            52.2 + rng.uniform(0, 0.6),
+            4.5 + rng.uniform(0, 0.6),
+            later - timedelta(hours=float(rng.uniform(0, 8700))),
+        )
+        for n in range(240)
+    ]
+    for episode, end in enumerate((NOW, later)):
+        rows += [
+            stored_signal(
+                f"ep{episode}-{n}",
+                f"ep{episode}-{n}",
+                WIJK_AAN_ZEE[0] + rng.uniform(-0.004, 0.004),
+                WIJK_AAN_ZEE[1] + rng.uniform(-0.006, 0.006),
+                end - timedelta(hours=2 + 4 * n),
+            )
+            for n in range(8)
+        ]
+    async with write_transaction(patterns_sessions(notifier_service)) as session:
+        session.add_all([r for r in rows if r.observed_at <= NOW])
+    found = []
+    for now in (NOW, NOW + timedelta(hours=1)):
+        async with write_transaction(patterns_sessions(notifier_service)) as session:
+            found.append(await patterns.scan_category(session, Category.ODOUR, now))
+    assert found == [1, 0], "announced once; an hour later it continues without growing"
+    async with write_transaction(patterns_sessions(notifier_service)) as session:
+        session.add_all([r for r in rows if r.observed_at > NOW])
+    async with write_transaction(patterns_sessions(notifier_service)) as session:
+        assert await patterns.scan_category(session, Category.ODOUR, later) == 1
+    async with notifier_service.notifier.runtime.sessions() as session:
+        stored = (await session.exec(select(PatternRecord))).all()
+    scans = [r for r in stored if r.method == "space_time_scan"]
+    assert len(scans) == 2, "two episodes, two patterns"
+    assert all(r.unique_reporters <= 8 for r in scans)
+
+
+async def test_a_facility_recurrence_goes_to_its_authority_once(
+    notifier_service: NotifierUnderTest,
+) -> None:
+    """Issue 17 §1: a facility with a report every few days that gets three more residents a
+    day for the last two weeks: one recurrence pattern to the competent authority (not the
+    table), not announced again the next day without material growth."""
+    patterns = notifier_service.notifier.patterns
+    rng = np.random.default_rng(13)
+    today = NOW.date()
+    rows = []
+    for days_ago in range(1, 280):
+        extra = 3 if days_ago <= 14 else 0
+        for k in range(int(rng.poisson(0.3)) + extra):
+            rows.append(
+                stored_signal(
+                    f"rec-{days_ago}-{k}",
+                    f"rec-{days_ago}-{k}",
+                    WIJK_AAN_ZEE[0],
+                    WIJK_AAN_ZEE[1],
+                    NOW - timedelta(days=days_ago, hours=k),
+                    facility_ids=["tata_steel_ijmuiden"],
+                    sectors=["steel"],
+                )
+            )
+    async with write_transaction(patterns_sessions(notifier_service)) as session:
+        session.add_all(rows)
+    counts = []
+    for day in (today, today + timedelta(days=1)):
+        async with write_transaction(patterns_sessions(notifier_service)) as session:
+            counts.append(await patterns.facility_recurrence(session, day))
+    assert counts == [1, 0]
+    async with notifier_service.notifier.runtime.sessions() as session:
+        stored = (await session.exec(select(PatternRecord))).all()
+    recurrences = [r for r in stored if r.method == "facility_recurrence"]
+    assert len(recurrences) == 1
+    assert recurrences[0].recipients == ["pv27"], "the competent authority, not the table"
+    assert recurrences[0].scope == "local"
+
+
+def patterns_sessions(service: NotifierUnderTest) -> Any:
+    return service.notifier.runtime.sessions
+
+
+async def test_bursts_at_incinerators_in_three_provinces_join_into_a_national_pattern(
+    notifier_service: NotifierUnderTest,
+) -> None:
+    """Issue 17 §2: three local bursts at waste incinerators in three provinces at once become
+    one national pattern for the table (joining them), announced once."""
+    patterns = notifier_service.notifier.patterns
+    plants = {"avr_rozenburg": "PV28", "aeb_amsterdam": "PV27", "arn_weurt": "PV25"}
+    for plant, province in plants.items():
+        patterns._sectors[plant] = "waste incineration"
+        async with write_transaction(patterns_sessions(notifier_service)) as session:
+            session.add(
+                PatternRecord(
+                    pattern_id=str(uuid5(NAMESPACE_URL, plant)),
+                    key=f"burst/odour/{plant}",
+                    method=DetectionMethod.BURST,
+                    category=Category.ODOUR,
+                    scope=Scope.LOCAL,
+                    announcement=1,
+                    unique_reporters=10,
+                    report_count=10,
+                    first_detected_at=NOW,
+                    detected_at=NOW,
+                    window_start=NOW - timedelta(hours=1),
+                    window_end=NOW,
+                    municipality_codes=[f"GM-{plant}"],
+                    province_codes=[province],
+                    facility_ids=[plant],
+                    recipients=[province.lower()],
+                    report_ids=[f"{plant}-{n}" for n in range(10)],
+                )
+            )
+    counts = []
+    for hours in (1, 2):
+        async with write_transaction(patterns_sessions(notifier_service)) as session:
+            counts.append(await patterns.national_join(session, NOW + timedelta(hours=hours)))
+    assert counts == [1, 0]
+    async with notifier_service.notifier.runtime.sessions() as session:
+        stored = (await session.exec(select(PatternRecord))).all()
+    national = [r for r in stored if r.scope == "national"]
+    assert len(national) == 1
+    assert national[0].province_codes == ["PV25", "PV27", "PV28"]
+    assert "national-table" in national[0].recipients
+    assert sorted(national[0].facility_ids) == sorted(plants)

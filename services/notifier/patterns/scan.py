@@ -8,18 +8,24 @@ that ends today. Under the space-time permutation model the expected count of a 
 ``cases_in_circle(all days) x cases_in_window(everywhere) / all_cases``; the statistic is the
 Poisson generalised likelihood ratio. Permuting the days of the cases keeps both marginals, so
 only the cylinder counts change: the expected counts are computed once. Significance comes from
-``permutations`` Monte Carlo replicas (seeded); for a daily scan the recurrence interval is
-``1 / p`` days. Secondary clusters do not overlap an earlier reported one.
+``permutations`` Monte Carlo replicas (seeded); where fewer than ``GUMBEL_BELOW`` replicas
+reach the cluster, the p-value comes from a Gumbel distribution fitted to the replica maxima (as
+SaTScan does), so small p-values need not cost more replicas. The time unit is the caller's
+(hours for the hourly scan, ``HOURLY_WINDOWS``); a scan run ``scans_per_day`` times a day has a
+recurrence interval of ``1 / (p x scans_per_day)`` days of surveillance. Secondary clusters do
+not overlap an earlier reported one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 WINDOWS_DAYS = (1, 2, 3, 4, 5, 6, 7, 14, 30)
+HOURLY_WINDOWS = (6, 12, 24, 48, 72, 96, 120, 144, 168, 336, 720)  # hours: 6 h to 30 days
+GUMBEL_BELOW = 5
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -36,10 +42,12 @@ class Cluster:
     llr: float
     p_value: float
     case_indices: IntArray  # into the input arrays
+    scans_per_day: float = 1.0
 
     @property
     def recurrence_interval_days(self) -> float:
-        return 1.0 / self.p_value
+        """Days of surveillance between clusters like this one by chance."""
+        return 1.0 / (self.p_value * self.scans_per_day)
 
 
 @dataclass
@@ -151,6 +159,7 @@ def scan(
     seed: int = 0,
     unit_m: float = 1500.0,
     max_clusters: int = 5,
+    scans_per_day: float = 1.0,
 ) -> list[Cluster]:
     """The most likely clusters ending ``today`` with their p-values, best first."""
     x, y, day = np.asarray(x, float), np.asarray(y, float), np.asarray(day, np.int64)
@@ -170,7 +179,22 @@ def scan(
             geometry, expected, rng.permutation(day), today, windows, total, min_cases
         ).llr
         maxima[replica] = replica_llr.max() if len(replica_llr) else 0.0
-    return _clusters(observed, maxima, geometry, expected, windows, day, today, max_clusters)
+    found = _clusters(observed, maxima, geometry, expected, windows, day, today, max_clusters)
+    return [replace(c, scans_per_day=scans_per_day) for c in found]
+
+
+def p_value(value: float, maxima: FloatArray) -> float:
+    """Monte Carlo p-value; from a Gumbel fit to the replica maxima in the far tail."""
+    exceed = int((maxima >= value).sum())
+    empirical = (1 + exceed) / (len(maxima) + 1)
+    if exceed >= GUMBEL_BELOW or len(maxima) < 19:
+        return empirical
+    spread = float(np.std(maxima)) * np.sqrt(6) / np.pi
+    if spread <= 0:
+        return empirical
+    location = float(np.mean(maxima)) - 0.5772156649 * spread
+    tail = -np.expm1(-np.exp(-(value - location) / spread))
+    return float(min(empirical, max(tail, 1e-12)))
 
 
 def _clusters(
@@ -199,7 +223,6 @@ def _clusters(
         used_units.update(members.tolist())
         width = windows[w]
         in_zone = np.isin(geometry.unit_of_case, members) & (day > today - width)
-        p_value = (1 + int((maxima >= value).sum())) / (len(maxima) + 1)
         found.append(
             Cluster(
                 centre_x=float(geometry.centres[centre, 0]),
@@ -209,7 +232,7 @@ def _clusters(
                 cases=int(in_zone.sum()),
                 expected=float(expected[w][centre, k]),
                 llr=value,
-                p_value=p_value,
+                p_value=p_value(value, maxima),
                 case_indices=np.nonzero(in_zone)[0],
             )
         )

@@ -1,15 +1,17 @@
 """Pattern detection inside the notifier: signals from deliveries, the burst rule on every new
-report, the daily space-time scan and the facility CUSUM, each announcing ``PatternDetected``
-through the outbox with a scope label and its recipients.
+report, the hourly space-time scan, the facility CUSUM and the national join, each announcing
+``PatternDetected`` through the outbox with a scope label and its recipients.
 
 Recipients: a burst goes to the executing body and the competent authority of its reports; a
 scan cluster with a recurrence interval of 100 days or more to the competent authorities, and
-from 365 days also to the national table; a recurring facility to the national table.
+from 365 days also to the national table; a recurring facility to its competent authority, and
+to the national table only once it is a dossier candidate (an episode of four weeks or more).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import uuid
 from collections import Counter, defaultdict
@@ -19,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas._base import LocalizedText
@@ -28,9 +30,10 @@ from schemas.report import Category
 from schemas.routing import ReportDelivered
 from schemas.topics import PATTERN_DETECTED
 from services.notifier.models import PatternRecord, Signal
+from services.notifier.patterns import recurrence
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
-from services.notifier.patterns.scan import Cluster, scan
+from services.notifier.patterns.scan import HOURLY_WINDOWS, Cluster, scan
 from services.runtime.clock import Clock
 from services.runtime.database import on_rollback
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
@@ -40,6 +43,11 @@ SOURCE = "/buursignaal/notifier"
 NATIONAL_TABLE = "national-table"
 GRID_M = 500
 PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
+GROWTH = 1.5  # an ongoing pattern is announced again at 1.5 x the unique reporters
+DOSSIER_DAYS = 28  # a recurrence episode this long is a dossier candidate for the table
+CASE_GAP = timedelta(days=7)  # the scan counts a reporter once a week
+SAME_PLACE_M = 2000.0  # a continuing cluster's centre moves less than this
+LIVE = timedelta(hours=48)  # a pattern seen this recently takes part in the national join
 
 
 def plane(lat: float, lon: float) -> tuple[float, float]:
@@ -57,17 +65,62 @@ def coarse(lat: float, lon: float) -> CoarsePoint:
     )
 
 
-def scope_of(
-    municipalities: set[str], provinces: set[str], sectors_by_facility: dict[str, str]
-) -> Scope:
-    """Local: one municipality. Regional: several, within one province. National: several
-    provinces, or the same kind of pattern at three or more facilities of one sector."""
-    per_sector = Counter(s for s in sectors_by_facility.values() if s)
-    if len(provinces) > 1 or (per_sector and max(per_sector.values()) >= 3):
+def scope_of(municipalities: set[str], provinces: set[str], facility_ids: Sequence[str]) -> Scope:
+    """Where the pattern is. Local: one municipality, or one facility. Regional: several
+    municipalities (one province or OD area, or across a provincial border). National: three or
+    more provinces at once; the same kind of problem at facilities of one sector in several
+    provinces is joined into a national pattern (``national_groups``). The density of
+    facilities of one sector near a pattern says nothing about its scope."""
+    if len(provinces) >= 3:
         return Scope.NATIONAL
-    if len(municipalities) > 1:
-        return Scope.REGIONAL
-    return Scope.LOCAL
+    if len(municipalities) <= 1 or len(set(facility_ids)) == 1:
+        return Scope.LOCAL
+    return Scope.REGIONAL
+
+
+@dataclass(frozen=True)
+class LivePattern:
+    """A local or regional pattern still going on, as the national join sees it."""
+
+    pattern_id: str
+    method: DetectionMethod
+    unique_reporters: int
+    provinces: frozenset[str]
+    sectors: frozenset[str]
+    start: datetime
+    municipalities: frozenset[str] = frozenset()
+    facility_ids: tuple[str, ...] = ()
+    recipients: frozenset[str] = frozenset()
+    report_ids: tuple[str, ...] = ()
+
+
+def live_pattern(record: PatternRecord, sectors: set[str]) -> LivePattern:
+    return LivePattern(
+        pattern_id=record.pattern_id,
+        method=DetectionMethod(record.method),
+        unique_reporters=record.unique_reporters,
+        provinces=frozenset(record.province_codes),
+        sectors=frozenset(sectors),
+        start=record.window_start,
+        municipalities=frozenset(record.municipality_codes),
+        facility_ids=tuple(record.facility_ids),
+        recipients=frozenset(r for r in record.recipients if r != NATIONAL_TABLE),
+        report_ids=tuple(record.report_ids),
+    )
+
+
+def national_groups(live: Sequence[LivePattern]) -> dict[str, list[LivePattern]]:
+    """Per sector, the live patterns at its facilities when they lie in two or more provinces
+    (the three incinerators in three provinces of issue 17): one national pattern each."""
+    by_sector: dict[str, list[LivePattern]] = defaultdict(list)
+    for pattern in live:
+        for sector in pattern.sectors:
+            by_sector[sector].append(pattern)
+    return {
+        sector: sorted(parts, key=lambda p: (p.start, p.pattern_id))
+        for sector, parts in sorted(by_sector.items())
+        if len(parts) >= 2 and len({p for part in parts for p in part.provinces}) >= 2
+    }
 
 
 @dataclass
@@ -77,6 +130,7 @@ class ScanSettings:
     announce_ri_days: float = 100.0
     national_ri_days: float = 365.0
     seed: int = 20051
+    scans_per_day: float = 24.0  # hourly: the recurrence interval is per day of surveillance
 
 
 @dataclass
@@ -86,6 +140,7 @@ class Patterns:
     scan_settings: ScanSettings = field(default_factory=ScanSettings)
     _places: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     _sectors: dict[str, str] = field(default_factory=dict)
+    _recurrence_day: date | None = None  # the last day the recurrence was evaluated for
 
     # -- signals and the burst rule ----------------------------------------------------
 
@@ -122,7 +177,8 @@ class Patterns:
             signal.recipients = [*signal.recipients, recipient]
         session.add(signal)
         signals[report_id] = signal  # a second delivery in this transaction finds it
-        for burst in self._observe(signal, announce=True):
+        received = report.received_at.astimezone(UTC)
+        for burst in self._observe(signal, announce=True, received_at=received):
             await self._announce_burst(session, burst, signal)
 
     def _transactional(self, session: AsyncSession) -> None:
@@ -139,24 +195,29 @@ class Patterns:
         places = [self._places.get(r, (None, None)) for r in burst.report_ids]
         municipalities = {m for m, _ in places if m}
         provinces = {p for _, p in places if p}
-        facility_ids = [burst.key[1]] if burst.key[0] == "facility" else []
+        facility_ids = list(burst.facility_ids)
+        centre = None
+        if burst.cells:  # the middle of its first 1 km cell, on the 500 m grid
+            gx, gy = burst.cells[0]
+            cell_m = self.detector.cell_m
+            centre = coarse(
+                (gy + 0.5) * cell_m / METRES_PER_DEG_LAT, (gx + 0.5) * cell_m / METRES_PER_DEG_LON
+            )
         where = (
-            f"bij {burst.key[1]}" if facility_ids else "binnen één vierkante kilometer",
-            f"near {burst.key[1]}" if facility_ids else "within one square kilometre",
+            f"bij {', '.join(facility_ids)}" if facility_ids else "binnen één vierkante kilometer",
+            f"near {', '.join(facility_ids)}" if facility_ids else "within one square kilometre",
         )
         finding = Finding(
-            key="/".join(("burst", *burst.key)),
+            key=f"burst/{burst.category}/{burst.pattern_id}",
             pattern_id=burst.pattern_id,
             method=DetectionMethod.BURST,
             category=Category(burst.category),
-            scope=scope_of(
-                municipalities, provinces, {f: self._sectors.get(f, "") for f in facility_ids}
-            ),
+            scope=scope_of(municipalities, provinces, facility_ids),
             announcement=burst.announcement,
             unique_reporters=burst.unique_reporters,
             report_ids=list(burst.report_ids),
             window=(burst.window_start, burst.window_end),
-            centre=coarse(signal.lat, signal.lon) if not facility_ids else None,
+            centre=centre,
             radius_m=None,
             ri=None,
             municipalities=municipalities,
@@ -173,8 +234,9 @@ class Patterns:
         await self._announce(session, finding)
 
     async def warm_up(self, session: AsyncSession) -> None:
-        """Rebuild the burst windows from the last hour of signals (nothing is announced)."""
-        since = self.clock.now() - self.detector.window
+        """Rebuild the burst windows from the signals observed within the window and the
+        lateness before now (nothing is announced)."""
+        since = self.clock.now() - self.detector.window - self.detector.lateness
         rows = (
             await session.exec(
                 select(Signal)
@@ -185,7 +247,9 @@ class Patterns:
         for signal in rows:
             self._observe(signal, announce=False)
 
-    def _observe(self, signal: Signal, *, announce: bool) -> list[Burst]:
+    def _observe(
+        self, signal: Signal, *, announce: bool, received_at: datetime | None = None
+    ) -> list[Burst]:
         """Count the signal in the burst windows; the bursts it completes (when announcing)."""
         self._places[signal.report_id] = (signal.municipality_code, signal.province_code)
         x, y = plane(signal.lat, signal.lon)
@@ -198,48 +262,61 @@ class Patterns:
             y_m=y,
             facility_ids=list(signal.facility_ids),
             recipients=recipient_ids(signal.recipients),
+            received_at=received_at,
             announce=announce,
         )
 
-    # -- the daily scan ------------------------------------------------------------------
+    # -- the hourly scan -----------------------------------------------------------------
 
-    async def scan_category(self, session: AsyncSession, category: Category, today: date) -> int:
-        """Scan the last 365 days of one category; announce clusters with RI >= 100 days."""
-        first = datetime.combine(today - timedelta(days=364), datetime.min.time(), tzinfo=UTC)
+    async def scan_category(self, session: AsyncSession, category: Category, now: datetime) -> int:
+        """Scan the 365 days up to ``now`` of one category in hours (windows of 6 hours to 30
+        days ending now); announce clusters with a recurrence interval of 100 days or more."""
+        now = now.astimezone(UTC)
+        first = now - timedelta(days=365)
         in_year = select(Signal).where(
-            Signal.category == category.value, col(Signal.observed_at) >= first
+            Signal.category == category.value, col(Signal.observed_at) > first
         )
-        cases = one_case_per_reporter_hour((await session.exec(in_year)).all())
+        signals = (await session.exec(in_year)).all()
+        for signal in signals:
+            self._sectors.update(
+                (f, s) for f, s in zip(signal.facility_ids, signal.sectors, strict=False) if s
+            )
+        cases = one_case_per_reporter(signals)
         if len(cases) < 3:
             return 0
         xy = np.array([plane(c.lat, c.lon) for c in cases])
-        days = np.array([(c.observed_at.date() - first.date()).days for c in cases])
+        last_hour = 365 * 24 - 1
+        hours = np.array(
+            [min(last_hour, int((c.observed_at - first).total_seconds() // 3600)) for c in cases]
+        )
         settings = self.scan_settings
         clusters = await asyncio.to_thread(
             scan,
             xy[:, 0],
             xy[:, 1],
-            days,
-            today=364,
+            hours,
+            today=last_hour,
+            windows=HOURLY_WINDOWS,
             permutations=settings.permutations,
             max_radius_m=settings.max_radius_m,
-            seed=settings.seed + today.toordinal(),
+            seed=settings.seed + int(now.timestamp() // 3600),
+            scans_per_day=settings.scans_per_day,
         )
+        earlier = await self._recent_scan_patterns(session, category, now)
         announced = 0
         for cluster in clusters:
             if cluster.recurrence_interval_days < settings.announce_ri_days:
                 continue
-            finding = self._scan_finding(
-                category, cluster, [cases[i] for i in cluster.case_indices], today
-            )
-            if finding is None or await self._already_announced(session, finding):
+            members = [cases[i] for i in cluster.case_indices]
+            finding = self._scan_finding(category, cluster, members, now)
+            if finding is None:
                 continue
-            await self._announce(session, finding)
-            announced += 1
+            finding = self._same_pattern(finding, earlier, now)
+            announced += await self._announce_if_new_or_grown(session, finding, now)
         return announced
 
     def _scan_finding(
-        self, category: Category, cluster: Cluster, members: list[Signal], today: date
+        self, category: Category, cluster: Cluster, members: list[Signal], now: datetime
     ) -> Finding | None:
         """A scan cluster of three or more reporters as a finding to announce."""
         reporters = {m.reporter_key for m in members}
@@ -250,78 +327,255 @@ class Patterns:
         recipients = competent_recipients(members)
         if cluster.recurrence_interval_days >= self.scan_settings.national_ri_days:
             recipients.append(NATIONAL_TABLE)
-        sectors = {f: s for m in members for f, s in zip(m.facility_ids, m.sectors, strict=False)}
         municipalities, provinces = places_of(members)
-        end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
-        days, ri = cluster.window_days, cluster.recurrence_interval_days
+        facility_ids = sorted({f for m in members for f in m.facility_ids})
+        hours, ri = cluster.window_days, cluster.recurrence_interval_days
+        start = now - timedelta(hours=hours)
+        span = (
+            (f"{hours} uur", f"{hours} hours")
+            if hours < 48
+            else (
+                f"{hours // 24} dagen",
+                f"{hours // 24} days",
+            )
+        )
+        key = f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}/{start:%Y-%m-%dT%H}"
         return Finding(
-            key=f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}",
+            key=key,
+            pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
             method=DetectionMethod.SPACE_TIME_SCAN,
             category=category,
-            scope=scope_of(municipalities, provinces, sectors),
+            scope=scope_of(municipalities, provinces, facility_ids),
             unique_reporters=len(reporters),
             report_ids=[m.report_id for m in members],
-            window=(end - timedelta(days=days), end),
+            window=(start, now),
             centre=coarse(lat, lon),
             radius_m=cluster.radius_m,
             ri=ri,
             municipalities=municipalities,
             provinces=provinces,
-            facility_ids=sorted({f for m in members for f in m.facility_ids}),
+            facility_ids=facility_ids,
             recipients=recipients,
             summary=LocalizedText(
-                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {days} dagen; "
+                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {span[0]}; "
                 f"zo'n cluster komt bij toeval eens per {ri:.0f} dagen voor.",
-                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {days} days; "
+                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {span[1]}; "
                 f"by chance once every {ri:.0f} days.",
             ),
         )
 
+    async def _recent_scan_patterns(
+        self, session: AsyncSession, category: Category, now: datetime
+    ) -> list[PatternRecord]:
+        since = now - timedelta(days=31)
+        query = select(PatternRecord).where(
+            PatternRecord.method == DetectionMethod.SPACE_TIME_SCAN.value,
+            PatternRecord.category == category.value,
+            or_(col(PatternRecord.window_end) >= since, col(PatternRecord.last_seen_at) >= since),
+        )
+        stored = list((await session.exec(query)).all())
+        pending = [
+            r
+            for r in _pending_patterns(session).values()
+            if r.method == DetectionMethod.SPACE_TIME_SCAN and r.category == category
+        ]
+        return [
+            *pending,
+            *(r for r in stored if r.pattern_id not in {p.pattern_id for p in pending}),
+        ]
+
+    @staticmethod
+    def _same_pattern(finding: Finding, earlier: list[PatternRecord], now: datetime) -> Finding:
+        """The cluster continues a pattern that was last seen within its window, less than
+        ``SAME_PLACE_M`` away: it keeps that pattern's identity (key and id)."""
+        assert finding.centre is not None
+        for record in earlier:
+            last_seen = record.last_seen_at or record.window_end
+            if (
+                record.centre_lat is None
+                or record.centre_lon is None
+                or last_seen < finding.window[0]
+            ):
+                continue
+            x0, y0 = plane(record.centre_lat, record.centre_lon)
+            x1, y1 = plane(finding.centre.lat, finding.centre.lon)
+            reach = max(SAME_PLACE_M, record.radius_m or 0.0, finding.radius_m or 0.0)
+            if math.hypot(x1 - x0, y1 - y0) <= reach:
+                return dataclasses.replace(
+                    finding, key=record.key, pattern_id=uuid.UUID(record.pattern_id)
+                )
+        return finding
+
     async def _already_announced(self, session: AsyncSession, finding: Finding) -> bool:
-        """True when this ongoing pattern was announced with as many reporters already
-        (it did not grow)."""
+        """True when this ongoing pattern was announced before and did not grow materially
+        since, nor gained a recipient (the national table for a new dossier candidate)."""
         pending = [r for r in _pending_patterns(session).values() if r.key == finding.key]
         query = select(PatternRecord).where(PatternRecord.key == finding.key)
         record = pending[0] if pending else (await session.exec(query)).first()
-        return record is not None and record.unique_reporters >= finding.unique_reporters
+        if record is None:
+            return False
+        new_recipients = not set(finding.recipients) <= set(record.recipients)
+        return not new_recipients and not grew_materially(
+            record.unique_reporters, finding.unique_reporters
+        )
+
+    async def _continuing(
+        self, session: AsyncSession, prefix: str, since: datetime, finding: Finding
+    ) -> Finding:
+        """The finding as the ongoing pattern whose key starts with ``prefix`` and that was
+        seen since ``since`` (its key and id), if there is one: an episode keeps its identity
+        when its first alarm shifts as the evaluated days move on."""
+        query = select(PatternRecord).where(col(PatternRecord.key).startswith(prefix))
+        records = [*_pending_patterns(session).values(), *(await session.exec(query)).all()]
+        ongoing = sorted(
+            (
+                r
+                for r in records
+                if r.key.startswith(prefix) and (r.last_seen_at or r.detected_at) >= since
+            ),
+            key=lambda r: r.first_detected_at,
+        )
+        if not ongoing:
+            return finding
+        return dataclasses.replace(
+            finding, key=ongoing[0].key, pattern_id=uuid.UUID(ongoing[0].pattern_id)
+        )
+
+    async def _announce_if_new_or_grown(
+        self, session: AsyncSession, finding: Finding, now: datetime
+    ) -> int:
+        """Announce a new or materially grown pattern (1); else note that it continues (0)."""
+        if await self._already_announced(session, finding):
+            await self._seen_again(session, finding, now)
+            return 0
+        await self._announce(session, finding)
+        return 1
+
+    async def _seen_again(self, session: AsyncSession, finding: Finding, now: datetime) -> None:
+        """A continuing pattern that did not grow: remember that it continues (not announced)."""
+        record = _pending_patterns(session).get(str(finding.pattern_id)) or await session.get(
+            PatternRecord, str(finding.pattern_id)
+        )
+        if record is not None:
+            record.last_seen_at = now
+            session.add(record)
 
     # -- facility recurrence ---------------------------------------------------------------
 
     async def facility_recurrence(self, session: AsyncSession, today: date) -> int:
-        """Weekday-adjusted Poisson CUSUM per facility over the last 30 days (90-day baseline),
-        or three or more scan clusters touching the facility within 90 days."""
-        start = today - timedelta(days=119)
-        since = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+        """The calibrated CUSUM per facility (``recurrence.py``) over its daily unique reporters
+        up to yesterday (complete days): a new alarm episode is announced to the competent
+        authority once, again only when it grew materially, and to the national table only as
+        a dossier candidate (when it lasts ``DOSSIER_DAYS``). Evaluated once a day (the
+        counts are per complete day); the national join runs every time."""
+        announced = 0
+        if self._recurrence_day != today:
+            announced = await self._evaluate_recurrence(session, today)
+            self._recurrence_day = today
+            on_rollback(session, lambda: setattr(self, "_recurrence_day", None))
+        return announced + await self.national_join(session, self.clock.now())
+
+    async def _evaluate_recurrence(self, session: AsyncSession, today: date) -> int:
+        last_day = today - timedelta(days=1)
+        first = last_day - timedelta(days=recurrence.HISTORY_DAYS + recurrence.EVALUATED_DAYS)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
         rows = (await session.exec(select(Signal).where(col(Signal.observed_at) >= since))).all()
-        daily: dict[str, Counter[date]] = defaultdict(Counter)
+        reporters: dict[str, dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
         signals_by_facility: dict[str, list[Signal]] = defaultdict(list)
         for signal in rows:
             for facility_id in signal.facility_ids:
-                daily[facility_id][signal.observed_at.date()] += 1
+                reporters[facility_id][signal.observed_at.date()].add(signal.reporter_key)
                 signals_by_facility[facility_id].append(signal)
-        clusters_since = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
-        scans = (
+        announced = 0
+        for facility_id, by_day in sorted(reporters.items()):
+            daily = {day: len(keys) for day, keys in by_day.items()}
+            found = recurrence.episodes(daily, last_day)
+            if not found or (last_day - found[-1].last_alarm).days > recurrence.QUIET_DAYS:
+                continue
+            episode = found[-1]
+            start = episode.first_alarm - timedelta(days=recurrence.QUIET_DAYS)
+            members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() >= start]
+            finding = recurrence_finding(facility_id, members, episode, last_day)
+            quiet_since = datetime.combine(
+                episode.first_alarm - timedelta(days=recurrence.QUIET_DAYS),
+                datetime.min.time(),
+                UTC,
+            )
+            finding = await self._continuing(
+                session, f"facility/{facility_id}/", quiet_since, finding
+            )
+            announced += await self._announce_if_new_or_grown(session, finding, self.clock.now())
+        return announced
+
+    # -- national patterns -------------------------------------------------------------------
+
+    async def national_join(self, session: AsyncSession, now: datetime) -> int:
+        """Join live local and regional patterns of one category at facilities of one sector in
+        two or more provinces into one national pattern (to the table, a dossier candidate)."""
+        since = now - LIVE
+        stored = (
             await session.exec(
                 select(PatternRecord).where(
-                    PatternRecord.method == DetectionMethod.SPACE_TIME_SCAN.value,
-                    col(PatternRecord.detected_at) >= clusters_since,
+                    col(PatternRecord.detected_at) >= since - timedelta(days=31),
+                    col(PatternRecord.key).not_like("national/%"),
                 )
             )
         ).all()
-        touching = Counter(f for record in scans for f in record.facility_ids)
+        pending = _pending_patterns(session)
+        records = {r.pattern_id: r for r in stored} | {
+            k: r for k, r in pending.items() if not r.key.startswith("national/")
+        }
+        by_category: dict[Category, list[LivePattern]] = defaultdict(list)
+        for record in records.values():
+            if (record.last_seen_at or record.detected_at) < since:
+                continue
+            sectors = {self._sectors[f] for f in record.facility_ids if f in self._sectors}
+            by_category[Category(record.category)].append(live_pattern(record, sectors))
         announced = 0
-        for facility_id, counts in daily.items():
-            alarm = cusum_alarm(counts, today) or touching[facility_id] >= 3
-            if not alarm:
-                continue
-            recent = today - timedelta(days=30)
-            members = [s for s in signals_by_facility[facility_id] if s.observed_at.date() > recent]
-            finding = recurrence_finding(facility_id, members, today)
-            if await self._already_announced(session, finding):
-                continue
-            await self._announce(session, finding)
-            announced += 1
+        for category, live in sorted(by_category.items()):
+            for sector, parts in national_groups(live).items():
+                finding = await self._national_finding(session, category, sector, parts, now)
+                announced += await self._announce_if_new_or_grown(session, finding, now)
         return announced
+
+    async def _national_finding(
+        self,
+        session: AsyncSession,
+        category: Category,
+        sector: str,
+        parts: list[LivePattern],
+        now: datetime,
+    ) -> Finding:
+        """The national pattern of ``parts``: the ongoing one of this sector if there is one."""
+        prefix = f"national/{category.value}/{sector}/"
+        key = f"{prefix}{parts[0].start:%Y-%m-%dT%H}"
+        provinces = sorted({p for part in parts for p in part.provinces})
+        facilities = sorted(
+            {f for part in parts for f in part.facility_ids if self._sectors.get(f) == sector}
+        )
+        finding = Finding(
+            key=key,
+            pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
+            method=parts[0].method,
+            category=category,
+            scope=Scope.NATIONAL,
+            unique_reporters=sum(p.unique_reporters for p in parts),
+            report_ids=sorted({r for p in parts for r in p.report_ids}),
+            window=(min(p.start for p in parts), now),
+            municipalities={m for p in parts for m in p.municipalities},
+            provinces=set(provinces),
+            facility_ids=facilities,
+            recipients=sorted({NATIONAL_TABLE, *(r for p in parts for r in p.recipients)}),
+            dossier_candidate=True,
+            joins=[uuid.UUID(p.pattern_id) for p in parts],
+            summary=LocalizedText(
+                nl=f"Hetzelfde soort probleem ({category.value}) bij {len(facilities)} "
+                f"bedrijven uit de sector {sector} in {len(provinces)} provincies.",
+                en=f"The same kind of problem ({category.value}) at {len(facilities)} "
+                f"{sector} facilities in {len(provinces)} provinces.",
+            ),
+        )
+        return await self._continuing(session, prefix, now - LIVE, finding)
 
     # -- announcing ------------------------------------------------------------------------
 
@@ -380,6 +634,8 @@ class Finding:
     ri: float | None = None
     pattern_id: uuid.UUID | None = None
     announcement: int | None = None
+    dossier_candidate: bool = False
+    joins: list[uuid.UUID] = field(default_factory=list)
 
     def new_record(self, pattern_id: str, now: datetime) -> PatternRecord:
         return PatternRecord(
@@ -406,6 +662,7 @@ class Finding:
             "detected_at": now,
             "window_start": self.window[0],
             "window_end": self.window[1],
+            "last_seen_at": now,
             "centre_lat": self.centre.lat if self.centre else None,
             "centre_lon": self.centre.lon if self.centre else None,
             "radius_m": self.radius_m,
@@ -436,19 +693,31 @@ class Finding:
             facility_ids=self.facility_ids,
             recipients=self.recipients,
             summary=self.summary,
+            dossier_candidate=self.dossier_candidate,
+            joins=self.joins,
         )
 
 
-def one_case_per_reporter_hour(signals: Sequence[Signal]) -> list[Signal]:
-    """The scan counts one case per reporter per hour, in time order."""
-    seen: set[tuple[str, datetime]] = set()
-    cases: list[Signal] = []
-    for signal in sorted(signals, key=lambda s: s.observed_at):
-        hour = signal.observed_at.replace(minute=0, second=0, microsecond=0)
-        if (signal.reporter_key, hour) not in seen:
-            seen.add((signal.reporter_key, hour))
-            cases.append(signal)
-    return cases
+def one_case_per_reporter(signals: Sequence[Signal], gap: timedelta = CASE_GAP) -> list[Signal]:
+    """The scan's cases, in time order: see ``case_indices``."""
+    ordered = sorted(signals, key=lambda s: (s.observed_at, s.report_id))
+    hours = [s.observed_at.timestamp() / 3600 for s in ordered]
+    keep = case_indices([s.reporter_key for s in ordered], hours, gap / timedelta(hours=1))
+    return [ordered[i] for i in keep]
+
+
+def case_indices(reporters: Sequence[str], hours: Sequence[float], gap_h: float) -> list[int]:
+    """A reporter counts once per ``gap_h`` (a week): a report (in time order) is a case only
+    when the reporter's previous case is ``gap_h`` or more before it, so a resident who reports
+    eight times in three days is one case, not eight (issue 17 §4c)."""
+    last_case: dict[str, float] = {}
+    keep = []
+    for index, (reporter, hour) in enumerate(zip(reporters, hours, strict=True)):
+        before = last_case.get(reporter)
+        if before is None or hour - before >= gap_h:
+            last_case[reporter] = hour
+            keep.append(index)
+    return keep
 
 
 def places_of(members: Sequence[Signal]) -> tuple[set[str], set[str]]:
@@ -461,44 +730,42 @@ def competent_recipients(members: Sequence[Signal]) -> list[str]:
     return sorted({r for m in members for r in recipient_ids(m.recipients, competent_only=True)})
 
 
-def recurrence_finding(facility_id: str, members: list[Signal], today: date) -> Finding:
-    """A facility with more reports than usual over the last 30 days."""
+def grew_materially(announced: int, now: int) -> bool:
+    """Half as many unique reporters again as at the last announcement (10 -> 15 -> 23)."""
+    return now >= max(announced + 1, math.ceil(announced * GROWTH))
+
+
+def recurrence_finding(
+    facility_id: str, members: list[Signal], episode: recurrence.Episode, last_day: date
+) -> Finding:
+    """An alarm episode at a facility: more reports than its own baseline, day after day."""
     municipalities, provinces = places_of(members)
-    end = datetime.combine(today, datetime.max.time(), tzinfo=UTC)
+    end = datetime.combine(last_day, datetime.max.time(), tzinfo=UTC)
+    start = datetime.combine(episode.first_alarm, datetime.min.time(), tzinfo=UTC)
     categories = Counter(m.category for m in members).most_common(1)
+    dossier = (episode.last_alarm - episode.first_alarm).days >= DOSSIER_DAYS
+    recipients = competent_recipients(members)
+    if dossier:
+        recipients = sorted({*recipients, NATIONAL_TABLE})
+    key = f"facility/{facility_id}/{episode.first_alarm.isoformat()}"
     return Finding(
-        key=f"facility/{facility_id}/{today.isocalendar().week}",
+        key=key,
+        pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
         method=DetectionMethod.FACILITY_RECURRENCE,
         category=categories[0][0] if categories else Category.ODOUR,
-        scope=scope_of(municipalities, provinces, {}),
+        scope=Scope.LOCAL,
         unique_reporters=len({m.reporter_key for m in members}),
         report_ids=[m.report_id for m in members],
-        window=(end - timedelta(days=30), end),
+        window=(start - timedelta(days=recurrence.QUIET_DAYS), end),
         municipalities=municipalities,
         provinces=provinces,
         facility_ids=[facility_id],
-        recipients=sorted({*competent_recipients(members), NATIONAL_TABLE}),
+        recipients=recipients,
+        dossier_candidate=dossier,
         summary=LocalizedText(
-            nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk.",
-            en=f"Recurring reports near {facility_id}: more than usual.",
+            nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk sinds "
+            f"{episode.first_alarm.isoformat()}.",
+            en=f"Recurring reports near {facility_id}: more than usual since "
+            f"{episode.first_alarm.isoformat()}.",
         ),
     )
-
-
-def cusum_alarm(counts: Counter[date], today: date, *, k: float = 0.5, h: float = 4.0) -> bool:
-    """Poisson CUSUM of standardised daily counts over the last 30 days against a 90-day
-    baseline before them, adjusted per weekday."""
-    baseline_days = [today - timedelta(days=d) for d in range(30, 120)]
-    overall = sum(counts[d] for d in baseline_days) / len(baseline_days)
-    weekday_means = {}
-    for weekday in range(7):
-        same = [counts[d] for d in baseline_days if d.weekday() == weekday]
-        weekday_means[weekday] = sum(same) / len(same) if same else overall
-    statistic = 0.0
-    for offset in range(29, -1, -1):
-        day = today - timedelta(days=offset)
-        expected = max(0.1, weekday_means[day.weekday()] if overall > 0 else 0.1)
-        statistic = max(0.0, statistic + (counts[day] - expected) / math.sqrt(expected) - k)
-        if statistic > h:
-            return True
-    return False
