@@ -30,11 +30,12 @@ from schemas import (
     RoutingDecided,
 )
 from schemas.topics import ESCALATION, LEG_STATUS
+from services.notifier import norms as owed
 from services.notifier import transitions
 from services.notifier.delivered import kept
 from services.notifier.metrics import ESCALATIONS, TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory, MailJob
-from services.notifier.norms import Norms
+from services.notifier.norms import Norms, Obligation, first_deadline, obligation
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock
 from services.runtime.database import dialect_insert, stage_insert, table_of
@@ -87,6 +88,7 @@ STEP_REASONS = {
 DEADLINE_WORDS = {
     DeadlineKind.ACKNOWLEDGE: ("de ontvangst te bevestigen", "acknowledge the report"),
     DeadlineKind.RESOLVE: ("inhoudelijk te antwoorden", "give a substantive answer"),
+    DeadlineKind.ADVICE: ("te adviseren", "give advice"),
 }
 
 
@@ -160,13 +162,12 @@ class Legs:
         routing_round: int,
         now: datetime,
     ) -> Leg:
-        norm = self.norms.hours(
-            DeadlineKind.ACKNOWLEDGE,
-            role=role,
-            category=category,
-            urgent=urgent,
-            day_hours=self.calendar.day_hours,
-        )
+        kind = first_deadline(role)
+        norm = None
+        if kind is not None:
+            norm = self.norms.hours(
+                kind, role=role, category=category, urgent=urgent, day_hours=self.calendar.day_hours
+            )
         leg = Leg(
             id=leg_id,
             report_id=report_id,
@@ -177,14 +178,14 @@ class Legs:
             routing_round=routing_round,
             status=LegStatus.DELIVERED,
             delivered_at=now,
-            deadline_kind=DeadlineKind.ACKNOWLEDGE,
+            deadline_kind=kind if norm is not None else None,
             clock_origin=now,
             paused_hours=0.0,
-            norm_hours=norm,
+            norm_hours=norm or 0.0,
             next_step=1,
             cycle=0,
         )
-        leg.next_due_at = self._due(leg, 1)
+        leg.next_due_at = self._due(leg, 1) if norm is not None else None
         return leg
 
     async def load_for(self, session: AsyncSession, legs: Sequence[tuple[object, str]]) -> None:
@@ -248,8 +249,9 @@ class Legs:
         await self._lock(session, leg)
         current = LegStatus(leg.status)
         transitions.check(
-            current, wanted, actor.kind, explanation=explanation, forwarded_to=forwarded_to
-        )
+            current, wanted, actor.kind, explanation=explanation, forwarded_to=forwarded_to,
+            informed=obligation(leg.role) is Obligation.INFORMED,
+        )  # fmt: skip
         if actor.kind is ActorKind.AUTHORITY and actor.actor_id != leg.recipient_id:
             raise transitions.TransitionError(
                 f"{actor.actor_id} cannot change a leg of {leg.recipient_id}"
@@ -263,7 +265,7 @@ class Legs:
         leg.status = wanted
         if handler:
             leg.handler = handler
-        if wanted in transitions.ACKNOWLEDGING and leg.deadline_kind == DeadlineKind.ACKNOWLEDGE:
+        if wanted in transitions.ACKNOWLEDGING:
             self._acknowledged(session, leg, category, now)
         if wanted is LegStatus.WAITING_FOR_RESIDENT:
             leg.paused_at = now
@@ -274,13 +276,26 @@ class Legs:
             leg.cycle += 1
             leg.closed_at = None
             self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=now)
-        elif leg.next_step <= len(STEPS) and leg.deadline_kind is not None:
+        elif leg.next_step <= owed.rungs(leg.role) and leg.deadline_kind is not None:
             leg.next_due_at = self._due(leg, leg.next_step)
         session.add(leg)
         self._history(session, leg, current, actor, explanation, now)
         self._emit_status(session, leg, actor, now, explanation=explanation)
         if wanted is LegStatus.FORWARDED and forwarded_to:
             await self._forward(session, leg, forwarded_to, now)
+        return leg
+
+    async def add_note(self, session: AsyncSession, leg: Leg, actor: Actor, note: str) -> Leg:
+        """A note on the leg (any role, an informed party's way to say something): a history
+        row with the status unchanged; no deadline moves."""
+        if actor.kind is ActorKind.AUTHORITY and actor.actor_id != leg.recipient_id:
+            raise transitions.TransitionError(
+                f"{actor.actor_id} cannot add a note to a leg of {leg.recipient_id}"
+            )
+        if not note.strip():
+            raise transitions.TransitionError("a note needs text")
+        current = LegStatus(leg.status)
+        self._history(session, leg, current, actor, note.strip(), self._now())
         return leg
 
     async def _lock(self, session: AsyncSession, leg: Leg) -> None:
@@ -296,6 +311,8 @@ class Legs:
     def _acknowledged(self, session: AsyncSession, leg: Leg, category: str, now: datetime) -> None:
         first = leg.acknowledged_at is None
         leg.acknowledged_at = leg.acknowledged_at or now
+        if leg.deadline_kind != DeadlineKind.ACKNOWLEDGE:
+            return  # acknowledged before, or a role without that deadline
         TIME_TO_ACKNOWLEDGE.labels(leg.recipient_id, category).observe(
             self.calendar.between(leg.delivered_at, now)
         )
@@ -321,7 +338,7 @@ class Legs:
         leg.deadline_kind = None
         leg.explanation = explanation
         leg.forwarded_to = forwarded_to
-        if wanted in transitions.OPEN_ANSWERS:
+        if wanted in transitions.OPEN_ANSWERS and obligation(leg.role) is Obligation.ANSWER:
             worked = self.calendar.between(leg.clock_origin, now) - leg.paused_hours
             TIME_TO_RESOLVE.labels(leg.recipient_id, category).observe(max(0.0, worked))
             self.mail(
@@ -333,19 +350,20 @@ class Legs:
     def _restart(
         self, leg: Leg, kind: DeadlineKind, category: str, now: datetime, *, origin: datetime
     ) -> None:
-        leg.deadline_kind = kind
-        leg.norm_hours = self.norms.hours(
+        norm = self.norms.hours(
             kind,
             role=leg.role,
             category=category,
             urgent=False,  # urgency shortens only the acknowledgement
             day_hours=self.calendar.day_hours,
         )
+        leg.deadline_kind = kind if norm is not None else None  # only the answering roles
+        leg.norm_hours = norm or 0.0
         leg.clock_origin = origin
         if origin == now:
             leg.paused_hours = 0.0
         leg.next_step = 1
-        leg.next_due_at = self._due(leg, 1)
+        leg.next_due_at = self._due(leg, 1) if norm is not None else None
 
     async def _forward(self, session: AsyncSession, leg: Leg, to: str, now: datetime) -> None:
         leg_id = leg_id_for(leg.report_id, to)
@@ -389,7 +407,7 @@ class Legs:
                 rungs.append((leg, leg.next_step, kind, leg.next_due_at))
                 leg.next_step += 1
                 leg.next_due_at = (
-                    self._due(leg, leg.next_step) if leg.next_step <= len(STEPS) else None
+                    self._due(leg, leg.next_step) if leg.next_step <= owed.rungs(leg.role) else None
                 )
             session.add(leg)
         if not rungs:

@@ -23,6 +23,7 @@ from services.notifier.callers import ApiCaller, DeskDep
 from services.notifier.delivered import DeliveredReport, delivered_report
 from services.notifier.desk import LegFilter
 from services.notifier.models import Leg, LegHistory
+from services.notifier.norms import obligation
 from services.runtime.problems import json_body, known_query_parameters
 
 
@@ -40,6 +41,10 @@ class LegOut(BaseModel):
     report_id: str
     recipient_id: str
     role: str
+    obligation: str = Field(
+        description="answer (competent authority, executing body), advise, or informed: "
+        "an informed leg has no deadline and is never overdue"
+    )
     category: str
     status: str
     handler: str | None
@@ -66,12 +71,19 @@ class StatusIn(BaseModel):
     handler: str | None = Field(default=None, max_length=100, description="a desk, not a name")
 
 
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=4000, description="kept in the leg's history")
+
+
 def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
     return LegOut(
         leg_id=leg.id,
         report_id=leg.report_id,
         recipient_id=leg.recipient_id,
         role=leg.role,
+        obligation=obligation(leg.role),
         category=leg.category,
         status=leg.status,
         handler=leg.handler,
@@ -136,3 +148,16 @@ async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) 
         actor=caller.actor(),
     )
     return JSONResponse(leg_out(leg).model_dump(mode="json"))
+
+
+@router.post(
+    "/legs/{leg_id}/notes",
+    response_model=LegOut,
+    dependencies=[Depends(json_body)],
+    responses={409: {"description": "An empty note"}},
+)
+async def add_note(leg_id: str, body: NoteIn, caller: ApiCaller, desk: DeskDep) -> Response:
+    """A note in the leg's history; any role, the way an informed party says something."""
+    await desk.note(caller.recipient_id, leg_id, body.note)
+    leg, history = await desk.leg_with_history(caller.recipient_id, leg_id)
+    return JSONResponse(leg_out(leg, history).model_dump(mode="json"))

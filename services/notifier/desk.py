@@ -99,6 +99,15 @@ class Desk:
             changes = {"explanation": explanation, "forwarded_to": forwarded_to, "handler": handler}
             return await self.legs.change_status(session, leg, wanted, actor, **changes)
 
+    async def note(
+        self, recipient_id: str, leg_id: str, note: str, actor: Actor | None = None
+    ) -> Leg:
+        """The authority adds a note to its leg (``TransitionError`` when it is empty)."""
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            return await self.legs.add_note(session, leg, actor, note)
+
     async def feedback_language(self, leg_id: str, cycle: int, token: str) -> str:
         """The resident's language for a valid feedback link (``UnknownLegError`` otherwise:
         not signed for this leg and cycle, or older than ``mail.FEEDBACK_LINK_S``)."""

@@ -20,6 +20,7 @@ from services.runtime.broker import make_broker
 from services.runtime.clock import FixedClock
 from services.runtime.migrations import upgrade
 from tests.intake.conftest import intake_settings
+from tests.notifier.world import World, open_world
 from tests.support.apps import in_process
 from tests.support.factories import NOW
 from tests.support.kafka import wait_for
@@ -106,3 +107,10 @@ async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaBroker]:
         yield broker
     finally:
         await broker.stop()
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    """The notifier's actions on SQLite and PostgreSQL, no broker (tests/notifier/world.py)."""
+    async for opened in open_world(database_url):
+        yield opened

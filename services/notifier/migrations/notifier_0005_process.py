@@ -1,0 +1,69 @@
+"""The process as the field works it (issue 16).
+
+Obligations follow the role: an informed party's leg and an advisor's leg lose the deadline
+and ladder they were given before (an advisor's advice deadline exists only where the norms
+file sets one, for legs delivered from now on). Nothing is deleted: every such leg gets a
+history row saying so, its fired rungs stay in ``escalation_fired``.
+
+Revision ID: notifier_0005
+Revises: notifier_0007
+"""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+from services.runtime.database import UTCDateTime
+
+revision = "notifier_0005"
+down_revision = "notifier_0007"  # main's head when this was rebased
+branch_labels = None
+depends_on = None
+
+NOT_ANSWERING = ("informed", "advisor")
+WHY = (
+    "Obligations follow the role (issue 16): an informed or advising party has no deadline "
+    "and no ladder."
+)
+
+
+def upgrade() -> None:
+    leg = sa.table(
+        "leg",
+        sa.column("id", sa.String),
+        sa.column("role", sa.String),
+        sa.column("status", sa.String),
+        sa.column("deadline_kind", sa.String),
+        sa.column("next_due_at", UTCDateTime()),
+        sa.column("norm_hours", sa.Float),
+    )
+    history = sa.table(
+        "leg_history",
+        sa.column("leg_id", sa.String),
+        sa.column("at", UTCDateTime()),
+        sa.column("from_status", sa.String),
+        sa.column("to_status", sa.String),
+        sa.column("actor_kind", sa.String),
+        sa.column("actor_id", sa.String),
+        sa.column("explanation", sa.String),
+    )
+    affected = sa.and_(leg.c.role.in_(NOT_ANSWERING), leg.c.deadline_kind.is_not(None))
+    rows = sa.select(
+        leg.c.id,
+        sa.literal(datetime.now(UTC), UTCDateTime()),
+        leg.c.status,
+        leg.c.status,
+        sa.literal("system"),
+        sa.literal("notifier"),
+        sa.literal(WHY),
+    ).where(affected)
+    columns = ["leg_id", "at", "from_status", "to_status", "actor_kind", "actor_id", "explanation"]
+    op.execute(sa.insert(history).from_select(columns, rows))
+    op.execute(
+        sa.update(leg).where(affected).values(deadline_kind=None, next_due_at=None, norm_hours=0.0)
+    )
+
+
+def downgrade() -> None:
+    """The deadlines are not given back (the history rows say when they were taken)."""
