@@ -6,6 +6,7 @@ pattern).
 """
 
 from schemas._base import Contract, Event, LocalizedText
+from schemas.case import CaseAnswer, CaseLeg, CaseUpdated
 from schemas.cloudevents import (
     EVENT_TYPES,
     CloudEventAttributes,
@@ -24,6 +25,7 @@ from schemas.leg import (
     LegStatusReported,
 )
 from schemas.pattern import CoarsePoint, DetectionMethod, DigestPublished, PatternDetected, Scope
+from schemas.process import BodyFigures, ProcessFigures
 from schemas.report import (
     Category,
     Channel,
@@ -54,6 +56,10 @@ __all__ = [
     "TOPICS",
     "Actor",
     "ActorKind",
+    "BodyFigures",
+    "CaseAnswer",
+    "CaseLeg",
+    "CaseUpdated",
     "Category",
     "Channel",
     "CloudEventAttributes",
@@ -76,6 +82,7 @@ __all__ = [
     "LocationSource",
     "PatternDetected",
     "Place",
+    "ProcessFigures",
     "Recipient",
     "RecipientKind",
     "Referral",

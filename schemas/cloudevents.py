@@ -12,8 +12,10 @@ from uuid import UUID, uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from schemas._base import Event
+from schemas.case import CaseUpdated
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
+from schemas.process import ProcessFigures
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered, ReportUnroutable, RoutingDecided, TriageRequested
 
@@ -34,6 +36,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EscalationRaised,
         PatternDetected,
         DigestPublished,
+        ProcessFigures,
+        CaseUpdated,
     )
 }
 

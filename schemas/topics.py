@@ -19,6 +19,7 @@ from datetime import timedelta
 from schemas._base import Event
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
+from schemas.process import ProcessFigures
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import (
     RECIPIENT_ID_PATTERN,
@@ -195,8 +196,9 @@ ESCALATION = _event_topic(
     3,
     None,
     "notifier",
-    ("authority systems", "national table"),
-    "Every rung of the escalation ladder that fired, with its reason.",
+    ("authority systems",),
+    "Every rung of the escalation ladder that fired, with its reason (not for the national "
+    "table: it reads per-body figures, never a single report).",
 )
 PATTERN_DETECTED = _event_topic(
     "pattern.detected",
@@ -218,6 +220,18 @@ DIGEST_PUBLISHED = _event_topic(
     "The national table's periodic digest.",
     key="digest_id",
 )
+PROCESS_FIGURES = _event_topic(
+    "process.figures",
+    ProcessFigures,
+    1,
+    None,
+    "notifier",
+    ("national table",),
+    "Per body and period: answered on time, median times, overdue legs, rungs reached.",
+    key="figures_id",
+)
+NATIONAL_TABLE_READS = "national table"
+"""The consumer name of the national table in the registry: its topics carry no report."""
 
 TOPICS: tuple[TopicSpec, ...] = (
     REPORT_RECEIVED,
@@ -230,6 +244,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ESCALATION,
     PATTERN_DETECTED,
     DIGEST_PUBLISHED,
+    PROCESS_FIGURES,
 )
 
 DELIVERY_PARTITIONS = 1  # one per recipient: low volume each, and hundreds of recipients

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,9 +29,11 @@ from schemas import (
     Role,
     RoutingDecided,
 )
-from schemas.topics import ESCALATION, LEG_STATUS
+from schemas.case import CaseAnswer, CaseLeg, CaseUpdated
+from schemas.topics import ESCALATION, LEG_STATUS, delivery_topic
 from services.notifier import norms as owed
 from services.notifier import transitions
+from services.notifier.chain import Board, Chain
 from services.notifier.delivered import kept
 from services.notifier.metrics import ESCALATIONS, TIME_TO_ACKNOWLEDGE, TIME_TO_RESOLVE
 from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory, MailJob
@@ -44,7 +46,6 @@ from services.runtime.outbox import enqueue
 SOURCE = "/buursignaal/notifier"
 HISTORY_TABLE: Table = table_of(LegHistory)
 MAIL_JOB_TABLE: Table = table_of(MailJob)
-NATIONAL_TABLE = "national-table"
 LOADED = "buursignaal.loaded"
 
 
@@ -56,6 +57,8 @@ class Loaded:
     asked_cases: set[str]
     legs: dict[str, Leg] = field(default_factory=dict)
     cases: dict[str, CaseFile] = field(default_factory=dict)
+    by_report: dict[str, dict[str, Leg]] = field(default_factory=dict)
+    """Every leg of the asked reports (the shared case), by report and leg id."""
     locked: set[str] = field(default_factory=set)
 
 
@@ -64,12 +67,13 @@ def locks_rows(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
+LEAD_NOTE = "Neemt de leiding: wij behandelen dit; de anderen worden geïnformeerd."
 SYSTEM = Actor(kind=ActorKind.SYSTEM, actor_id="notifier")
 LEG_NAMESPACE = uuid.UUID("5b0d0c1e-7f57-4d6b-9a61-2d1c2f6b8e10")
 STEPS = (
     EscalationStep.REMINDER,
     EscalationStep.COMMISSIONING_AUTHORITY,
-    EscalationStep.NATIONAL_TABLE,
+    EscalationStep.ADMINISTRATIVE_LEAD,
 )
 STEP_REASONS = {
     EscalationStep.REMINDER: (
@@ -80,9 +84,10 @@ STEP_REASONS = {
         "Twee keer de termijn om te {nl} is verstreken; het bevoegd gezag wordt ingelicht.",
         "Twice the deadline to {en} has passed; the competent authority is told.",
     ),
-    EscalationStep.NATIONAL_TABLE: (
-        "Drie keer de termijn om te {nl} is verstreken; dit gaat naar de landelijke tafel.",
-        "Three times the deadline to {en} has passed; this goes to the national table.",
+    EscalationStep.ADMINISTRATIVE_LEAD: (
+        "Drie keer de termijn om te {nl} is verstreken; het bestuur van het bevoegd gezag "
+        "wordt ingelicht.",
+        "Three times the deadline to {en} has passed; the competent authority's board is told.",
     ),
 }
 DEADLINE_WORDS = {
@@ -101,6 +106,7 @@ class Legs:
     calendar: WorkingCalendar
     norms: Norms
     clock: Clock
+    chain: Chain = field(default_factory=Chain)
 
     def _now(self) -> datetime:
         """Now in UTC: SQLite keeps datetimes without their offset, so only UTC is stored."""
@@ -145,6 +151,7 @@ class Legs:
         leg.delivery = kept(delivery)  # what the authority reads without Kafka
         session.add(leg)
         loaded.legs[leg_id] = leg  # a second delivery to the same recipient in this batch
+        loaded.by_report.setdefault(report_id, {})[leg_id] = leg
         self._history(session, leg, None, SYSTEM, "delivered", now)
         self._emit_status(session, leg, SYSTEM, now)
         return leg
@@ -202,12 +209,22 @@ class Legs:
             loaded = session.info[LOADED] = Loaded(asked_legs=set(), asked_cases=set())
         loaded.asked_legs |= leg_ids
         loaded.asked_cases |= report_ids
-        if leg_ids:
-            legs = select(Leg).where(col(Leg.id).in_(leg_ids)).order_by(col(Leg.id))
+        if leg_ids or report_ids:
+            # the asked legs and the other legs of their reports (the shared case), locked in
+            # the order of their ids
+            legs = (
+                select(Leg)
+                .where(or_(col(Leg.id).in_(leg_ids), col(Leg.report_id).in_(report_ids)))
+                .order_by(col(Leg.id))
+            )
             if locks_rows(session):
                 legs = legs.with_for_update()
             found = (await session.exec(legs)).all()
             loaded.legs.update((leg.id, leg) for leg in found)
+            for report_id in report_ids:
+                loaded.by_report.setdefault(report_id, {})
+            for leg in found:
+                loaded.by_report.setdefault(leg.report_id, {})[leg.id] = leg
             if locks_rows(session):
                 loaded.locked |= {leg.id for leg in found}
         if report_ids:
@@ -281,6 +298,7 @@ class Legs:
         session.add(leg)
         self._history(session, leg, current, actor, explanation, now)
         self._emit_status(session, leg, actor, now, explanation=explanation)
+        await self._case_changed(session, leg, now, explanation)
         if wanted is LegStatus.FORWARDED and forwarded_to:
             await self._forward(session, leg, forwarded_to, now)
         return leg
@@ -297,6 +315,62 @@ class Legs:
         current = LegStatus(leg.status)
         self._history(session, leg, current, actor, note.strip(), self._now())
         return leg
+
+    async def take_lead(self, session: AsyncSession, leg: Leg, actor: Actor) -> CaseFile:
+        """The leg's body takes the lead on the case ("I handle this; the others are
+        informed"): kept on the case, in the leg's history, and told to the other legs."""
+        if obligation(leg.role) is not Obligation.ANSWER:
+            raise transitions.TransitionError(
+                "only the competent authority or an executing body can take the lead"
+            )
+        if actor.kind is ActorKind.AUTHORITY and actor.actor_id != leg.recipient_id:
+            raise transitions.TransitionError(
+                f"{actor.actor_id} cannot lead for {leg.recipient_id}"
+            )
+        case = await session.get(CaseFile, leg.report_id)
+        if case is None:
+            raise transitions.TransitionError("this leg has no case")
+        now = self._now()
+        case.lead_recipient_id, case.lead_at = leg.recipient_id, now
+        session.add(case)
+        self._history(session, leg, LegStatus(leg.status), actor, LEAD_NOTE, now)
+        await self._case_changed(session, leg, now, LEAD_NOTE)
+        return case
+
+    async def case_legs(self, session: AsyncSession, report_id: str) -> list[Leg]:
+        """Every leg of the report (from the batch when it was loaded)."""
+        loaded = session.info.get(LOADED)
+        if isinstance(loaded, Loaded) and report_id in loaded.by_report:
+            return list(loaded.by_report[report_id].values())
+        query = select(Leg).where(Leg.report_id == report_id).order_by(col(Leg.id))
+        return list((await session.exec(query)).all())
+
+    async def _case_changed(
+        self, session: AsyncSession, leg: Leg, now: datetime, explanation: str | None
+    ) -> None:
+        """``case.updated`` on each other recipient's delivery topic (only the legs that came
+        through one: a forwarded leg's body has no topic of its own yet)."""
+        others = [o for o in await self.case_legs(session, leg.report_id)
+                  if o.id != leg.id and o.delivery is not None]  # fmt: skip
+        if not others:
+            return
+        case = await session.get(CaseFile, leg.report_id)
+        answers = []
+        if explanation:
+            answers = [CaseAnswer(status=LegStatus(leg.status), at=now, explanation=explanation)]
+        changed = CaseLeg(
+            recipient_id=leg.recipient_id, name=leg.recipient_name, role=Role(leg.role),
+            status=LegStatus(leg.status), answers=answers,
+        )  # fmt: skip
+        for other in others:
+            event = CaseUpdated(
+                report_id=uuid.UUID(leg.report_id),
+                recipient_id=other.recipient_id,
+                occurred_at=now,
+                changed=changed,
+                lead_recipient_id=case.lead_recipient_id if case else None,
+            )
+            self._emit(session, event, delivery_topic(other.recipient_id).name, leg.report_id)
 
     async def _lock(self, session: AsyncSession, leg: Leg) -> None:
         if not locks_rows(session):
@@ -416,7 +490,7 @@ class Legs:
         fired = [rung for rung in rungs if (rung[0].id, rung[0].cycle, rung[2].value, rung[1])
                  in claimed]  # fmt: skip
         commissioners = await self._commissioners(
-            session, {leg.report_id for leg, step, _, _ in fired if step == 2}
+            session, {leg.report_id for leg, step, _, _ in fired if step >= 2}
         )
         for leg, step_number, kind, due in fired:
             self._escalate(leg, STEPS[step_number - 1], kind, due, now, commissioners, session)
@@ -450,19 +524,22 @@ class Legs:
         connection = await session.connection()
         return {tuple(row) for row in (await connection.execute(statement)).all()}
 
-    async def _commissioners(self, session: AsyncSession, report_ids: set[str]) -> dict[str, str]:
-        """The competent authority of each report (the body that commissioned the work)."""
+    async def _commissioners(
+        self, session: AsyncSession, report_ids: set[str]
+    ) -> dict[str, tuple[str, str]]:
+        """The competent authority of each report (the body that commissioned the work): its
+        id and name."""
         if not report_ids:
             return {}
         rows = (
             await session.exec(
-                select(Leg.report_id, Leg.recipient_id).where(
+                select(Leg.report_id, Leg.recipient_id, Leg.recipient_name).where(
                     col(Leg.report_id).in_(report_ids),
                     Leg.role == Role.COMPETENT_AUTHORITY.value,
                 )
             )
         ).all()
-        return dict(rows)
+        return {report_id: (recipient_id, name) for report_id, recipient_id, name in rows}
 
     def _escalate(
         self,
@@ -471,14 +548,19 @@ class Legs:
         kind: DeadlineKind,
         due: datetime,
         now: datetime,
-        commissioners: dict[str, str],
+        commissioners: dict[str, tuple[str, str]],
         session: AsyncSession,
     ) -> None:
         notify = [leg.recipient_id]
+        authority_id, authority_name = commissioners.get(
+            leg.report_id, (leg.recipient_id, leg.recipient_name)
+        )
         if step is EscalationStep.COMMISSIONING_AUTHORITY:
-            notify = [commissioners.get(leg.report_id, leg.recipient_id)]
-        elif step is EscalationStep.NATIONAL_TABLE:
-            notify = [NATIONAL_TABLE]
+            notify = [authority_id]
+        elif step is EscalationStep.ADMINISTRATIVE_LEAD:
+            board = self.chain.board(authority_id, authority_name)
+            notify = [board.contact_id]
+            self._routes_mail(session, leg, kind, board)
         nl_words, en_words = DEADLINE_WORDS[kind]
         nl, en = STEP_REASONS[step]
         event = EscalationRaised(
@@ -495,6 +577,18 @@ class Legs:
         ESCALATIONS.labels(step.value, kind.value).inc()
 
     # -- residents -------------------------------------------------------------------------
+
+    def _routes_mail(
+        self, session: AsyncSession, leg: Leg, kind: DeadlineKind, board: Board
+    ) -> None:
+        """Tell the resident, in plain words, which routes are open now that the third rung
+        fired: a complaint to the competent authority, then the ombudsman."""
+        self.mail(
+            session, "routes", leg.report_id, f"routes:{leg.id}:{leg.cycle}:{kind.value}",
+            {"recipient_name": leg.recipient_name, "authority_name": board.authority_name,
+             "board_name": board.name, "complaint_url": board.complaint_url,
+             "ombudsman_url": board.ombudsman_url},
+        )  # fmt: skip
 
     def on_decision(self, session: AsyncSession, decision: RoutingDecided) -> None:
         """Tell the resident who got the report and why (one mail per routing round)."""

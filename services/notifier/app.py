@@ -16,17 +16,22 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.middleware.sessions import SessionMiddleware
 
+from schemas.case import CaseUpdated
+from schemas.process import ProcessFigures
 from schemas.report import Category
 from schemas.topics import (
+    DELIVERY_PATTERN,
     DIGEST_PUBLISHED,
     ESCALATION,
     LEG_STATUS,
     PATTERN_DETECTED,
+    PROCESS_FIGURES,
     all_static_topics,
 )
-from services.notifier import api, web
+from services.notifier import api, figures, web
 from services.notifier.actions import Legs
 from services.notifier.callers import COOKIE, install_refusals
+from services.notifier.chain import Chain
 from services.notifier.consumers import Inputs, consume_inputs
 from services.notifier.desk import Desk
 from services.notifier.mail import Mailer
@@ -74,10 +79,15 @@ class Notifier:
             announced += await self.patterns.facility_recurrence(session, today)
         return announced
 
-    async def publish_digest(self) -> str:
-        """Compose, archive and announce a digest of the last period; returns its id."""
+    @property
+    def settings(self) -> NotifierSettings:
         settings = self.runtime.settings
         assert isinstance(settings, NotifierSettings)
+        return settings
+
+    async def publish_digest(self) -> str:
+        """Compose, archive and announce a digest of the last period; returns its id."""
+        settings = self.settings
         async with write_transaction(self.runtime.sessions) as session:
             return await digest.publish(
                 session,
@@ -88,6 +98,16 @@ class Notifier:
                 public_base_url=settings.public_base_url,
                 render=web.render_digest,
                 clock=self.legs.clock,
+            )
+
+    async def publish_figures(self) -> ProcessFigures:
+        """The national table's per-body figures of the last period (no single report)."""
+        period = timedelta(seconds=self.settings.figures_interval_s)
+        now, clock = self.legs.clock.now().astimezone(UTC), self.legs.clock
+        async with write_transaction(self.runtime.sessions) as session:
+            calendar = self.legs.calendar
+            return await figures.publish(
+                session, calendar=calendar, now=now, period=period, clock=clock
             )
 
     async def warm_up(self) -> None:
@@ -127,7 +147,7 @@ class Notifier:
 def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     calendar = WorkingCalendar(settings.working_hours_start, settings.working_hours_end)
-    legs = Legs(calendar, Norms.load(settings.norms_file), clock)
+    legs = Legs(calendar, Norms.load(settings.norms_file), clock, Chain.load(settings.chain_file))
     patterns = Patterns(
         clock,
         detector=BurstDetector(threshold=settings.burst_threshold),
@@ -137,8 +157,14 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     )
     notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns)
     consume_inputs(runtime, Inputs(legs, patterns))
-    for spec in (LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED):
+    for spec in (LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED, PROCESS_FIGURES):
         runtime.declare_publisher(spec)
+    runtime.broker.publisher(
+        DELIVERY_PATTERN,
+        title=f"{NAME}:{DELIVERY_PATTERN}",
+        description="case.updated: another leg of the recipient's report changed.",
+        schema=CaseUpdated,
+    )
     add_outbox_relay(runtime)
     _schedule(notifier, settings)
     return notifier
@@ -175,6 +201,9 @@ def _schedule(notifier: Notifier, settings: NotifierSettings) -> None:
         every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges", log),
         every(settings.scan_interval_s, notifier.scan, "daily scan", log),
         every(settings.digest_interval_s, notifier.publish_digest, "digest", log, first_wait=True),
+        every(
+            settings.figures_interval_s, notifier.publish_figures, "figures", log, first_wait=True
+        ),
     ]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from schemas.case import CaseUpdated
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusReported
 from schemas.routing import ReportDelivered, RoutingDecided
@@ -78,6 +79,7 @@ def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:
         handles=ReportDelivered,
         description="Every delivery opens one leg for its recipient.",
         prepare=inputs.load_for_deliveries,
+        ignores=(CaseUpdated,),  # the notifier's own news to the recipient, on the same topic
     )
     runtime.consume(
         ROUTING_DECIDED,

@@ -20,7 +20,7 @@ from schemas.leg import Actor, ActorKind, LegStatus
 from services.notifier.actions import Legs
 from services.notifier.mail import feedback_token_valid
 from services.notifier.models import CaseFile, DigestRecord, Leg, LegHistory
-from services.notifier.transitions import CLOSED
+from services.notifier.transitions import CLOSED, TransitionError
 from services.runtime.database import SessionFactory, write_transaction
 
 INBOX_PAGE = 500
@@ -45,6 +45,20 @@ class LegFilter:
     category: str | None = None
     open_only: bool = False
     limit: int = 100
+
+
+class OtherAnswerFirstError(TransitionError):
+    """Another body answered the case; this one must have read that answer before its own."""
+
+
+@dataclass(frozen=True)
+class SharedCase:
+    """The case as one recipient sees it: the lead, and every other leg with its answers
+    (authorities' status changes with an explanation; never the resident's key or words)."""
+
+    lead_recipient_id: str | None
+    others: list[Leg]
+    answers: dict[str, list[LegHistory]]
 
 
 @dataclass
@@ -90,14 +104,63 @@ class Desk:
         forwarded_to: str | None = None,
         handler: str | None = None,
         actor: Actor | None = None,
+        seen_answers_of: frozenset[str] | None = None,
     ) -> Leg:
         """The authority changes its leg's status (``TransitionError`` when not allowed);
-        ``actor`` names the person who did (a system's key: the authority alone)."""
+        ``actor`` names the person who did (a system's key: the authority alone).
+
+        An answer (resolved, no action) while another body's answer on the case is not among
+        ``seen_answers_of`` is refused with that answer (``OtherAnswerFirstError``): a second
+        body that answers anyway reads the first answer before it submits. ``None``: the
+        caller does not say (the Kafka route), nothing is checked."""
         actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
         async with self.write() as session:
             leg = await leg_of(session, recipient_id, leg_id)
+            if seen_answers_of is not None and wanted.value in ANSWERED:
+                await self._check_seen(session, leg, seen_answers_of)
             changes = {"explanation": explanation, "forwarded_to": forwarded_to, "handler": handler}
             return await self.legs.change_status(session, leg, wanted, actor, **changes)
+
+    async def _check_seen(self, session: AsyncSession, leg: Leg, seen: frozenset[str]) -> None:
+        others = await self.legs.case_legs(session, leg.report_id)
+        unseen = [o for o in others if o.id != leg.id and o.status in ANSWERED
+                  and o.recipient_id not in seen]  # fmt: skip
+        if unseen:
+            first = "; ".join(f"{o.recipient_name} ({o.recipient_id}, {o.status}): "
+                              f"{o.explanation or ''}" for o in unseen)  # fmt: skip
+            raise OtherAnswerFirstError(
+                f"another body answered this case first; read its answer and send again with "
+                f"seen_answers_of naming it: {first}"
+            )
+
+    async def shared_case(self, recipient_id: str, leg_id: str) -> SharedCase:
+        """The other legs of the leg's report, for its own recipient only."""
+        async with self.sessions() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            case = await session.get(CaseFile, leg.report_id)
+            others = [o for o in await self.legs.case_legs(session, leg.report_id)
+                      if o.id != leg.id]  # fmt: skip
+            answers: dict[str, list[LegHistory]] = {o.id: [] for o in others}
+            if others:
+                rows = await session.exec(
+                    select(LegHistory)
+                    .where(
+                        col(LegHistory.leg_id).in_(list(answers)),
+                        LegHistory.actor_kind == ActorKind.AUTHORITY.value,
+                        col(LegHistory.explanation).is_not(None),
+                    )
+                    .order_by(col(LegHistory.id))
+                )
+                for row in rows:
+                    answers[row.leg_id].append(row)
+        lead = case.lead_recipient_id if case else None
+        return SharedCase(lead, others, answers)
+
+    async def take_lead(self, recipient_id: str, leg_id: str, actor: Actor | None = None) -> None:
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            await self.legs.take_lead(session, leg, actor)
 
     async def note(
         self, recipient_id: str, leg_id: str, note: str, actor: Actor | None = None

@@ -23,6 +23,7 @@ class MailKind(StrEnum):
     ROUTED = "routed"
     ACKNOWLEDGED = "acknowledged"
     CLOSED = "closed"
+    ROUTES = "routes"  # the ladder's third rung: which routes are open to the resident
 
 
 class MailStatus(StrEnum):
@@ -45,6 +46,9 @@ class CaseFile(SQLModel, table=True):
     language: str = Field(max_length=2)
     urgent: bool
     received_at: datetime = utc_column()
+    # one body may take the lead ("I handle this; the others are informed"), visible to all
+    lead_recipient_id: str | None = Field(default=None, max_length=64)
+    lead_at: datetime | None = utc_column(nullable=True)
 
 
 class Leg(SQLModel, table=True):

@@ -32,6 +32,12 @@ class NotifierSettings(ServiceSettings):
     working_hours_start: time = time(8, 30)
     working_hours_end: time = time(17, 0)
     norms_file: Path | None = Field(default=None, description="YAML overrides of the norms")
+    chain_file: Path | None = Field(
+        default=None, description="YAML: board contacts and complaint links per authority"
+    )
+    figures_interval_s: float = Field(
+        default=7 * 24 * 3600, gt=0, description="how often per-body figures are published"
+    )
     tick_interval_s: float = Field(default=30.0, gt=0, description="how often the ladder runs")
     mail_interval_s: float = Field(default=5.0, gt=0, description="how often mail jobs run")
     consumer_batch_size: int = Field(

@@ -182,6 +182,8 @@ async def leg_page(
         "person": person,
         "allowed": sorted(s.value for s in may_set) if person.may_change else [],
         "obligation": obligation(leg.role).value,
+        "case": await desk.shared_case(person.recipient_id, leg_id),
+        "may_lead": obligation(leg.role) is Obligation.ANSWER,
     }
     return page(request, "leg.html", code, **context, **extra)
 
@@ -205,6 +207,7 @@ async def answer(request: Request, leg_id: str, person: InboxHandler, desk: Desk
             explanation=explanation,
             forwarded_to=forwarded_to,
             actor=person.actor(),
+            seen_answers_of=frozenset(str(v) for v in form.getlist("seen")),
         )
     except (TransitionError, ValueError) as error:
         message = str(error) if isinstance(error, TransitionError) else "Kies een status."
@@ -214,9 +217,16 @@ async def answer(request: Request, leg_id: str, person: InboxHandler, desk: Desk
     return RedirectResponse(f"/inbox/legs/{leg_id}", status_code=303)
 
 
-@router.post(
-    "/inbox/legs/{leg_id}/notes", response_class=HTMLResponse, dependencies=[CsrfChecked]
-)
+@router.post("/inbox/legs/{leg_id}/lead", response_class=HTMLResponse, dependencies=[CsrfChecked])
+async def take_lead(request: Request, leg_id: str, person: InboxHandler, desk: DeskDep) -> Response:
+    try:
+        await desk.take_lead(person.recipient_id, leg_id, actor=person.actor())
+    except TransitionError as error:
+        return await leg_page(request, person, desk, leg_id, 400, error=str(error))
+    return RedirectResponse(f"/inbox/legs/{leg_id}", status_code=303)
+
+
+@router.post("/inbox/legs/{leg_id}/notes", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def add_note(request: Request, leg_id: str, person: InboxHandler, desk: DeskDep) -> Response:
     note = str((await request.form()).get("note", ""))
     try:

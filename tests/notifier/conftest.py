@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,40 @@ async def intake_http(tmp_path: Path, kafka_bootstrap_servers: str) -> AsyncIter
         finally:
             server.should_exit = True
             await task
+
+
+async def resident_report(intake: Intake, email: str = "buur@example.nl") -> uuid.UUID:
+    """A report through intake's API by a resident who wants mail; its id."""
+    created = await intake.client.post(
+        "/api/v1/reports",
+        json={
+            "category": "odour",
+            "lat": 52.4806,
+            "lon": 4.6064,
+            "description": "Zwavellucht.",
+            "observed_at": "2026-11-23T11:00:00+00:00",
+            "email": email,
+            "email_updates": True,
+            "language": "nl",
+        },
+    )
+    assert created.status_code == 202, created.text
+    return uuid.UUID(created.json()["report_id"])
+
+
+@asynccontextmanager
+async def mailing_notifier(
+    database_url: str, bootstrap: str, intake: Intake, smtp_port: int, **overrides: object
+) -> AsyncIterator[NotifierUnderTest]:
+    """The notifier app with its lifespan, mailing through ``smtp_port`` with intake's addresses."""
+    settings = notifier_settings(
+        database_url, bootstrap, intake_url=intake.url, smtp_port=smtp_port, **overrides
+    )
+    upgrade("notifier", database_url)
+    clock = FixedClock(NOW)
+    app = create_app(settings, clock)
+    async with in_process(app, "http://notifier.test") as client:
+        yield NotifierUnderTest(app.state.notifier, client, clock, settings)
 
 
 @dataclass

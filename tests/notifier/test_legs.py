@@ -114,7 +114,7 @@ async def test_ladder_fires_each_rung_once_across_restarts(world: World) -> None
     assert [(e["step"], e["notify"]) for e in escalations] == [
         ("reminder", ["od-odnzkg"]),
         ("commissioning_authority", ["pv27"]),
-        ("national_table", ["national-table"]),
+        ("administrative_lead", ["pv27-bestuur"]),
     ]
     # a crash after firing but before the leg was saved: the rung is not fired again
     async with world.sessions() as session, session.begin():

@@ -1,5 +1,7 @@
 """The process as the field works it (issue 16).
 
+One shared case: a body can take the lead on a report (``case_file.lead_recipient_id``).
+
 Obligations follow the role: an informed party's leg and an advisor's leg lose the deadline
 and ladder they were given before (an advisor's advice deadline exists only where the norms
 file sets one, for legs delivered from now on). Nothing is deleted: every such leg gets a
@@ -29,6 +31,13 @@ WHY = (
 
 
 def upgrade() -> None:
+    _role_obligations()
+    with op.batch_alter_table("case_file") as batch:
+        batch.add_column(sa.Column("lead_recipient_id", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("lead_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def _role_obligations() -> None:
     leg = sa.table(
         "leg",
         sa.column("id", sa.String),
@@ -67,3 +76,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """The deadlines are not given back (the history rows say when they were taken)."""
+    with op.batch_alter_table("case_file") as batch:
+        batch.drop_column("lead_at")
+        batch.drop_column("lead_recipient_id")
