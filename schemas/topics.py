@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from schemas._base import Event
+from schemas.case import CaseUpdated
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
 from schemas.process import ProcessFigures
@@ -72,6 +73,8 @@ class TopicSpec:
     dead_letter: str | None = None
     description: str = ""
     configs: dict[str, str] = field(default_factory=dict)
+    also_carries: tuple[type[Event], ...] = ()
+    """Other event types on the topic (the notifier's ``case.updated`` on delivery topics)."""
 
     def __post_init__(self) -> None:
         if not _VERSIONED.match(self.name):
@@ -293,7 +296,9 @@ def delivery_topic(recipient_id: str) -> TopicSpec:
         retention=DELIVERY_RETENTION,
         producers=("router",),
         consumers=(recipient_id, "notifier"),
-        description=f"Reports delivered to {recipient_id}.",
+        description=f"Reports delivered to {recipient_id}, and news of the other legs of its "
+        "reports (case.updated, from the notifier).",
+        also_carries=(CaseUpdated,),
     )
 
 
