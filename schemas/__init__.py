@@ -14,6 +14,7 @@ from schemas.cloudevents import (
     decode,
     headers_for,
 )
+from schemas.incident import ComplaintWave, IncidentState, IncidentUpdated
 from schemas.leg import (
     Actor,
     ActorKind,
@@ -64,6 +65,7 @@ __all__ = [
     "Channel",
     "CloudEventAttributes",
     "CoarsePoint",
+    "ComplaintWave",
     "Contract",
     "DeadlineKind",
     "DetectionMethod",
@@ -73,6 +75,8 @@ __all__ = [
     "Event",
     "FacilityCandidate",
     "HealthSymptom",
+    "IncidentState",
+    "IncidentUpdated",
     "InvalidCloudEventError",
     "LegStatus",
     "LegStatusChanged",

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from schemas._base import Event
 from schemas.case import CaseUpdated
+from schemas.incident import ComplaintWave, IncidentUpdated
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
 from schemas.process import ProcessFigures
@@ -38,6 +39,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DigestPublished,
         ProcessFigures,
         CaseUpdated,
+        IncidentUpdated,
+        ComplaintWave,
     )
 }
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from schemas._base import Event
 from schemas.case import CaseUpdated
+from schemas.incident import ComplaintWave, IncidentUpdated
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
 from schemas.process import ProcessFigures
@@ -233,6 +234,26 @@ PROCESS_FIGURES = _event_topic(
     "Per body and period: answered on time, median times, overdue legs, rungs reached.",
     key="figures_id",
 )
+INCIDENT = _event_topic(
+    "incident.updated",
+    IncidentUpdated,
+    3,
+    _YEAR,
+    "notifier",
+    ("authority systems",),
+    "Incidents (voorvallen) of executing bodies: counts, time line, wind; after every change.",
+    key="incident_id",
+)
+COMPLAINT_WAVE = _event_topic(
+    "incident.wave",
+    ComplaintWave,
+    1,
+    None,
+    "notifier",
+    ("authority systems",),
+    "A complaint wave in one incident, for the competent authority and the safety region.",
+    key="incident_id",
+)
 NATIONAL_TABLE_READS = "national table"
 """The consumer name of the national table in the registry: its topics carry no report."""
 
@@ -248,6 +269,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     PATTERN_DETECTED,
     DIGEST_PUBLISHED,
     PROCESS_FIGURES,
+    INCIDENT,
+    COMPLAINT_WAVE,
 )
 
 DELIVERY_PARTITIONS = 1  # one per recipient: low volume each, and hundreds of recipients

@@ -47,6 +47,7 @@ SOURCE = "/buursignaal/notifier"
 HISTORY_TABLE: Table = table_of(LegHistory)
 MAIL_JOB_TABLE: Table = table_of(MailJob)
 LOADED = "buursignaal.loaded"
+MAIL_KEY = "buursignaal.mail_key"
 
 
 @dataclass
@@ -257,8 +258,12 @@ class Legs:
         explanation: str | None = None,
         forwarded_to: str | None = None,
         handler: str | None = None,
+        mail_key: str | None = None,
     ) -> Leg:
         """Move ``leg`` to ``wanted`` (``TransitionError`` when the table forbids it).
+
+        ``mail_key``: the dedupe key of the resident's mail this change sends (an incident's
+        answer: one per resident), ``""`` for none; by default one per leg and cycle.
 
         The leg is locked first (and read again when it was read without its lock), so a
         ladder tick in another transaction can neither change it meanwhile nor be overwritten.
@@ -282,6 +287,7 @@ class Legs:
         leg.status = wanted
         if handler:
             leg.handler = handler
+        session.info[MAIL_KEY] = mail_key
         if wanted in transitions.ACKNOWLEDGING:
             self._acknowledged(session, leg, category, now)
         if wanted is LegStatus.WAITING_FOR_RESIDENT:
@@ -391,9 +397,9 @@ class Legs:
             self.calendar.between(leg.delivered_at, now)
         )
         self._restart(leg, DeadlineKind.RESOLVE, category, now, origin=leg.clock_origin)
-        if first:
+        if first and (key := self._mail_key(session, f"acknowledged:{leg.id}")):
             self.mail(
-                session, "acknowledged", leg.report_id, f"acknowledged:{leg.id}",
+                session, "acknowledged", leg.report_id, key,
                 {"recipient_name": leg.recipient_name},
             )  # fmt: skip
 
@@ -415,11 +421,19 @@ class Legs:
         if wanted in transitions.OPEN_ANSWERS and obligation(leg.role) is Obligation.ANSWER:
             worked = self.calendar.between(leg.clock_origin, now) - leg.paused_hours
             TIME_TO_RESOLVE.labels(leg.recipient_id, category).observe(max(0.0, worked))
+            if not (key := self._mail_key(session, f"closed:{leg.id}:{leg.cycle}")):
+                return
             self.mail(
-                session, "closed", leg.report_id, f"closed:{leg.id}:{leg.cycle}",
+                session, "closed", leg.report_id, key,
                 {"recipient_name": leg.recipient_name, "status": wanted.value,
                  "explanation": explanation or "", "leg_id": leg.id, "cycle": leg.cycle},
             )  # fmt: skip
+
+    @staticmethod
+    def _mail_key(session: AsyncSession, default: str) -> str:
+        """The dedupe key the current change asked for (empty: no mail), else ``default``."""
+        asked = session.info.get(MAIL_KEY)
+        return default if asked is None else str(asked)
 
     def _restart(
         self, leg: Leg, kind: DeadlineKind, category: str, now: datetime, *, origin: datetime

@@ -20,20 +20,23 @@ from schemas.case import CaseUpdated
 from schemas.process import ProcessFigures
 from schemas.report import Category
 from schemas.topics import (
+    COMPLAINT_WAVE,
     DELIVERY_PATTERN,
     DIGEST_PUBLISHED,
     ESCALATION,
+    INCIDENT,
     LEG_STATUS,
     PATTERN_DETECTED,
     PROCESS_FIGURES,
     all_static_topics,
 )
-from services.notifier import api, figures, web
+from services.notifier import api, figures, incident_api, web
 from services.notifier.actions import Legs
 from services.notifier.callers import COOKIE, install_refusals
 from services.notifier.chain import Chain
 from services.notifier.consumers import Inputs, consume_inputs
 from services.notifier.desk import Desk
+from services.notifier.incidents import Incidents
 from services.notifier.mail import Mailer
 from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
 from services.notifier.models import Leg
@@ -67,6 +70,7 @@ class Notifier:
     legs: Legs
     mailer: Mailer
     patterns: Patterns
+    incidents: Incidents
 
     async def scan(self, categories: Sequence[Category] = tuple(Category)) -> int:
         """The daily scan per category and the facility recurrence check; patterns announced."""
@@ -155,9 +159,13 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
             permutations=settings.scan_permutations, max_radius_m=settings.scan_max_radius_m
         ),
     )
-    notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns)
-    consume_inputs(runtime, Inputs(legs, patterns))
-    for spec in (LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED, PROCESS_FIGURES):
+    incidents = Incidents(legs, wave_threshold=settings.wave_threshold)
+    notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns, incidents)
+    consume_inputs(runtime, Inputs(legs, patterns, incidents))
+    for spec in (
+        LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED, PROCESS_FIGURES, INCIDENT,
+        COMPLAINT_WAVE,
+    ):  # fmt: skip
         runtime.declare_publisher(spec)
     runtime.broker.publisher(
         DELIVERY_PATTERN,
@@ -220,9 +228,10 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     def configure(app: FastAPI) -> None:
         app.state.notifier = notifier
         app.state.sessions = runtime.sessions
-        app.state.desk = Desk(runtime.sessions, notifier.legs, secret)
+        app.state.desk = Desk(runtime.sessions, notifier.legs, secret, notifier.incidents)
         app.state.sign_in = _sign_in(settings, notifier)
         install_refusals(app)
+        incident_api.install(app)
         app.add_middleware(
             SessionMiddleware,
             secret_key=secret,
@@ -235,7 +244,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     return create_http_app(
         runtime,
         title="Buursignaal notifier",
-        routers=[api.router, web.router],
+        routers=[api.router, incident_api.router, web.router],
         configure=configure,
         static=Path(__file__).parent / "static",
         form_action=_origin(settings.oidc_issuer),

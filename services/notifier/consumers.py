@@ -14,6 +14,7 @@ from schemas.leg import LegStatusReported
 from schemas.routing import ReportDelivered, RoutingDecided
 from schemas.topics import DELIVERIES, LEG_STATUS_REPORTED, ROUTING_DECIDED
 from services.notifier.actions import Legs, leg_id_for
+from services.notifier.incidents import Incidents
 from services.notifier.models import Leg
 from services.notifier.patterns.service import Patterns
 from services.notifier.transitions import TransitionError
@@ -25,11 +26,13 @@ from services.runtime.service import ServiceRuntime
 class Inputs:
     legs: Legs
     patterns: Patterns
+    incidents: Incidents
 
     async def on_delivery(
         self, session: AsyncSession, _a: CloudEventAttributes, event: ReportDelivered
     ) -> None:
-        await self.legs.open_leg(session, event)
+        leg = await self.legs.open_leg(session, event)
+        await self.incidents.on_delivery(session, event, leg)
         await self.patterns.on_delivery(session, event)
 
     async def on_decision(

@@ -13,13 +13,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas.leg import Actor, ActorKind, LegStatus
 from services.notifier.actions import Legs
+from services.notifier.incidents import Incidents, Outcome
 from services.notifier.mail import feedback_token_valid
-from services.notifier.models import CaseFile, DigestRecord, Leg, LegHistory
+from services.notifier.models import CaseFile, DigestRecord, Incident, IncidentMove, Leg, LegHistory
 from services.notifier.transitions import CLOSED, TransitionError
 from services.runtime.database import SessionFactory, write_transaction
 
@@ -66,6 +68,74 @@ class Desk:
     sessions: SessionFactory
     legs: Legs
     secret: str
+    incidents: Incidents | None = None
+
+    def _incidents(self) -> Incidents:
+        if self.incidents is None:
+            self.incidents = Incidents(self.legs)
+        return self.incidents
+
+    # -- incidents ---------------------------------------------------------------------------
+
+    async def incidents_of(self, recipient_id: str, limit: int = 100) -> list[Incident]:
+        """The body's incidents that are not merged away, the latest first."""
+        query = (
+            select(Incident)
+            .where(Incident.recipient_id == recipient_id, Incident.state != "merged")
+            .order_by(col(Incident.window_end).desc())
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def incident(
+        self, recipient_id: str, incident_id: str
+    ) -> tuple[Incident, list[Leg], list[IncidentMove]]:
+        """The incident with its legs and every move into or out of it."""
+        async with self.sessions() as session:
+            incident = await self._incidents().incident_of(session, recipient_id, incident_id)
+            members = await self._incidents().members(session, incident_id)
+            moves = await session.exec(
+                select(IncidentMove)
+                .where(
+                    or_(
+                        col(IncidentMove.from_incident) == incident_id,
+                        col(IncidentMove.to_incident) == incident_id,
+                    )
+                )
+                .order_by(col(IncidentMove.id))
+            )
+            return incident, members, list(moves.all())
+
+    async def answer_incident(
+        self, recipient_id: str, incident_id: str, wanted: LegStatus, explanation: str | None
+    ) -> Outcome:
+        """One answer for every leg of the incident, in one transaction."""
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            incident = await self._incidents().incident_of(session, recipient_id, incident_id)
+            return await self._incidents().answer(session, incident, wanted, actor, explanation)
+
+    async def move_leg(
+        self, recipient_id: str, incident_id: str, leg_id: str, to: str | None, reason: str
+    ) -> Incident:
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        incidents = self._incidents()
+        async with self.write() as session:
+            incident = await incidents.incident_of(session, recipient_id, incident_id)
+            leg = await leg_of(session, recipient_id, leg_id)
+            target = await incidents.incident_of(session, recipient_id, to) if to else None
+            return await incidents.move(session, incident, leg, target, actor, reason)
+
+    async def merge_incidents(
+        self, recipient_id: str, incident_id: str, into: str, reason: str
+    ) -> Incident:
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        incidents = self._incidents()
+        async with self.write() as session:
+            incident = await incidents.incident_of(session, recipient_id, incident_id)
+            target = await incidents.incident_of(session, recipient_id, into)
+            return await incidents.merge(session, incident, target, actor, reason)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -43,6 +43,9 @@ class NotifierSettings(ServiceSettings):
     consumer_batch_size: int = Field(
         default=1000, ge=1, le=5000, description="status events are small: larger batches"
     )
+    wave_threshold: int = Field(
+        default=15, ge=2, description="unique reporters in one incident that make a wave"
+    )
     burst_threshold: int = Field(default=10, ge=2, description="unique reporters in an hour")
     scan_interval_s: float = Field(
         default=24 * 3600, gt=0, description="how often the space-time scan runs (daily)"

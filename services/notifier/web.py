@@ -153,6 +153,7 @@ async def inbox(
     context: dict[str, Any] = {
         "authority": person,
         "person": person,
+        "incidents": await desk.incidents_of(person.recipient_id),
         "legs": await desk.legs_of(person.recipient_id, wanted),
         "statuses": [s.value for s in LegStatus],
         "categories": [c.value for c in Category],

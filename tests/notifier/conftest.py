@@ -46,8 +46,9 @@ async def intake_http(tmp_path: Path, kafka_bootstrap_servers: str) -> AsyncIter
     port = free_port()
     with locatieserver() as pdok:
         settings = intake_settings(
-            database_url, kafka_bootstrap_servers, pdok, public_base_url=f"http://127.0.0.1:{port}"
-        )
+            database_url, kafka_bootstrap_servers, pdok, public_base_url=f"http://127.0.0.1:{port}",
+            rate_limit_device_seconds=0, rate_limit_ip_per_hour=0,  # many residents, one test
+        )  # fmt: skip
         app = create_intake(settings, FixedClock(NOW))
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

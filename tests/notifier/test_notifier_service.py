@@ -46,10 +46,17 @@ async def publish(broker: KafkaBroker, topic: str, event: Event) -> None:
 
 
 async def deliver(
-    service: NotifierUnderTest, broker: KafkaBroker, report_id: UUID | None = None, *to: str
+    service: NotifierUnderTest,
+    broker: KafkaBroker,
+    report_id: UUID | None = None,
+    *to: str,
+    reporter: str | None = None,
 ) -> list[str]:
     """Publish deliveries as the router does; wait until the notifier opened the legs."""
-    report = report_received(**({"report_id": report_id} if report_id else {}))
+    report = report_received(
+        **({"report_id": report_id} if report_id else {}),
+        **({"reporter_key": reporter} if reporter else {}),
+    )
     roles = {"pv27": Role.COMPETENT_AUTHORITY}
     for recipient_id in to:
         spec = delivery_topic(recipient_id)

@@ -1,5 +1,7 @@
 """The process as the field works it (issue 16).
 
+Incidents (voorvallen): ``incident``, ``incident_move``, ``leg.incident_id``/``observed_at``.
+
 One shared case: a body can take the lead on a report (``case_file.lead_recipient_id``).
 
 Obligations follow the role: an informed party's leg and an advisor's leg lose the deadline
@@ -35,6 +37,52 @@ def upgrade() -> None:
     with op.batch_alter_table("case_file") as batch:
         batch.add_column(sa.Column("lead_recipient_id", sa.String(64), nullable=True))
         batch.add_column(sa.Column("lead_at", sa.DateTime(timezone=True), nullable=True))
+    _incidents()
+
+
+def _when(name: str, nullable: bool = False) -> sa.Column[datetime]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+def _incidents() -> None:
+    op.create_table(
+        "incident",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("recipient_id", sa.String(64), nullable=False),
+        sa.Column("category", sa.String(16), nullable=False),
+        sa.Column("source_key", sa.String(120), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("merged_into", sa.String(36)),
+        _when("window_start"),
+        _when("window_end"),
+        sa.Column("report_count", sa.Integer(), nullable=False),
+        sa.Column("unique_reporters", sa.Integer(), nullable=False),
+        sa.Column("reporter_keys", sa.JSON(), nullable=False),
+        sa.Column("wind_from_deg", sa.Float()),
+        sa.Column("wind_speed_ms", sa.Float()),
+        sa.Column("waves_announced", sa.Integer(), nullable=False),
+        sa.Column("wave_reporters", sa.Integer(), nullable=False),
+        _when("created_at"),
+    )
+    op.create_index(
+        "ix_incident_open", "incident", ["recipient_id", "category", "source_key", "window_end"]
+    )
+    op.create_table(
+        "incident_move",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("leg_id", sa.String(36), nullable=False, index=True),
+        sa.Column("from_incident", sa.String(36)),
+        sa.Column("to_incident", sa.String(36), nullable=False),
+        sa.Column("actor_kind", sa.String(16), nullable=False),
+        sa.Column("actor_id", sa.String(128), nullable=False),
+        sa.Column("handler", sa.String(100)),
+        sa.Column("reason", sa.String(1000), nullable=False),
+        _when("at"),
+    )
+    with op.batch_alter_table("leg") as batch:
+        batch.add_column(sa.Column("incident_id", sa.String(36), nullable=True))
+        batch.add_column(_when("observed_at", nullable=True))
+        batch.create_index("ix_leg_incident_id", ["incident_id"])
 
 
 def _role_obligations() -> None:
@@ -76,6 +124,13 @@ def _role_obligations() -> None:
 
 def downgrade() -> None:
     """The deadlines are not given back (the history rows say when they were taken)."""
+    with op.batch_alter_table("leg") as batch:
+        batch.drop_index("ix_leg_incident_id")
+        batch.drop_column("observed_at")
+        batch.drop_column("incident_id")
+    op.drop_table("incident_move")
+    op.drop_index("ix_incident_open", "incident")
+    op.drop_table("incident")
     with op.batch_alter_table("case_file") as batch:
         batch.drop_column("lead_at")
         batch.drop_column("lead_recipient_id")
