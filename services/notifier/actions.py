@@ -279,7 +279,7 @@ class Legs:
                 f"{actor.actor_id} cannot change a leg of {leg.recipient_id}"
             )
         now = self._now()
-        case = await session.get(CaseFile, leg.report_id)
+        case = await self._case(session, leg.report_id)
         category = case.category if case else leg.category
         if current is LegStatus.WAITING_FOR_RESIDENT and leg.paused_at is not None:
             leg.paused_hours += self.calendar.between(leg.paused_at, now)
@@ -360,7 +360,7 @@ class Legs:
                   if o.id != leg.id and o.delivery is not None]  # fmt: skip
         if not others:
             return
-        case = await session.get(CaseFile, leg.report_id)
+        case = await self._case(session, leg.report_id)
         answers = []
         if explanation:
             answers = [CaseAnswer(status=LegStatus(leg.status), at=now, explanation=explanation)]
@@ -377,6 +377,13 @@ class Legs:
                 lead_recipient_id=case.lead_recipient_id if case else None,
             )
             self._emit(session, event, delivery_topic(other.recipient_id).name, leg.report_id)
+
+    async def _case(self, session: AsyncSession, report_id: str) -> CaseFile | None:
+        """The report's case: from the batch when it was loaded, else from the database."""
+        loaded = session.info.get(LOADED)
+        if isinstance(loaded, Loaded) and report_id in loaded.cases:
+            return loaded.cases[report_id]
+        return await session.get(CaseFile, report_id)
 
     async def _lock(self, session: AsyncSession, leg: Leg) -> None:
         if not locks_rows(session):
