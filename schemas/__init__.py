@@ -6,6 +6,7 @@ pattern).
 """
 
 from schemas._base import Contract, Event, LocalizedText
+from schemas.case import CaseAnswer, CaseLeg, CaseUpdated
 from schemas.cloudevents import (
     EVENT_TYPES,
     CloudEventAttributes,
@@ -13,6 +14,7 @@ from schemas.cloudevents import (
     decode,
     headers_for,
 )
+from schemas.incident import ComplaintWave, IncidentState, IncidentUpdated
 from schemas.leg import (
     Actor,
     ActorKind,
@@ -24,6 +26,7 @@ from schemas.leg import (
     LegStatusReported,
 )
 from schemas.pattern import CoarsePoint, DetectionMethod, DigestPublished, PatternDetected, Scope
+from schemas.process import BodyFigures, ProcessFigures
 from schemas.report import (
     Category,
     Channel,
@@ -54,10 +57,15 @@ __all__ = [
     "TOPICS",
     "Actor",
     "ActorKind",
+    "BodyFigures",
+    "CaseAnswer",
+    "CaseLeg",
+    "CaseUpdated",
     "Category",
     "Channel",
     "CloudEventAttributes",
     "CoarsePoint",
+    "ComplaintWave",
     "Contract",
     "DeadlineKind",
     "DetectionMethod",
@@ -67,6 +75,8 @@ __all__ = [
     "Event",
     "FacilityCandidate",
     "HealthSymptom",
+    "IncidentState",
+    "IncidentUpdated",
     "InvalidCloudEventError",
     "LegStatus",
     "LegStatusChanged",
@@ -76,6 +86,7 @@ __all__ = [
     "LocationSource",
     "PatternDetected",
     "Place",
+    "ProcessFigures",
     "Recipient",
     "RecipientKind",
     "Referral",

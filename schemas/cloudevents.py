@@ -12,8 +12,11 @@ from uuid import UUID, uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from schemas._base import Event
+from schemas.case import CaseUpdated
+from schemas.incident import ComplaintWave, IncidentUpdated
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
+from schemas.process import ProcessFigures
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import ReportDelivered, ReportUnroutable, RoutingDecided, TriageRequested
 
@@ -34,6 +37,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EscalationRaised,
         PatternDetected,
         DigestPublished,
+        ProcessFigures,
+        CaseUpdated,
+        IncidentUpdated,
+        ComplaintWave,
     )
 }
 

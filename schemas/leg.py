@@ -89,12 +89,14 @@ class LegStatusChanged(LegStatusEvent):
 class EscalationStep(StrEnum):
     REMINDER = "reminder"  # 1x the deadline: the handling body
     COMMISSIONING_AUTHORITY = "commissioning_authority"  # 2x: province or municipality
-    NATIONAL_TABLE = "national_table"  # 3x: the national table's feed
+    NATIONAL_TABLE = "national_table"  # no longer fired (issue 16): the table reads figures
+    ADMINISTRATIVE_LEAD = "administrative_lead"  # 3x: the competent authority's board
 
 
 class DeadlineKind(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
+    ADVICE = "advice"  # an advisor's, only where the norms set one
 
 
 class EscalationRaised(LegEvent):

@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from schemas._base import Event
+from schemas.case import CaseUpdated
+from schemas.incident import ComplaintWave, IncidentUpdated
 from schemas.leg import EscalationRaised, LegStatusChanged, LegStatusReported
 from schemas.pattern import DigestPublished, PatternDetected
+from schemas.process import ProcessFigures
 from schemas.report import ReportCorrected, ReportReceived
 from schemas.routing import (
     RECIPIENT_ID_PATTERN,
@@ -71,6 +74,8 @@ class TopicSpec:
     dead_letter: str | None = None
     description: str = ""
     configs: dict[str, str] = field(default_factory=dict)
+    also_carries: tuple[type[Event], ...] = ()
+    """Other event types on the topic (the notifier's ``case.updated`` on delivery topics)."""
 
     def __post_init__(self) -> None:
         if not _VERSIONED.match(self.name):
@@ -195,8 +200,9 @@ ESCALATION = _event_topic(
     3,
     None,
     "notifier",
-    ("authority systems", "national table"),
-    "Every rung of the escalation ladder that fired, with its reason.",
+    ("authority systems",),
+    "Every rung of the escalation ladder that fired, with its reason (not for the national "
+    "table: it reads per-body figures, never a single report).",
 )
 PATTERN_DETECTED = _event_topic(
     "pattern.detected",
@@ -218,6 +224,38 @@ DIGEST_PUBLISHED = _event_topic(
     "The national table's periodic digest.",
     key="digest_id",
 )
+PROCESS_FIGURES = _event_topic(
+    "process.figures",
+    ProcessFigures,
+    1,
+    None,
+    "notifier",
+    ("national table",),
+    "Per body and period: answered on time, median times, overdue legs, rungs reached.",
+    key="figures_id",
+)
+INCIDENT = _event_topic(
+    "incident.updated",
+    IncidentUpdated,
+    3,
+    _YEAR,
+    "notifier",
+    ("authority systems",),
+    "Incidents (voorvallen) of executing bodies: counts, time line, wind; after every change.",
+    key="incident_id",
+)
+COMPLAINT_WAVE = _event_topic(
+    "incident.wave",
+    ComplaintWave,
+    1,
+    None,
+    "notifier",
+    ("authority systems",),
+    "A complaint wave in one incident, for the competent authority and the safety region.",
+    key="incident_id",
+)
+NATIONAL_TABLE_READS = "national table"
+"""The consumer name of the national table in the registry: its topics carry no report."""
 
 TOPICS: tuple[TopicSpec, ...] = (
     REPORT_RECEIVED,
@@ -230,6 +268,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     ESCALATION,
     PATTERN_DETECTED,
     DIGEST_PUBLISHED,
+    PROCESS_FIGURES,
+    INCIDENT,
+    COMPLAINT_WAVE,
 )
 
 DELIVERY_PARTITIONS = 1  # one per recipient: low volume each, and hundreds of recipients
@@ -278,7 +319,9 @@ def delivery_topic(recipient_id: str) -> TopicSpec:
         retention=DELIVERY_RETENTION,
         producers=("router",),
         consumers=(recipient_id, "notifier"),
-        description=f"Reports delivered to {recipient_id}.",
+        description=f"Reports delivered to {recipient_id}, and news of the other legs of its "
+        "reports (case.updated, from the notifier).",
+        also_carries=(CaseUpdated,),
     )
 
 

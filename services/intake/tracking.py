@@ -18,6 +18,7 @@ from services.runtime.geo import distance_m
 
 CLOSED_STATUSES = frozenset({"resolved", "no_action"})
 ANSWERING_ROLES = frozenset({"competent_authority", "executing_body"})
+INFORMED = "informed"  # no deadline is shown for it, also one kept from before issue 16
 NEARBY_RADIUS_M = 1000
 NEARBY_WINDOW = timedelta(hours=24)
 
@@ -119,8 +120,9 @@ async def tracks(session: AsyncSession, reports: Sequence[ReportRecord]) -> list
     by_report: dict[str, dict[str, RecipientTrack]] = {report_id: {} for report_id in ids}
     for r in recipients:
         by_report[r.report_id][r.recipient_id] = RecipientTrack(
-            r.recipient_id, r.name, r.role, r.reason_nl, r.reason_en, r.status, r.deadline_at
-        )
+            r.recipient_id, r.name, r.role, r.reason_nl, r.reason_en, r.status,
+            None if r.role == INFORMED else r.deadline_at,  # an informed party owes no answer
+        )  # fmt: skip
     steps = await session.exec(
         select(StatusView)
         .where(col(StatusView.report_id).in_(ids))

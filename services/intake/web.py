@@ -263,6 +263,7 @@ def _recipient_items(recipients: list[RecipientTrack], language: Language) -> li
     return [
         {
             "name": r.name,
+            "role": r.role,
             "role_text": pick(ROLES, r.role, language),
             "reason": r.reason(language),
             "status_text": pick(STATUSES, r.status, language),

@@ -21,8 +21,9 @@ from schemas.report import Category
 from schemas.routing import RECIPIENT_ID_PATTERN
 from services.notifier.callers import ApiCaller, DeskDep
 from services.notifier.delivered import DeliveredReport, delivered_report
-from services.notifier.desk import LegFilter
+from services.notifier.desk import LegFilter, SharedCase
 from services.notifier.models import Leg, LegHistory
+from services.notifier.norms import obligation
 from services.runtime.problems import json_body, known_query_parameters
 
 
@@ -35,11 +36,37 @@ class HistoryOut(BaseModel):
     explanation: str | None
 
 
+class AnswerOut(BaseModel):
+    at: datetime
+    status: str
+    explanation: str | None
+
+
+class CaseLegOut(BaseModel):
+    """Another recipient's leg of the same report: body, role, status, answers."""
+
+    recipient_id: str
+    name: str
+    role: str
+    obligation: str
+    status: str
+    answers: list[AnswerOut]
+
+
+class CaseOut(BaseModel):
+    lead_recipient_id: str | None = Field(description="the body that took the lead, if any")
+    others: list[CaseLegOut]
+
+
 class LegOut(BaseModel):
     leg_id: str
     report_id: str
     recipient_id: str
     role: str
+    obligation: str = Field(
+        description="answer (competent authority, executing body), advise, or informed: "
+        "an informed leg has no deadline and is never overdue"
+    )
     category: str
     status: str
     handler: str | None
@@ -51,6 +78,9 @@ class LegOut(BaseModel):
     overdue_steps: int = Field(description="ladder rungs fired in the current cycle")
     explanation: str | None
     history: list[HistoryOut] = Field(default_factory=list)
+    case: CaseOut | None = Field(
+        default=None, description="the other recipients' legs (on a single leg's read)"
+    )
     report: DeliveredReport | None = Field(
         default=None,
         description="what the delivery carried; none for a leg opened by forwarding",
@@ -64,14 +94,49 @@ class StatusIn(BaseModel):
     explanation: str | None = Field(default=None, max_length=4000)
     forwarded_to: str | None = Field(default=None, pattern=RECIPIENT_ID_PATTERN)
     handler: str | None = Field(default=None, max_length=100, description="a desk, not a name")
+    seen_answers_of: list[str] = Field(
+        default_factory=list,
+        description="recipient ids whose answers on the case the caller has read; an answer "
+        "while another body's answer is not among them is refused (409) with that answer",
+    )
 
 
-def leg_out(leg: Leg, history: list[LegHistory] | None = None) -> LegOut:
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=4000, description="kept in the leg's history")
+
+
+def case_out(shared: SharedCase) -> CaseOut:
+    return CaseOut(
+        lead_recipient_id=shared.lead_recipient_id,
+        others=[
+            CaseLegOut(
+                recipient_id=other.recipient_id,
+                name=other.recipient_name,
+                role=other.role,
+                obligation=obligation(other.role),
+                status=other.status,
+                answers=[
+                    AnswerOut(at=row.at, status=row.to_status, explanation=row.explanation)
+                    for row in shared.answers.get(other.id, [])
+                ],
+            )
+            for other in shared.others
+        ],
+    )
+
+
+def leg_out(
+    leg: Leg, history: list[LegHistory] | None = None, shared: SharedCase | None = None
+) -> LegOut:
     return LegOut(
+        case=case_out(shared) if shared is not None else None,
         leg_id=leg.id,
         report_id=leg.report_id,
         recipient_id=leg.recipient_id,
         role=leg.role,
+        obligation=obligation(leg.role),
         category=leg.category,
         status=leg.status,
         handler=leg.handler,
@@ -116,7 +181,19 @@ async def list_legs(
 @router.get("/legs/{leg_id}", response_model=LegOut)
 async def get_leg(leg_id: str, caller: ApiCaller, desk: DeskDep) -> Response:
     leg, history = await desk.leg_with_history(caller.recipient_id, leg_id)
-    return JSONResponse(leg_out(leg, history).model_dump(mode="json"))
+    shared = await desk.shared_case(caller.recipient_id, leg_id)
+    return JSONResponse(leg_out(leg, history, shared).model_dump(mode="json"))
+
+
+@router.post(
+    "/legs/{leg_id}/lead",
+    response_model=LegOut,
+    responses={409: {"description": "Only an answering body can take the lead"}},
+)
+async def take_lead(leg_id: str, caller: ApiCaller, desk: DeskDep) -> Response:
+    """ "I handle this; the others are informed": the caller leads the case, visible to all."""
+    await desk.take_lead(caller.recipient_id, leg_id, actor=caller.actor())
+    return await get_leg(leg_id, caller, desk)
 
 
 @router.post(
@@ -134,5 +211,18 @@ async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) 
         forwarded_to=body.forwarded_to,
         handler=body.handler,
         actor=caller.actor(),
+        seen_answers_of=frozenset(body.seen_answers_of),
     )
     return JSONResponse(leg_out(leg).model_dump(mode="json"))
+
+
+@router.post(
+    "/legs/{leg_id}/notes",
+    response_model=LegOut,
+    dependencies=[Depends(json_body)],
+    responses={409: {"description": "An empty note"}},
+)
+async def add_note(leg_id: str, body: NoteIn, caller: ApiCaller, desk: DeskDep) -> Response:
+    """A note in the leg's history; any role, the way an informed party says something."""
+    await desk.note(caller.recipient_id, leg_id, body.note, actor=caller.actor())
+    return await get_leg(leg_id, caller, desk)

@@ -16,19 +16,27 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.middleware.sessions import SessionMiddleware
 
+from schemas.case import CaseUpdated
+from schemas.process import ProcessFigures
 from schemas.report import Category
 from schemas.topics import (
+    COMPLAINT_WAVE,
+    DELIVERY_PATTERN,
     DIGEST_PUBLISHED,
     ESCALATION,
+    INCIDENT,
     LEG_STATUS,
     PATTERN_DETECTED,
+    PROCESS_FIGURES,
     all_static_topics,
 )
-from services.notifier import api, web
+from services.notifier import api, figures, incident_api, web
 from services.notifier.actions import Legs
 from services.notifier.callers import COOKIE, install_refusals
+from services.notifier.chain import Chain
 from services.notifier.consumers import Inputs, consume_inputs
 from services.notifier.desk import Desk
+from services.notifier.incidents import Incidents
 from services.notifier.mail import Mailer
 from services.notifier.metrics import OPEN_LEGS, OVERDUE_LEGS
 from services.notifier.models import Leg
@@ -62,6 +70,7 @@ class Notifier:
     legs: Legs
     mailer: Mailer
     patterns: Patterns
+    incidents: Incidents
 
     async def scan(self, categories: Sequence[Category] = tuple(Category)) -> int:
         """The (hourly) scan per category and the facility recurrence check (per complete day);
@@ -75,10 +84,15 @@ class Notifier:
             announced += await self.patterns.facility_recurrence(session, now.date())
         return announced
 
-    async def publish_digest(self) -> str:
-        """Compose, archive and announce a digest of the last period; returns its id."""
+    @property
+    def settings(self) -> NotifierSettings:
         settings = self.runtime.settings
         assert isinstance(settings, NotifierSettings)
+        return settings
+
+    async def publish_digest(self) -> str:
+        """Compose, archive and announce a digest of the last period; returns its id."""
+        settings = self.settings
         async with write_transaction(self.runtime.sessions) as session:
             return await digest.publish(
                 session,
@@ -89,6 +103,16 @@ class Notifier:
                 public_base_url=settings.public_base_url,
                 render=web.render_digest,
                 clock=self.legs.clock,
+            )
+
+    async def publish_figures(self) -> ProcessFigures:
+        """The national table's per-body figures of the last period (no single report)."""
+        period = timedelta(seconds=self.settings.figures_interval_s)
+        now, clock = self.legs.clock.now().astimezone(UTC), self.legs.clock
+        async with write_transaction(self.runtime.sessions) as session:
+            calendar = self.legs.calendar
+            return await figures.publish(
+                session, calendar=calendar, now=now, period=period, clock=clock
             )
 
     async def warm_up(self) -> None:
@@ -128,7 +152,7 @@ class Notifier:
 def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
     runtime = build_runtime(NAME, settings, topics=all_static_topics(), clock=clock)
     calendar = WorkingCalendar(settings.working_hours_start, settings.working_hours_end)
-    legs = Legs(calendar, Norms.load(settings.norms_file), clock)
+    legs = Legs(calendar, Norms.load(settings.norms_file), clock, Chain.load(settings.chain_file))
     patterns = Patterns(
         clock,
         detector=BurstDetector(threshold=settings.burst_threshold),
@@ -138,10 +162,20 @@ def build_notifier(settings: NotifierSettings, clock: Clock) -> Notifier:
             scans_per_day=86400 / settings.scan_interval_s,
         ),
     )
-    notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns)
-    consume_inputs(runtime, Inputs(legs, patterns))
-    for spec in (LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED):
+    incidents = Incidents(legs, wave_threshold=settings.wave_threshold)
+    notifier = Notifier(runtime, legs, _mailer(settings, runtime, clock), patterns, incidents)
+    consume_inputs(runtime, Inputs(legs, patterns, incidents))
+    for spec in (
+        LEG_STATUS, ESCALATION, PATTERN_DETECTED, DIGEST_PUBLISHED, PROCESS_FIGURES, INCIDENT,
+        COMPLAINT_WAVE,
+    ):  # fmt: skip
         runtime.declare_publisher(spec)
+    runtime.broker.publisher(
+        DELIVERY_PATTERN,
+        title=f"{NAME}:{DELIVERY_PATTERN}",
+        description="case.updated: another leg of the recipient's report changed.",
+        schema=CaseUpdated,
+    )
     add_outbox_relay(runtime)
     _schedule(notifier, settings)
     return notifier
@@ -178,6 +212,9 @@ def _schedule(notifier: Notifier, settings: NotifierSettings) -> None:
         every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges", log),
         every(settings.scan_interval_s, notifier.scan, "hourly scan", log),
         every(settings.digest_interval_s, notifier.publish_digest, "digest", log, first_wait=True),
+        every(
+            settings.figures_interval_s, notifier.publish_figures, "figures", log, first_wait=True
+        ),
     ]
 
 
@@ -194,9 +231,10 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     def configure(app: FastAPI) -> None:
         app.state.notifier = notifier
         app.state.sessions = runtime.sessions
-        app.state.desk = Desk(runtime.sessions, notifier.legs, secret)
+        app.state.desk = Desk(runtime.sessions, notifier.legs, secret, notifier.incidents)
         app.state.sign_in = _sign_in(settings, notifier)
         install_refusals(app)
+        incident_api.install(app)
         app.add_middleware(
             SessionMiddleware,
             secret_key=secret,
@@ -209,7 +247,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     return create_http_app(
         runtime,
         title="Buursignaal notifier",
-        routers=[api.router, web.router],
+        routers=[api.router, incident_api.router, web.router],
         configure=configure,
         static=Path(__file__).parent / "static",
         form_action=_origin(settings.oidc_issuer),

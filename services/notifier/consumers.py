@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from schemas.case import CaseUpdated
 from schemas.cloudevents import CloudEventAttributes
 from schemas.leg import LegStatusReported
 from schemas.routing import ReportDelivered, RoutingDecided
 from schemas.topics import DELIVERIES, LEG_STATUS_REPORTED, ROUTING_DECIDED
 from services.notifier.actions import Legs, leg_id_for
+from services.notifier.incidents import Incidents
 from services.notifier.models import Leg
 from services.notifier.patterns.service import Patterns
 from services.notifier.transitions import TransitionError
@@ -24,11 +26,13 @@ from services.runtime.service import ServiceRuntime
 class Inputs:
     legs: Legs
     patterns: Patterns
+    incidents: Incidents
 
     async def on_delivery(
         self, session: AsyncSession, _a: CloudEventAttributes, event: ReportDelivered
     ) -> None:
-        await self.legs.open_leg(session, event)
+        leg = await self.legs.open_leg(session, event)
+        await self.incidents.on_delivery(session, event, leg)
         await self.patterns.on_delivery(session, event)
 
     async def on_decision(
@@ -78,6 +82,7 @@ def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:
         handles=ReportDelivered,
         description="Every delivery opens one leg for its recipient.",
         prepare=inputs.load_for_deliveries,
+        ignores=(CaseUpdated,),  # the notifier's own news to the recipient, on the same topic
     )
     runtime.consume(
         ROUTING_DECIDED,

@@ -13,14 +13,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas.leg import Actor, ActorKind, LegStatus
 from services.notifier.actions import Legs
+from services.notifier.incidents import Incidents, Outcome
 from services.notifier.mail import feedback_token_valid
-from services.notifier.models import CaseFile, DigestRecord, Leg, LegHistory
-from services.notifier.transitions import CLOSED
+from services.notifier.models import CaseFile, DigestRecord, Incident, IncidentMove, Leg, LegHistory
+from services.notifier.transitions import CLOSED, TransitionError
 from services.runtime.database import SessionFactory, write_transaction
 
 INBOX_PAGE = 500
@@ -47,11 +49,93 @@ class LegFilter:
     limit: int = 100
 
 
+class OtherAnswerFirstError(TransitionError):
+    """Another body answered the case; this one must have read that answer before its own."""
+
+
+@dataclass(frozen=True)
+class SharedCase:
+    """The case as one recipient sees it: the lead, and every other leg with its answers
+    (authorities' status changes with an explanation; never the resident's key or words)."""
+
+    lead_recipient_id: str | None
+    others: list[Leg]
+    answers: dict[str, list[LegHistory]]
+
+
 @dataclass
 class Desk:
     sessions: SessionFactory
     legs: Legs
     secret: str
+    incidents: Incidents | None = None
+
+    def _incidents(self) -> Incidents:
+        if self.incidents is None:
+            self.incidents = Incidents(self.legs)
+        return self.incidents
+
+    # -- incidents ---------------------------------------------------------------------------
+
+    async def incidents_of(self, recipient_id: str, limit: int = 100) -> list[Incident]:
+        """The body's incidents that are not merged away, the latest first."""
+        query = (
+            select(Incident)
+            .where(Incident.recipient_id == recipient_id, Incident.state != "merged")
+            .order_by(col(Incident.window_end).desc())
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def incident(
+        self, recipient_id: str, incident_id: str
+    ) -> tuple[Incident, list[Leg], list[IncidentMove]]:
+        """The incident with its legs and every move into or out of it."""
+        async with self.sessions() as session:
+            incident = await self._incidents().incident_of(session, recipient_id, incident_id)
+            members = await self._incidents().members(session, incident_id)
+            moves = await session.exec(
+                select(IncidentMove)
+                .where(
+                    or_(
+                        col(IncidentMove.from_incident) == incident_id,
+                        col(IncidentMove.to_incident) == incident_id,
+                    )
+                )
+                .order_by(col(IncidentMove.id))
+            )
+            return incident, members, list(moves.all())
+
+    async def answer_incident(
+        self, recipient_id: str, incident_id: str, wanted: LegStatus, explanation: str | None
+    ) -> Outcome:
+        """One answer for every leg of the incident, in one transaction."""
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            incident = await self._incidents().incident_of(session, recipient_id, incident_id)
+            return await self._incidents().answer(session, incident, wanted, actor, explanation)
+
+    async def move_leg(
+        self, recipient_id: str, incident_id: str, leg_id: str, to: str | None, reason: str
+    ) -> Incident:
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        incidents = self._incidents()
+        async with self.write() as session:
+            incident = await incidents.incident_of(session, recipient_id, incident_id)
+            leg = await leg_of(session, recipient_id, leg_id)
+            target = await incidents.incident_of(session, recipient_id, to) if to else None
+            return await incidents.move(session, incident, leg, target, actor, reason)
+
+    async def merge_incidents(
+        self, recipient_id: str, incident_id: str, into: str, reason: str
+    ) -> Incident:
+        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        incidents = self._incidents()
+        async with self.write() as session:
+            incident = await incidents.incident_of(session, recipient_id, incident_id)
+            target = await incidents.incident_of(session, recipient_id, into)
+            return await incidents.merge(session, incident, target, actor, reason)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -90,14 +174,72 @@ class Desk:
         forwarded_to: str | None = None,
         handler: str | None = None,
         actor: Actor | None = None,
+        seen_answers_of: frozenset[str] | None = None,
     ) -> Leg:
         """The authority changes its leg's status (``TransitionError`` when not allowed);
-        ``actor`` names the person who did (a system's key: the authority alone)."""
+        ``actor`` names the person who did (a system's key: the authority alone).
+
+        An answer (resolved, no action) while another body's answer on the case is not among
+        ``seen_answers_of`` is refused with that answer (``OtherAnswerFirstError``): a second
+        body that answers anyway reads the first answer before it submits. ``None``: the
+        caller does not say (the Kafka route), nothing is checked."""
         actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
         async with self.write() as session:
             leg = await leg_of(session, recipient_id, leg_id)
+            if seen_answers_of is not None and wanted.value in ANSWERED:
+                await self._check_seen(session, leg, seen_answers_of)
             changes = {"explanation": explanation, "forwarded_to": forwarded_to, "handler": handler}
             return await self.legs.change_status(session, leg, wanted, actor, **changes)
+
+    async def _check_seen(self, session: AsyncSession, leg: Leg, seen: frozenset[str]) -> None:
+        others = await self.legs.case_legs(session, leg.report_id)
+        unseen = [o for o in others if o.id != leg.id and o.status in ANSWERED
+                  and o.recipient_id not in seen]  # fmt: skip
+        if unseen:
+            first = "; ".join(f"{o.recipient_name} ({o.recipient_id}, {o.status}): "
+                              f"{o.explanation or ''}" for o in unseen)  # fmt: skip
+            raise OtherAnswerFirstError(
+                f"another body answered this case first; read its answer and send again with "
+                f"seen_answers_of naming it: {first}"
+            )
+
+    async def shared_case(self, recipient_id: str, leg_id: str) -> SharedCase:
+        """The other legs of the leg's report, for its own recipient only."""
+        async with self.sessions() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            case = await session.get(CaseFile, leg.report_id)
+            others = [o for o in await self.legs.case_legs(session, leg.report_id)
+                      if o.id != leg.id]  # fmt: skip
+            answers: dict[str, list[LegHistory]] = {o.id: [] for o in others}
+            if others:
+                rows = await session.exec(
+                    select(LegHistory)
+                    .where(
+                        col(LegHistory.leg_id).in_(list(answers)),
+                        LegHistory.actor_kind == ActorKind.AUTHORITY.value,
+                        col(LegHistory.explanation).is_not(None),
+                    )
+                    .order_by(col(LegHistory.id))
+                )
+                for row in rows:
+                    answers[row.leg_id].append(row)
+        lead = case.lead_recipient_id if case else None
+        return SharedCase(lead, others, answers)
+
+    async def take_lead(self, recipient_id: str, leg_id: str, actor: Actor | None = None) -> None:
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            await self.legs.take_lead(session, leg, actor)
+
+    async def note(
+        self, recipient_id: str, leg_id: str, note: str, actor: Actor | None = None
+    ) -> Leg:
+        """The authority adds a note to its leg (``TransitionError`` when it is empty)."""
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        async with self.write() as session:
+            leg = await leg_of(session, recipient_id, leg_id)
+            return await self.legs.add_note(session, leg, actor, note)
 
     async def feedback_language(self, leg_id: str, cycle: int, token: str) -> str:
         """The resident's language for a valid feedback link (``UnknownLegError`` otherwise:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from schemas.incident import IncidentState
 from schemas.leg import ActorKind, DeadlineKind, LegStatus
 from schemas.pattern import DetectionMethod, Scope
 from schemas.report import Category
@@ -23,6 +24,7 @@ class MailKind(StrEnum):
     ROUTED = "routed"
     ACKNOWLEDGED = "acknowledged"
     CLOSED = "closed"
+    ROUTES = "routes"  # the ladder's third rung: which routes are open to the resident
 
 
 class MailStatus(StrEnum):
@@ -45,6 +47,9 @@ class CaseFile(SQLModel, table=True):
     language: str = Field(max_length=2)
     urgent: bool
     received_at: datetime = utc_column()
+    # one body may take the lead ("I handle this; the others are informed"), visible to all
+    lead_recipient_id: str | None = Field(default=None, max_length=64)
+    lead_at: datetime | None = utc_column(nullable=True)
 
 
 class Leg(SQLModel, table=True):
@@ -84,6 +89,8 @@ class Leg(SQLModel, table=True):
     norm_hours: float
     next_step: int = 1  # the ladder's next rung (1..3); 4 = all fired
     next_due_at: datetime | None = utc_column(nullable=True)
+    incident_id: str | None = Field(default=None, max_length=36, index=True)
+    observed_at: datetime | None = utc_column(nullable=True)  # the report's, for incidents
     # what was delivered (``services.notifier.delivered.kept``); none for a forwarded leg
     delivery: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
@@ -103,6 +110,49 @@ class LegHistory(SQLModel, table=True):
     actor_subject: str | None = Field(default=None, max_length=128)  # the person (OIDC sub)
     actor_name: str | None = Field(default=None, max_length=200)  # their display name
     explanation: str | None = Field(default=None, max_length=4000)
+
+
+class Incident(SQLModel, table=True):
+    """A voorval: an executing body's reports about one likely source and category within an
+    overlapping time window, answered once for all its legs."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index("ix_incident_open", "recipient_id", "category", "source_key", "window_end"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    recipient_id: str = Field(max_length=64)
+    category: Category = enum_column(Category, length=16)
+    source_key: str = Field(max_length=120)  # "facility:<id>" or "cell:<lat>:<lon>"
+    state: IncidentState = enum_column(IncidentState, length=16)
+    merged_into: str | None = Field(default=None, max_length=36)
+    window_start: datetime = utc_column()
+    window_end: datetime = utc_column()
+    report_count: int = 0
+    unique_reporters: int = 0
+    reporter_keys: list[str] = Field(sa_column=Column(JSON, nullable=False))  # pseudonymous
+    wind_from_deg: float | None = None
+    wind_speed_ms: float | None = None
+    waves_announced: int = 0
+    wave_reporters: int = 0  # unique reporters at the last wave notice
+    created_at: datetime = utc_column()
+
+
+class IncidentMove(SQLModel, table=True):
+    """Append-only: a leg moved between incidents (or all of one merged into another)."""
+
+    __tablename__ = "incident_move"
+
+    id: int | None = Field(default=None, primary_key=True)
+    leg_id: str = Field(max_length=36, index=True)
+    from_incident: str | None = Field(default=None, max_length=36)
+    to_incident: str = Field(max_length=36)
+    actor_kind: ActorKind = enum_column(ActorKind, length=16)
+    actor_id: str = Field(max_length=128)
+    handler: str | None = Field(default=None, max_length=100)
+    reason: str = Field(max_length=1000)
+    at: datetime = utc_column()
 
 
 class EscalationFired(SQLModel, table=True):

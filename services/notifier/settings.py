@@ -32,10 +32,19 @@ class NotifierSettings(ServiceSettings):
     working_hours_start: time = time(8, 30)
     working_hours_end: time = time(17, 0)
     norms_file: Path | None = Field(default=None, description="YAML overrides of the norms")
+    chain_file: Path | None = Field(
+        default=None, description="YAML: board contacts and complaint links per authority"
+    )
+    figures_interval_s: float = Field(
+        default=7 * 24 * 3600, gt=0, description="how often per-body figures are published"
+    )
     tick_interval_s: float = Field(default=30.0, gt=0, description="how often the ladder runs")
     mail_interval_s: float = Field(default=5.0, gt=0, description="how often mail jobs run")
     consumer_batch_size: int = Field(
         default=1000, ge=1, le=5000, description="status events are small: larger batches"
+    )
+    wave_threshold: int = Field(
+        default=15, ge=2, description="unique reporters in one incident that make a wave"
     )
     burst_threshold: int = Field(default=10, ge=2, description="unique reporters in an hour")
     scan_interval_s: float = Field(

@@ -36,6 +36,9 @@ MAY_SET: dict[ActorKind, frozenset[LegStatus]] = {
     ActorKind.RESIDENT: frozenset({S.REOPENED}),
     ActorKind.SYSTEM: frozenset({S.REOPENED}),
 }
+# An informed party has nothing to answer: it may say it read the report, or that it is not
+# its matter; anything else it has to say is a note (``Legs.add_note``).
+INFORMED_MAY_SET = frozenset({S.ACKNOWLEDGED, S.NOT_OURS})
 CLOSED = frozenset({S.RESOLVED, S.NO_ACTION, S.NOT_OURS, S.FORWARDED})
 ACKNOWLEDGING = frozenset(LegStatus) - {S.DELIVERED}
 MIN_EXPLANATION = 20
@@ -52,10 +55,17 @@ def check(
     *,
     explanation: str | None,
     forwarded_to: str | None,
+    informed: bool = False,
 ) -> None:
-    """Raise ``TransitionError`` unless ``actor`` may move a leg from ``current`` to ``wanted``."""
+    """Raise ``TransitionError`` unless ``actor`` may move a leg from ``current`` to ``wanted``
+    (``informed``: the leg's recipient is only informed)."""
     if wanted not in MAY_SET[actor]:
         raise TransitionError(f"a {actor.value} cannot set a leg to {wanted.value}")
+    if informed and actor is ActorKind.AUTHORITY and wanted not in INFORMED_MAY_SET:
+        raise TransitionError(
+            f"an informed party has nothing to answer and cannot set {wanted.value}; "
+            "allowed: acknowledged, not_ours, or a note"
+        )
     allowed = ALLOWED[current]
     if wanted not in allowed:
         options = ", ".join(sorted(s.value for s in allowed)) or "nothing (the leg is closed)"

@@ -31,6 +31,7 @@ from services.notifier.callers import (
 )
 from services.notifier.delivered import delivered_report
 from services.notifier.desk import INBOX_PAGE, Feedback, LegFilter
+from services.notifier.norms import Obligation, obligation
 from services.notifier.signin import (
     NotAllowedError,
     Person,
@@ -38,7 +39,7 @@ from services.notifier.signin import (
     person_from_claims,
     person_of_key,
 )
-from services.notifier.transitions import ALLOWED, MAY_SET, TransitionError
+from services.notifier.transitions import ALLOWED, INFORMED_MAY_SET, MAY_SET, TransitionError
 from services.notifier.worktime import AMSTERDAM
 from services.runtime import catalogue
 
@@ -152,6 +153,7 @@ async def inbox(
     context: dict[str, Any] = {
         "authority": person,
         "person": person,
+        "incidents": await desk.incidents_of(person.recipient_id),
         "legs": await desk.legs_of(person.recipient_id, wanted),
         "statuses": [s.value for s in LegStatus],
         "categories": [c.value for c in Category],
@@ -171,6 +173,8 @@ async def leg_page(
 ) -> Response:
     leg, history = await desk.leg_with_history(person.recipient_id, leg_id)
     may_set = ALLOWED[LegStatus(leg.status)] & MAY_SET[ActorKind.AUTHORITY]
+    if obligation(leg.role) is Obligation.INFORMED:
+        may_set &= INFORMED_MAY_SET
     context = {
         "title": f"Melding {leg.report_id[:8]}",
         "leg": leg,
@@ -178,6 +182,9 @@ async def leg_page(
         "history": history,
         "person": person,
         "allowed": sorted(s.value for s in may_set) if person.may_change else [],
+        "obligation": obligation(leg.role).value,
+        "case": await desk.shared_case(person.recipient_id, leg_id),
+        "may_lead": obligation(leg.role) is Obligation.ANSWER,
     }
     return page(request, "leg.html", code, **context, **extra)
 
@@ -201,12 +208,32 @@ async def answer(request: Request, leg_id: str, person: InboxHandler, desk: Desk
             explanation=explanation,
             forwarded_to=forwarded_to,
             actor=person.actor(),
+            seen_answers_of=frozenset(str(v) for v in form.getlist("seen")),
         )
     except (TransitionError, ValueError) as error:
         message = str(error) if isinstance(error, TransitionError) else "Kies een status."
         return await leg_page(
             request, person, desk, leg_id, 400, error=message, explanation=explanation
         )
+    return RedirectResponse(f"/inbox/legs/{leg_id}", status_code=303)
+
+
+@router.post("/inbox/legs/{leg_id}/lead", response_class=HTMLResponse, dependencies=[CsrfChecked])
+async def take_lead(request: Request, leg_id: str, person: InboxHandler, desk: DeskDep) -> Response:
+    try:
+        await desk.take_lead(person.recipient_id, leg_id, actor=person.actor())
+    except TransitionError as error:
+        return await leg_page(request, person, desk, leg_id, 400, error=str(error))
+    return RedirectResponse(f"/inbox/legs/{leg_id}", status_code=303)
+
+
+@router.post("/inbox/legs/{leg_id}/notes", response_class=HTMLResponse, dependencies=[CsrfChecked])
+async def add_note(request: Request, leg_id: str, person: InboxHandler, desk: DeskDep) -> Response:
+    note = str((await request.form()).get("note", ""))
+    try:
+        await desk.note(person.recipient_id, leg_id, note, actor=person.actor())
+    except TransitionError as error:
+        return await leg_page(request, person, desk, leg_id, 400, error=str(error))
     return RedirectResponse(f"/inbox/legs/{leg_id}", status_code=303)
 
 

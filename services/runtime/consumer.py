@@ -63,6 +63,10 @@ class IncomingRecord:
     key: bytes | None = None
 
 
+class IgnoredEventError(Exception):
+    """An event of a type the consumer leaves to others on the same topic."""
+
+
 @dataclass(eq=False)
 class EventConsumer(Generic[E]):
     """Applies the events of one type (``handles``); any other type is dead-lettered.
@@ -87,6 +91,8 @@ class EventConsumer(Generic[E]):
     retry_backoff_s: float = 0.2
     max_backoff_s: float = 30.0
     prepare: Prepare[E] | None = None
+    ignores: tuple[type[Event], ...] = ()
+    """Other event types that share the topic and are not this consumer's (skipped, counted)."""
     stalled: str | None = field(default=None, init=False)
     """Why the consumer is waiting out a transient failure (None while it flows)."""
     outbox: OutboxRelay | None = field(default=None, init=False)
@@ -98,6 +104,9 @@ class EventConsumer(Generic[E]):
         for record in records:
             try:
                 attributes, event = self._decode(record)
+            except IgnoredEventError:
+                EVENTS_CONSUMED.labels(self.name, "ignored").inc()
+                continue
             except InvalidCloudEventError as error:
                 await self._dead_letter(record, str(error))
                 continue
@@ -144,6 +153,8 @@ class EventConsumer(Generic[E]):
 
     def _decode(self, record: IncomingRecord) -> tuple[CloudEventAttributes, E]:
         attributes, event = decode(record.headers, record.body)
+        if self.ignores and isinstance(event, self.ignores):
+            raise IgnoredEventError(event.ce_type)
         if not isinstance(event, self.handles):
             expected = getattr(self.handles, "ce_type", self.handles.__name__)
             raise UnprocessableEventError(f"expected {expected}, got {event.ce_type}")
@@ -153,6 +164,9 @@ class EventConsumer(Generic[E]):
         """Process one record; return the outcome (applied, duplicate, dead_lettered)."""
         try:
             attributes, event = self._decode(record)
+        except IgnoredEventError:
+            EVENTS_CONSUMED.labels(self.name, "ignored").inc()
+            return "ignored"
         except InvalidCloudEventError as error:
             return await self._dead_letter(record, str(error))
         except UnprocessableEventError as error:

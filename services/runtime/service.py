@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from schemas._base import Event
 from schemas.topics import TopicPattern, TopicSpec
 from services.runtime.broker import BrokerConnection, RecordProducer, ensure_topics
 from services.runtime.clock import Clock
@@ -79,6 +80,7 @@ class ServiceRuntime:
         description: str,
         prepare: Prepare[E] | None = None,
         urgent: bool = False,
+        ignores: tuple[type[Event], ...] = (),
     ) -> EventConsumer[E]:
         """Consume ``source`` in this service's group, once per event, dead-lettering.
 
@@ -87,7 +89,8 @@ class ServiceRuntime:
         the event type of the topic (checked against the registry); any other type is
         dead-lettered. ``urgent``: hand over each record at once rather than letting the broker
         collect a batch first (see ``subscribe``); for the path from the resident to the
-        authority.
+        authority. ``ignores``: other event types on the topic that are not this consumer's
+        (skipped, not dead-lettered).
         """
         if source.dead_letter is None:
             raise ValueError(f"{source.name} has no dead-letter topic in the registry")
@@ -102,6 +105,7 @@ class ServiceRuntime:
             dead_letter_topic=source.dead_letter,
             apply=apply,
             prepare=prepare,
+            ignores=ignores,
         )
         if isinstance(source, TopicSpec):
             self._subscribe(consumer, source, None, description=description, urgent=urgent)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from services.runtime.broker import make_broker
 from services.runtime.clock import FixedClock
 from services.runtime.migrations import upgrade
 from tests.intake.conftest import intake_settings
+from tests.notifier.world import World, open_world
 from tests.support.apps import in_process
 from tests.support.factories import NOW
 from tests.support.kafka import wait_for
@@ -43,8 +46,9 @@ async def intake_http(tmp_path: Path, kafka_bootstrap_servers: str) -> AsyncIter
     port = free_port()
     with locatieserver() as pdok:
         settings = intake_settings(
-            database_url, kafka_bootstrap_servers, pdok, public_base_url=f"http://127.0.0.1:{port}"
-        )
+            database_url, kafka_bootstrap_servers, pdok, public_base_url=f"http://127.0.0.1:{port}",
+            rate_limit_device_seconds=0, rate_limit_ip_per_hour=0,  # many residents, one test
+        )  # fmt: skip
         app = create_intake(settings, FixedClock(NOW))
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -57,6 +61,40 @@ async def intake_http(tmp_path: Path, kafka_bootstrap_servers: str) -> AsyncIter
         finally:
             server.should_exit = True
             await task
+
+
+async def resident_report(intake: Intake, email: str = "buur@example.nl") -> uuid.UUID:
+    """A report through intake's API by a resident who wants mail; its id."""
+    created = await intake.client.post(
+        "/api/v1/reports",
+        json={
+            "category": "odour",
+            "lat": 52.4806,
+            "lon": 4.6064,
+            "description": "Zwavellucht.",
+            "observed_at": "2026-11-23T11:00:00+00:00",
+            "email": email,
+            "email_updates": True,
+            "language": "nl",
+        },
+    )
+    assert created.status_code == 202, created.text
+    return uuid.UUID(created.json()["report_id"])
+
+
+@asynccontextmanager
+async def mailing_notifier(
+    database_url: str, bootstrap: str, intake: Intake, smtp_port: int, **overrides: object
+) -> AsyncIterator[NotifierUnderTest]:
+    """The notifier app with its lifespan, mailing through ``smtp_port`` with intake's addresses."""
+    settings = notifier_settings(
+        database_url, bootstrap, intake_url=intake.url, smtp_port=smtp_port, **overrides
+    )
+    upgrade("notifier", database_url)
+    clock = FixedClock(NOW)
+    app = create_app(settings, clock)
+    async with in_process(app, "http://notifier.test") as client:
+        yield NotifierUnderTest(app.state.notifier, client, clock, settings)
 
 
 @dataclass
@@ -106,3 +144,10 @@ async def producer(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaBroker]:
         yield broker
     finally:
         await broker.stop()
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    """The notifier's actions on SQLite and PostgreSQL, no broker (tests/notifier/world.py)."""
+    async for opened in open_world(database_url):
+        yield opened

@@ -7,95 +7,27 @@ run the same actions through Kafka.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from sqlmodel import col, select
 
-from schemas.leg import Actor, ActorKind, LegStatus
+from schemas.leg import LegStatus
 from schemas.report import HealthSymptom
 from schemas.routing import Role
 from services.notifier.actions import Legs
 from services.notifier.models import EscalationFired, Leg, LegHistory, MailJob
 from services.notifier.norms import Norms
 from services.notifier.transitions import TransitionError
-from services.notifier.worktime import AMSTERDAM, WorkingCalendar
+from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import FixedClock
-from services.runtime.database import SessionFactory, make_engine, session_factory
+from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
-from services.runtime.models import OutboxMessage
+from tests.notifier.world import EXPLAINED, World, authority, local, utc
 from tests.support.factories import delivered, recipient, report_received
 from tools.local.postgres import ThrowawayPostgres
-
-EXPLAINED = "Wij hebben de afzuiging hersteld; de geur is bij controle verdwenen."
-
-
-def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=AMSTERDAM)
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive UTC datetimes; PostgreSQL aware ones."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def authority(recipient_id: str) -> Actor:
-    return Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
-
-
-@dataclass
-class World:
-    sessions: SessionFactory
-    clock: FixedClock
-    legs: Legs
-
-    async def open(self, *deliveries: object) -> list[Leg]:
-        async with self.sessions() as session, session.begin():
-            return [await self.legs.open_leg(session, d) for d in deliveries]  # type: ignore[arg-type]
-
-    async def change(self, leg_id: str, status: LegStatus, actor: Actor, **extra: str) -> Leg:
-        async with self.sessions() as session, session.begin():
-            leg = await session.get(Leg, leg_id)
-            assert leg is not None
-            return await self.legs.change_status(session, leg, status, actor, **extra)
-
-    async def tick(self, legs: Legs | None = None) -> int:
-        async with self.sessions() as session, session.begin():
-            return await (legs or self.legs).tick(session)
-
-    async def leg(self, leg_id: str) -> Leg:
-        async with self.sessions() as session:
-            leg = await session.get(Leg, leg_id)
-            assert leg is not None
-            return leg
-
-    async def events(self, topic_part: str) -> list[dict[str, object]]:
-        async with self.sessions() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.topic).contains(topic_part))
-                    .order_by(col(OutboxMessage.id))
-                )
-            ).all()
-        return [json.loads(row.payload) for row in rows]
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    upgrade("notifier", database_url)
-    engine = make_engine(database_url)
-    clock = FixedClock(local(2026, 11, 20, 15, 0))  # a Friday afternoon
-    try:
-        yield World(session_factory(engine), clock, Legs(WorkingCalendar(), Norms(), clock))
-    finally:
-        await engine.dispose()
 
 
 async def test_multi_recipient_report_from_delivery_to_resolution(world: World) -> None:
@@ -182,7 +114,7 @@ async def test_ladder_fires_each_rung_once_across_restarts(world: World) -> None
     assert [(e["step"], e["notify"]) for e in escalations] == [
         ("reminder", ["od-odnzkg"]),
         ("commissioning_authority", ["pv27"]),
-        ("national_table", ["national-table"]),
+        ("administrative_lead", ["pv27-bestuur"]),
     ]
     # a crash after firing but before the leg was saved: the rung is not fired again
     async with world.sessions() as session, session.begin():

@@ -27,7 +27,7 @@ from services.notifier.actions import leg_id_for
 from services.notifier.authorities import register_authority
 from services.notifier.models import Leg, MailJob
 from services.runtime.broker import ensure_topics
-from tests.notifier.conftest import Intake, NotifierUnderTest
+from tests.notifier.conftest import Intake, NotifierUnderTest, mailing_notifier, resident_report
 from tests.support.factories import NOW, delivered, recipient, report_received
 from tests.support.kafka import consume_until, headers_of, wait_async
 from tests.support.smtp import SmtpServer
@@ -46,10 +46,17 @@ async def publish(broker: KafkaBroker, topic: str, event: Event) -> None:
 
 
 async def deliver(
-    service: NotifierUnderTest, broker: KafkaBroker, report_id: UUID | None = None, *to: str
+    service: NotifierUnderTest,
+    broker: KafkaBroker,
+    report_id: UUID | None = None,
+    *to: str,
+    reporter: str | None = None,
 ) -> list[str]:
     """Publish deliveries as the router does; wait until the notifier opened the legs."""
-    report = report_received(**({"report_id": report_id} if report_id else {}))
+    report = report_received(
+        **({"report_id": report_id} if report_id else {}),
+        **({"reporter_key": reporter} if reporter else {}),
+    )
     roles = {"pv27": Role.COMPETENT_AUTHORITY}
     for recipient_id in to:
         spec = delivery_topic(recipient_id)
@@ -192,46 +199,11 @@ async def test_resident_mail_end_to_end_with_the_reopen_link(
     intake_http: Intake,
     producer: KafkaBroker,
 ) -> None:
-    import httpx
-    from asgi_lifespan import LifespanManager
-
-    from services.notifier.app import Notifier, create_app
-    from services.runtime.clock import FixedClock
-    from services.runtime.migrations import upgrade
-    from tests.notifier.conftest import notifier_settings
-    from tests.support.kafka import wait_for
-
-    created = await intake_http.client.post(
-        "/api/v1/reports",
-        json={
-            "category": "odour",
-            "lat": 52.4806,
-            "lon": 4.6064,
-            "description": "Zwavellucht.",
-            "observed_at": "2026-11-23T11:00:00+00:00",
-            "email": "buur@example.nl",
-            "email_updates": True,
-            "language": "nl",
-        },
-    )
-    assert created.status_code == 202, created.text
-    report_id = UUID(created.json()["report_id"])
-    settings = notifier_settings(
-        database_url,
-        kafka_bootstrap_servers,
-        intake_url=intake_http.url,
-        smtp_port=smtp_server.port,
-    )
-    upgrade("notifier", database_url)
-    clock = FixedClock(NOW)
-    app = create_app(settings, clock)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://n.test") as web,
-    ):
-        notifier: Notifier = app.state.notifier
-        await wait_for(lambda: notifier.runtime.connection.ready, timeout_s=30)
-        service = NotifierUnderTest(notifier, web, clock, settings)
+    report_id = await resident_report(intake_http)
+    async with mailing_notifier(
+        database_url, kafka_bootstrap_servers, intake_http, smtp_server.port
+    ) as service:
+        notifier, web, clock = service.notifier, service.client, service.clock
         decision = RoutingDecided(
             report_id=report_id,
             round=1,

@@ -13,7 +13,8 @@ def test_names_are_unique_and_versioned() -> None:
 
 
 def test_every_event_type_has_a_topic() -> None:
-    carried = {spec.event for spec in TOPICS} | {delivery_topic("od-ijmond").event}
+    delivery = delivery_topic("od-ijmond")
+    carried = {spec.event for spec in TOPICS} | {delivery.event, *delivery.also_carries}
     assert set(EVENT_TYPES.values()) <= carried
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "notifier_0006"
-down_revision = "notifier_0007"
+down_revision = "notifier_0005"
 branch_labels = None
 depends_on = None
 

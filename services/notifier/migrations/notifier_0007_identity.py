@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "notifier_0007"
-down_revision = "notifier_0004"
+down_revision = "notifier_0006"
 branch_labels = None
 depends_on = None
 
