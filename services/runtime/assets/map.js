@@ -42,6 +42,7 @@
       zoomInTitle: element.dataset.zoomIn || "+", zoomOutTitle: element.dataset.zoomOut || "-"
     }).addTo(map);
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    element.buursignaalMap = map;  // for the page's own script (and tests) to reach
     element.setAttribute("role", "application");
     element.setAttribute("aria-label", element.dataset.mapLabel || "");
     if (element.dataset.mapDescription) {
