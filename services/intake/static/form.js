@@ -51,10 +51,10 @@
   if (picker && window.BuursignaalMap) {
     var element = document.getElementById("pick-map");
     var known = lat.value && lon.value;
+    picker.hidden = false;  // before Leaflet measures the map
     map = window.BuursignaalMap.create(
       element, known ? [parseFloat(lat.value), parseFloat(lon.value)] : null, known ? 15 : 7
     );
-    picker.hidden = false;
     if (known) { place(parseFloat(lat.value), parseFloat(lon.value), true); }
     map.on("click", function (event) { place(event.latlng.lat, event.latlng.lng, true); });
     element.addEventListener("keydown", function (event) {
