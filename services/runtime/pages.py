@@ -14,6 +14,7 @@ style and map script, and the map's data (ADR 0017).
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +26,8 @@ from shapely.geometry import mapping, shape
 
 from services.runtime.settings import PROJECT_ROOT, ServiceSettings
 
-NODE_MODULES = PROJECT_ROOT / "node_modules"
+# the npm packages: the checkout's (npm ci), or where an image put them
+NODE_MODULES = Path(os.environ.get("BUURSIGNAAL_NODE_MODULES", PROJECT_ROOT / "node_modules"))
 VENDOR = {
     "utrecht": "@utrecht/component-library-css/dist",
     "tokens": "@utrecht/design-tokens/dist",

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -31,7 +32,7 @@ SCREENSHOTS = os.environ.get("BUURSIGNAAL_SCREENSHOTS_DIR")
 def sent_back_with_errors(driver: WebDriver, intake: str, lang: str) -> None:
     """The form sent empty: it comes back with its error summary."""
     driver.get(f"{intake}/?lang={lang}")
-    driver.find_element(By.ID, "submit").click()
+    driver.find_element(By.ID, "submit").send_keys(Keys.ENTER)
     WebDriverWait(driver, 30).until(
         expected_conditions.presence_of_element_located((By.ID, "error-summary"))
     )
