@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,17 +37,25 @@ def type_into(driver: object, element_id: str, text: str) -> None:
     press(driver, text)  # type: ignore[arg-type]
 
 
-def test_keyboard_only_report_with_error_summary(
+@contextmanager
+def form_in_browser(
     kafka_bootstrap_servers: str, tmp_path: Path
-) -> None:
+) -> Iterator[tuple[str, WebDriver]]:
+    """An intake process on SQLite whose PDOK cannot be reached, and Chromium to use it."""
     port = free_port()
     env = intake_env(
         kafka_bootstrap_servers,
         f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}",
         pdok_locatieserver_url="http://127.0.0.1:9/unreachable",
     )
-    base = f"http://127.0.0.1:{port}"
     with intake_process(env, port, tmp_path / "intake.log"), chromium() as driver:
+        yield f"http://127.0.0.1:{port}", driver
+
+
+def test_keyboard_only_report_with_error_summary(
+    kafka_bootstrap_servers: str, tmp_path: Path
+) -> None:
+    with form_in_browser(kafka_bootstrap_servers, tmp_path) as (base, driver):
         driver.get(base + "/")
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nl"
         press(driver, Keys.TAB)
@@ -198,14 +207,7 @@ def join_nearby_and_send(driver: WebDriver, number: int) -> None:
 def test_pin_by_keyboard_and_by_click_with_nearby_reports_before_sending(
     kafka_bootstrap_servers: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = intake_env(
-        kafka_bootstrap_servers,
-        f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}",
-        pdok_locatieserver_url="http://127.0.0.1:9/unreachable",
-    )
-    base = f"http://127.0.0.1:{port}"
-    with intake_process(env, port, tmp_path / "intake.log"), chromium() as driver:
+    with form_in_browser(kafka_bootstrap_servers, tmp_path) as (base, driver):
         original, number = seeded_report(base)
 
         # 1. keyboard only: the kind of nuisance; on the map an arrow key moves it east and
