@@ -38,8 +38,8 @@ ROUTED_TO = "od-odnzkg"  # the omgevingsdienst that Wijk aan Zee's odour goes to
 BURST = 10  # neighbours reporting odour within the hour: the digest has a pattern to show
 
 
-def file_report(intake: str, n: int = 0, timeout_s: float = 90) -> dict[str, str]:
-    """A report through the app API at Wijk aan Zee, once its tracking page shows recipients."""
+def file_report(intake: str, n: int = 0) -> dict[str, str]:
+    """A report through the app API at Wijk aan Zee (``n`` neighbours north)."""
     sent = httpx.post(
         intake + "/api/v1/reports",
         json={
@@ -56,12 +56,16 @@ def file_report(intake: str, n: int = 0, timeout_s: float = 90) -> dict[str, str
     )
     sent.raise_for_status()
     accepted: dict[str, str] = sent.json()
+    return accepted
+
+
+def routed(accepted: dict[str, str], timeout_s: float = 90) -> None:
+    """Once the report's tracking page shows its recipients."""
     deadline = time.monotonic() + timeout_s
     while 'class="recipient' not in httpx.get(accepted["tracking_url"], timeout=5).text:
         if time.monotonic() > deadline:
             raise TimeoutError("the report was not routed: is the router running?")
         time.sleep(0.5)
-    return accepted
 
 
 def publish_digest(env: dict[str, str] | None, tries: int = 10) -> str:
@@ -83,9 +87,8 @@ def pages(
     intake: str, notifier: str, secret: str, env: dict[str, str] | None = None
 ) -> list[tuple[str, str]]:
     """(name, url) of every page; the resident's pages in both languages."""
-    accepted = file_report(intake)
-    for n in range(1, BURST):
-        file_report(intake, n)
+    accepted, *_ = [file_report(intake, n) for n in range(BURST)]
+    routed(accepted)
     token = accepted["tracking_token"]
     leg = leg_id_for(accepted["report_id"], ROUTED_TO)
     signed = feedback_token(secret, SystemClock(), leg, 1)

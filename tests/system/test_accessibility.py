@@ -38,6 +38,7 @@ def sent_back_with_errors(driver: WebDriver, intake: str, lang: str) -> None:
     )
 
 
+@pytest.mark.timeout(600)  # a dozen pages, each run through axe (and photographed when asked)
 def test_every_page_in_both_languages_passes_axe(system: System) -> None:
     failures: dict[str, list[dict[str, Any]]] = {}
     urls, secret = system.urls, system.env["BUURSIGNAAL_SECRET_KEY"]
