@@ -153,22 +153,41 @@ async def _nearby_items(
     """Open reports like this one nearby, for "I notice it too" (never the report itself)."""
     if report.lat is None or report.lon is None:
         return []
-    spot = Spot(category=Category(report.category), lat=report.lat, lon=report.lon)
-    return await _nearby_at(intake, spot, language, exclude=report.id)
+    category = Category(report.category)
+    return await _nearby_at(intake, category, (report.lat, report.lon), language, report.id)
 
 
 class Spot(BaseModel):
-    """A kind of nuisance at a place: what the form knows once a pin is placed."""
+    """A kind of nuisance at a place: what the form knows once a pin is placed or an address
+    typed."""
 
     category: Category
-    lat: float = PydanticField(ge=-90, le=90)
-    lon: float = PydanticField(ge=-180, le=180)
+    lat: float | None = PydanticField(default=None, ge=-90, le=90)
+    lon: float | None = PydanticField(default=None, ge=-180, le=180)
+    postcode: str = PydanticField(default="", max_length=10)
+    house_number: str = PydanticField(default="", max_length=10)
+    address: str = PydanticField(default="", max_length=200)
+
+    async def point(self, intake: Intake) -> tuple[float, float] | None:
+        """The pin, else the typed address as PDOK finds it (None: not known yet)."""
+        if self.lat is not None and self.lon is not None:
+            return self.lat, self.lon
+        postcode = self.postcode.replace(" ", "").upper()
+        if postcode and self.house_number.strip():
+            query = f"{postcode} {self.house_number.strip()}"
+        else:
+            query = self.address.strip()
+        return await intake.geocoder.lookup(query) if query else None
 
 
 async def _nearby_at(
-    intake: Intake, spot: Spot, language: Language, exclude: str | None = None
+    intake: Intake,
+    category: Category,
+    point: tuple[float, float],
+    language: Language,
+    exclude: str | None = None,
 ) -> list[dict[str, Any]]:
-    found = await intake.nearby_open_reports(spot.category, spot.lat, spot.lon)
+    found = await intake.nearby_open_reports(category, *point)
     t = translator(language)
     return [
         {
@@ -375,7 +394,10 @@ async def nearby_fragment(
 ) -> HTMLResponse:
     """The form's "already reported nearby" list, as HTML the form's script puts in place
     once a kind of nuisance and a pin are chosen (the same list the confirmation shows)."""
-    items = await _nearby_at(intake, spot, pages.language)
+    point = await spot.point(intake)
+    if point is None:
+        return HTMLResponse("")  # no place yet (or the address not found): nothing to show
+    items = await _nearby_at(intake, spot.category, point, pages.language)
     return pages.render("nearby.html", nearby=items, in_form=True)
 
 

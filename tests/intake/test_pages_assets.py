@@ -102,3 +102,18 @@ async def test_tracking_page_shows_the_place_coarsened(intake_service: IntakeUnd
     assert "52.09123" not in page.text, "never the exact place"
     assert "5.12345" not in page.text
     assert "data-points=" in page.text
+
+
+async def test_nearby_list_for_a_typed_address(intake_service: IntakeUnderTest) -> None:
+    """Without a pin, the form's typed address is looked up (the local PDOK knows 1949 AB 10,
+    in Wijk aan Zee)."""
+    client = intake_service.client
+    first = await client.post("/", data=sent(lat="52.49325", lon="4.59954"))
+    assert first.status_code == 303
+    typed = {"category": "odour", "postcode": "1949 ab", "house_number": "10", "lang": "en"}
+    fragment = await client.get("/nearby", params=typed)
+    assert "Already reported nearby" in fragment.text
+    assert 'id="notice-too-' in fragment.text
+    unknown = await client.get("/nearby", params={**typed, "postcode": "9999 ZZ"})
+    assert unknown.status_code == 200
+    assert unknown.text == "", "an address not found: nothing to show yet"

@@ -1,6 +1,7 @@
 // The report form, enhanced: a map to place the pin (by click, or by keyboard: arrow keys move
 // the map, Enter puts the pin in its middle), "use my location", and as soon as the kind of
-// nuisance and the place are known the open reports nearby with "I notice this too".
+// nuisance and the place (pin or typed address) are known the open reports nearby with
+// "I notice this too".
 // Without JavaScript the address fields are the way to say where, and nearby reports are shown
 // after sending.
 (function () {
@@ -20,11 +21,19 @@
     return chosen ? chosen.value : "";
   }
 
+  function typed(name) { return document.getElementById("field-" + name).value.trim(); }
+
+  function place_known() {
+    return lat.value || (typed("postcode") && typed("house_number")) || typed("address");
+  }
+
+  // the pin, else the typed address (the service looks it up)
   function showNearby() {
-    if (!nearby || !window.fetch || !category() || !lat.value) { return; }
-    var query = new URLSearchParams({
-      category: category(), lat: lat.value, lon: lon.value, lang: nearby.dataset.lang
-    });
+    if (!nearby || !window.fetch || !category() || !place_known()) { return; }
+    var where = lat.value ? { lat: lat.value, lon: lon.value } : {
+      postcode: typed("postcode"), house_number: typed("house_number"), address: typed("address")
+    };
+    var query = new URLSearchParams(Object.assign({ category: category(), lang: nearby.dataset.lang }, where));
     fetch("/nearby?" + query.toString())
       .then(function (answer) { return answer.ok ? answer.text() : ""; })
       .then(function (html) {
@@ -82,6 +91,9 @@
 
   Array.prototype.forEach.call(document.querySelectorAll('input[name="category"]'), function (radio) {
     radio.addEventListener("change", showNearby);
+  });
+  ["postcode", "house_number", "address"].forEach(function (name) {
+    document.getElementById("field-" + name).addEventListener("change", showNearby);
   });
 
   if (nearby) {
