@@ -39,7 +39,7 @@ def type_into(driver: object, element_id: str, text: str) -> None:
 
 @contextmanager
 def form_in_browser(
-    kafka_bootstrap_servers: str, tmp_path: Path
+    kafka_bootstrap_servers: str, tmp_path: Path, tiles: str = ""
 ) -> Iterator[tuple[str, WebDriver]]:
     """An intake process on SQLite whose PDOK cannot be reached, and Chromium to use it."""
     port = free_port()
@@ -48,6 +48,7 @@ def form_in_browser(
         f"sqlite+aiosqlite:///{tmp_path / 'intake.sqlite'}",
         pdok_locatieserver_url="http://127.0.0.1:9/unreachable",
     )
+    env["BUURSIGNAAL_MAP_TILES_URL"] = tiles
     with intake_process(env, port, tmp_path / "intake.log"), chromium() as driver:
         yield f"http://127.0.0.1:{port}", driver
 
@@ -177,11 +178,15 @@ def zoomed_to(zoom: int) -> Callable[[WebDriver], bool]:
     return lambda driver: map_zoom(driver) == zoom
 
 
-def pinned_by_enter(driver: WebDriver, east_of: float, west_of: float) -> bool:
-    """Enter on the map (the pin to its middle) until the pin is where the map has moved
-    to (Leaflet pans with an animation)."""
-    press(driver, Keys.ENTER)
-    return east_of < pin(driver)[1] < west_of
+def pan_by_key(driver: WebDriver, key: str) -> None:
+    """An arrow key to the focused map, and wait until it has moved (Leaflet pans with an
+    animation, and ignores keys while one runs)."""
+    driver.execute_script(
+        "const map = document.getElementById('pick-map').buursignaalMap;"
+        "window.bsMoved = false; map.once('moveend', () => { window.bsMoved = true; });"
+    )
+    press(driver, key)
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.bsMoved"))
 
 
 def join_nearby_and_send(driver: WebDriver, number: int) -> None:
@@ -207,21 +212,28 @@ def join_nearby_and_send(driver: WebDriver, number: int) -> None:
 def test_pin_by_keyboard_and_by_click_with_nearby_reports_before_sending(
     kafka_bootstrap_servers: str, tmp_path: Path
 ) -> None:
-    with form_in_browser(kafka_bootstrap_servers, tmp_path) as (base, driver):
+    # background tiles that cannot be reached: the map draws the municipal boundaries instead
+    unreachable = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+    with form_in_browser(kafka_bootstrap_servers, tmp_path, unreachable) as (base, driver):
         original, number = seeded_report(base)
 
         # 1. keyboard only: the kind of nuisance; on the map an arrow key moves it east and
         # Enter puts the pin in its middle; back west, and the pin lands near the report
         driver.get(base + "/")
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, "#pick-map.bs-map--boundaries path")
+            )
+        )
         tab_to(driver, "category-odour")
         press(driver, Keys.SPACE)
         tab_to(driver, "pick-map")
-        press(driver, Keys.ARROW_RIGHT)
-        WebDriverWait(driver, 10).until(lambda d: pinned_by_enter(d, MAP_CENTRE[1] + 0.1, 9))
-        press(driver, Keys.ARROW_LEFT)
-        WebDriverWait(driver, 10).until(
-            lambda d: pinned_by_enter(d, MAP_CENTRE[1] - 0.001, MAP_CENTRE[1] + 0.001)
-        )
+        pan_by_key(driver, Keys.ARROW_RIGHT)
+        press(driver, Keys.ENTER)
+        assert pin(driver)[1] > MAP_CENTRE[1] + 0.1, "the map moved east, and the pin with it"
+        pan_by_key(driver, Keys.ARROW_LEFT)
+        press(driver, Keys.ENTER)
+        assert abs(pin(driver)[1] - MAP_CENTRE[1]) < 0.001
         assert "Speld geplaatst op 52.2" in driver.find_element(By.ID, "location-status").text
         join_nearby_and_send(driver, number)
         assert joined(base, original) == 1
