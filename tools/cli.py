@@ -485,6 +485,20 @@ def _add_admin_commands(commands: Commands) -> None:
     demo.add_argument("--reference", default="../shared/data")
     demo.set_defaults(handler=_demo)
 
+    shots = commands.add_parser("screenshots", help="every page at 1280 and 375 px (docs)")
+    shots.add_argument("--intake", default="http://127.0.0.1:8000")
+    shots.add_argument("--notifier", default="http://127.0.0.1:8002")
+    shots.add_argument("--out", default="docs/screenshots")
+    shots.set_defaults(handler=_screenshots)
+
+
+def _screenshots(args: argparse.Namespace) -> int:
+    from services.runtime.settings import ServiceSettings
+    from tools import screenshots
+
+    secret = ServiceSettings().secret_key.get_secret_value()
+    return screenshots.main(args.intake, args.notifier, secret, Path(args.out))
+
 
 def _add_data_commands(commands: Commands) -> None:
     deploy = commands.add_parser("deploy", help="render the generated Kubernetes manifests")

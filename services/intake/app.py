@@ -167,4 +167,5 @@ def create_app(
         routers=[api.router, open311.router, web.router, internal.internal, internal.mail_links],
         configure=configure,
         static=Path(__file__).parent / "static",
+        reference_dir=settings.reference_dir,
     )

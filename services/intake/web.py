@@ -6,6 +6,7 @@ re-renders the form with an error summary that links to each field, keeping what
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from pydantic import Field as PydanticField
 from starlette.datastructures import FormData, UploadFile
 
 from schemas.report import Category, Channel, HealthSymptom
@@ -24,6 +26,7 @@ from services.intake.dependencies import IntakeDep, client_ip
 from services.intake.filing import Filing, RateLimited, Refused, file_report
 from services.intake.metrics import REPORTS_REJECTED
 from services.intake.models import PhotoRecord, ReportRecord
+from services.intake.open311 import GRID_LAT, GRID_LON
 from services.intake.photos import MAX_BYTES, CleanPhoto, PhotoError, clean_photos
 from services.intake.privacy import photo_signature_valid, sign_photo, tracking_token
 from services.intake.problems import (
@@ -150,7 +153,41 @@ async def _nearby_items(
     """Open reports like this one nearby, for "I notice it too" (never the report itself)."""
     if report.lat is None or report.lon is None:
         return []
-    found = await intake.nearby_open_reports(Category(report.category), report.lat, report.lon)
+    category = Category(report.category)
+    return await _nearby_at(intake, category, (report.lat, report.lon), language, report.id)
+
+
+class Spot(BaseModel):
+    """A kind of nuisance at a place: what the form knows once a pin is placed or an address
+    typed."""
+
+    category: Category
+    lat: float | None = PydanticField(default=None, ge=-90, le=90)
+    lon: float | None = PydanticField(default=None, ge=-180, le=180)
+    postcode: str = PydanticField(default="", max_length=10)
+    house_number: str = PydanticField(default="", max_length=10)
+    address: str = PydanticField(default="", max_length=200)
+
+    async def point(self, intake: Intake) -> tuple[float, float] | None:
+        """The pin, else the typed address as PDOK finds it (None: not known yet)."""
+        if self.lat is not None and self.lon is not None:
+            return self.lat, self.lon
+        postcode = self.postcode.replace(" ", "").upper()
+        if postcode and self.house_number.strip():
+            query = f"{postcode} {self.house_number.strip()}"
+        else:
+            query = self.address.strip()
+        return await intake.geocoder.lookup(query) if query else None
+
+
+async def _nearby_at(
+    intake: Intake,
+    category: Category,
+    point: tuple[float, float],
+    language: Language,
+    exclude: str | None = None,
+) -> list[dict[str, Any]]:
+    found = await intake.nearby_open_reports(category, *point)
     t = translator(language)
     return [
         {
@@ -163,7 +200,7 @@ async def _nearby_items(
             "also_noticed": item.also_noticed,
         }
         for item in found
-        if item.report_id != report.id
+        if item.report_id != exclude
     ]
 
 
@@ -211,6 +248,8 @@ class FormEntry:
         ]
         for flag in ("share_contact", "email_updates"):
             values[flag] = values.get(flag) == "true"
+        if not values.get("linked_report_id"):
+            values.pop("linked_report_id", None)  # the form's field, left empty
         uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
         date_text = str(values.pop("observed_date", ""))
         time_text = str(values.pop("observed_time", ""))
@@ -350,6 +389,30 @@ async def received(
     )
 
 
+@router.get("/nearby", response_class=HTMLResponse)
+async def nearby_fragment(
+    spot: Annotated[Spot, Query()], intake: IntakeDep, pages: PagesDep
+) -> HTMLResponse:
+    """The form's "already reported nearby" list, as HTML the form's script puts in place
+    once a kind of nuisance and a pin are chosen (the same list the confirmation shows)."""
+    point = await spot.point(intake)
+    if point is None:
+        return HTMLResponse("")  # no place yet (or the address not found): nothing to show
+    items = await _nearby_at(intake, spot.category, point, pages.language)
+    return pages.render("nearby.html", nearby=items, in_form=True)
+
+
+def _coarse_place(report: ReportRecord, language: Language) -> dict[str, str] | None:
+    """The report's place on the public 500 m grid (as Open311 shows it), for the map."""
+    if report.lat is None or report.lon is None:
+        return None
+    lat = round(round(report.lat / GRID_LAT) * GRID_LAT, 4)
+    lon = round(round(report.lon / GRID_LON) * GRID_LON, 4)
+    text = translator(language)["track_place_text"].format(lat=lat, lon=lon)
+    points = json.dumps([{"lat": lat, "lon": lon, "radius_m": 250}])
+    return {"text": text, "points": points}
+
+
 @router.get("/track/{token}", response_class=HTMLResponse)
 async def tracking_page(token: str, intake: IntakeDep, pages: PagesDep) -> HTMLResponse:
     view = await intake.tracked(token, with_photos=True)
@@ -363,6 +426,7 @@ async def tracking_page(token: str, intake: IntakeDep, pages: PagesDep) -> HTMLR
         observed_local=_local(report.observed_at, language),
         status_note=view.status_note(language),
         recipients=_recipient_items(view.recipients, language),
+        place=_coarse_place(report, language),
         photos=[f"/photos/{pid}?token={token}" for pid in view.photo_ids],
     )
 

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from sqlalchemy import func
@@ -50,6 +49,7 @@ from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import write_transaction
+from services.runtime.pages import origin_of
 from services.runtime.retries import every
 from services.runtime.service import (
     ServiceRuntime,
@@ -98,6 +98,7 @@ class Notifier:
                 session,
                 calendar=self.legs.calendar,
                 facilities=digest.read_facilities(settings.reference_dir),
+                names=digest.read_place_names(settings.reference_dir),
                 now=self.legs.clock.now().astimezone(UTC),
                 period=timedelta(seconds=settings.digest_interval_s),
                 public_base_url=settings.public_base_url,
@@ -250,7 +251,8 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
         routers=[api.router, incident_api.router, web.router],
         configure=configure,
         static=Path(__file__).parent / "static",
-        form_action=_origin(settings.oidc_issuer),
+        form_action=origin_of(settings.oidc_issuer),
+        reference_dir=settings.reference_dir,
     )
 
 
@@ -272,9 +274,3 @@ def _sign_in(settings: NotifierSettings, notifier: Notifier) -> SignIn:
         and settings.environment is not Environment.PRODUCTION,
         provider=provider,
     )
-
-
-def _origin(url: str) -> tuple[str, ...]:
-    """The provider's origin: sign-out's form is redirected there (CSP ``form-action``)."""
-    parts = urlsplit(url)
-    return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()

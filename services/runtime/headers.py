@@ -13,13 +13,17 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def content_security_policy(form_action: Sequence[str] = ()) -> str:
+def content_security_policy(
+    form_action: Sequence[str] = (), image_origins: Sequence[str] = ()
+) -> str:
     """The pages' policy; ``form_action`` adds origins a form may be redirected to (the
-    notifier's sign-out goes on to the identity provider's logout)."""
+    notifier's sign-out goes on to the identity provider's logout), ``image_origins`` the map
+    tiles' origin, the one image source beyond the service itself (scripts, styles and fonts
+    stay the service's own)."""
     return "; ".join(
         (
             "default-src 'self'",
-            "img-src 'self' data:",
+            " ".join(("img-src 'self' data:", *image_origins)),
             "object-src 'none'",
             "base-uri 'self'",
             " ".join(("form-action 'self'", *form_action)),
@@ -46,11 +50,13 @@ DOCS_POLICY = (
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, form_action: Sequence[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, form_action: Sequence[str] = (), image_origins: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.headers = HEADERS
-        if form_action:
-            policy = content_security_policy(form_action).encode()
+        if form_action or image_origins:
+            policy = content_security_policy(form_action, image_origins).encode()
             self.headers = [(b"content-security-policy", policy), *HEADERS[1:]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -33,6 +33,7 @@ from services.runtime.headers import SecurityHeaders
 from services.runtime.metrics import metrics_response
 from services.runtime.openapi import document_problems
 from services.runtime.outbox import OutboxRelay
+from services.runtime.pages import install_pages, origin_of
 from services.runtime.problems import install_problem_handlers
 from services.runtime.settings import ServiceSettings
 
@@ -218,6 +219,7 @@ def create_http_app(
     configure: Callable[[FastAPI], None] | None = None,
     static: Path | None = None,
     form_action: Sequence[str] = (),
+    reference_dir: Path | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -237,9 +239,15 @@ def create_http_app(
     if configure is not None:
         configure(app)
     if static is not None:
+        # a service with pages: its own files, the shared NL Design System look and maps
         app.mount("/static", StaticFiles(directory=static), name="static")
+        install_pages(app, runtime.settings, reference_dir)
     document_problems(app)
-    app.add_middleware(SecurityHeaders, form_action=form_action)
+    app.add_middleware(
+        SecurityHeaders,
+        form_action=form_action,
+        image_origins=origin_of(runtime.settings.map_tiles_url),
+    )
     return app
 
 

@@ -59,6 +59,14 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(default=0.05, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     consumer_batch_size: int = Field(default=500, ge=1, le=5000)
+    map_tiles_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("BUURSIGNAAL_MAP_TILES_URL", "map_tiles_url"),
+        description=(
+            "the maps' background tiles ({z}/{x}/{y}); production: PDOK's BRT-Achtergrondkaart;"
+            " empty: the municipal boundaries alone"
+        ),
+    )
     log_format: Literal["json", "text"] = Field(
         default="json", description="json: one object per line with the report id"
     )

@@ -81,6 +81,12 @@ async def test_digest_page_json_and_event(
     assert "Zeestraat" not in html, "no report texts"
     assert "@" not in html, "no addresses"
     assert "Bodem: &lt;5" in html, "three reports are shown as <5"
+    assert document["place_names"]["GM0375"] == "Beverwijk"
+    assert "Noord-Holland: " in html, "provinces by name"
+    assert re.search(r"Gemeenten: [^<]*Beverwijk", html), "municipalities by name"
+    assert "GM0375" not in html, "no codes shown"
+    assert "PV27" not in html
+    assert "data-points=" in html, "the period's patterns on an interactive map"
     file = tmp_path / "digest.html"
     file.write_text(html)
     with chromium() as driver:

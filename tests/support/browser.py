@@ -1,4 +1,5 @@
-"""Headless Chromium (Debian's package) driven by Selenium through Debian's chromedriver."""
+"""Headless Chromium (Debian's package) driven by Selenium through Debian's chromedriver, and
+axe-core (npm, ``node_modules``) run in it on a page."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from selenium import webdriver
@@ -53,6 +56,31 @@ def chromium() -> Iterator[webdriver.Chrome]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# the WCAG 2.1 A and AA rules; violations of these impacts fail a page
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
+RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+  .then(result => done(result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))))
+  .catch(error => done([{id: "axe-failed", impact: "critical", help: String(error), nodes: []}]));
+"""
+
+
+def accessibility_violations(driver: webdriver.Chrome) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 AA violations of impact serious or critical on the page shown
+    (WebDriver's scripts are not subject to the page's Content-Security-Policy)."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `npm ci` (deploy/local/bootstrap.sh does)")
+    driver.set_script_timeout(60)
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = driver.execute_async_script(RUN_AXE, WCAG_TAGS)
+    return [v for v in found if v["impact"] in BLOCKING]
 
 
 def policy_violations(driver: webdriver.Chrome) -> list[str]:

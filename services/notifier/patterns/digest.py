@@ -13,6 +13,7 @@ import io
 import statistics
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,29 @@ def read_facilities(reference_dir: Path) -> list[Facility]:
             for row in csv.DictReader(handle)
             if row.get("status", "active").strip().lower().startswith("active")
         ]
+
+
+def read_place_names(reference_dir: Path) -> dict[str, str]:
+    """Municipality and province names by their CBS codes (GM0375 Beverwijk, PV27
+    Noord-Holland), from the reference registry, for the digest to show names, not codes."""
+    path = reference_dir / "registry" / "gemeenten_2025.csv"
+    if not path.exists():
+        return {}
+    names: dict[str, str] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            names[row["gemeente_code"]] = row["gemeente_naam"]
+            names[row["provincie_code"]] = row["provincie_naam"]
+    return names
+
+
+def place_names(document: dict[str, Any], names: Mapping[str, str]) -> dict[str, str]:
+    """The names of the places the document mentions (codes without a name are left out)."""
+    codes = {code for p in document["patterns"] for code in p["municipality_codes"]}
+    codes |= {code for p in document["patterns"] for code in p["province_codes"]}
+    codes |= set(document["counts"]["by_province"])
+    codes |= {w["municipality_code"] for w in document["longest_waiting"]}
+    return {code: names[code] for code in sorted(c for c in codes if c in names)}
 
 
 @dataclass(frozen=True)
@@ -367,6 +391,7 @@ async def publish(
     public_base_url: str,
     render: Any,
     clock: Any,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """Compose, archive and announce one digest (``digest.published``); returns its id."""
     from schemas._base import LocalizedText
@@ -382,6 +407,7 @@ async def publish(
     )
     digest_id = new_digest_id()
     document["digest_id"] = digest_id
+    document["place_names"] = place_names(document, names or {})
     html = render(document, charts)
     session.add(
         DigestRecord(

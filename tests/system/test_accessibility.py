@@ -1,0 +1,61 @@
+"""Every page, in both languages, checked by axe-core in headless Chromium through the whole
+stack: no violation of impact serious or critical of the WCAG 2.1 A/AA rules.
+
+The pages: the resident's form (empty and sent back with errors), the confirmation, the
+tracking page, "not found", the resident's "is it solved?" page, the digest list and a digest,
+and the inbox's sign-in (the inbox's own pages are checked with its rebuild).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.support.browser import accessibility_violations, chromium, policy_violations
+from tests.system.conftest import System
+from tools import screenshots
+
+pytestmark = pytest.mark.kafka
+LANGUAGES = ("nl", "en")
+# set to a folder (docs/screenshots) to have the run write the screenshots too
+SCREENSHOTS = os.environ.get("BUURSIGNAAL_SCREENSHOTS_DIR")
+
+
+def sent_back_with_errors(driver: WebDriver, intake: str, lang: str) -> None:
+    """The form sent empty: it comes back with its error summary."""
+    driver.get(f"{intake}/?lang={lang}")
+    driver.find_element(By.ID, "submit").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 30).until(
+        expected_conditions.presence_of_element_located((By.ID, "error-summary"))
+    )
+
+
+@pytest.mark.timeout(600)  # a dozen pages, each run through axe (and photographed when asked)
+def test_every_page_in_both_languages_passes_axe(system: System) -> None:
+    failures: dict[str, list[dict[str, Any]]] = {}
+    urls, secret = system.urls, system.env["BUURSIGNAAL_SECRET_KEY"]
+    found = screenshots.pages(urls["intake"], urls["notifier"], secret, system.env)
+    with chromium() as driver:
+        for what, url in found:
+            driver.get(url)
+            WebDriverWait(driver, 30).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
+            if violations := accessibility_violations(driver):
+                failures[what] = violations
+        for lang in LANGUAGES:
+            sent_back_with_errors(driver, system.urls["intake"], lang)
+            if violations := accessibility_violations(driver):
+                failures[f"form with errors ({lang})"] = violations
+        assert not policy_violations(driver), "the pages satisfy their Content-Security-Policy"
+        if SCREENSHOTS:
+            screenshots.take_all(driver, found, Path(SCREENSHOTS))
+    assert not failures, failures
