@@ -123,7 +123,7 @@ def test_producers_wait_for_the_in_sync_replicas_and_are_idempotent() -> None:
 def test_each_authority_reads_only_its_own_topic_and_writes_only_status() -> None:
     users = documents(DEPLOY / "kubernetes" / "kafka" / "users.yaml")
     assert {u["metadata"]["name"] for u in users} >= {"authority-gm0453", "authority-od-odnzkg"}
-    for user in users:
+    for user in (u for u in users if u["metadata"]["name"].startswith("authority-")):
         recipient = user["metadata"]["name"].removeprefix("authority-")
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
         acls = user["spec"]["authorization"]["acls"]
@@ -196,3 +196,46 @@ def test_prometheus_scrapes_every_service_and_the_broker() -> None:
     for service, settings in SETTINGS.items():
         port = settings.model_fields["http_port"].default
         assert jobs[service]["static_configs"][0]["targets"] == [f"{service}:{port}"]
+
+
+def _topic_operations(user: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (acl["resource"]["name"], acl["resource"]["patternType"], operation)
+        for acl in user["spec"]["authorization"]["acls"]
+        if acl["resource"]["type"] == "topic"
+        for operation in acl["operations"]
+    }
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_each_service_has_a_user_with_what_the_registry_gives_it(service: str) -> None:
+    """Write where the registry names it a producer, Read where a consumer, nothing more."""
+    users = {
+        u["metadata"]["name"]: u for u in documents(DEPLOY / "kubernetes" / "kafka" / "users.yaml")
+    }
+    user = users[f"buursignaal-{service}"]
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    operations = _topic_operations(user)
+    literal = {(name, op) for name, pattern, op in operations if pattern == "literal"}
+    for spec in all_static_topics():
+        assert ((spec.name, "Write") in literal) == (service in spec.producers), spec.name
+        assert ((spec.name, "Read") in literal) == (service in spec.consumers), spec.name
+    prefixed = {(name, op) for name, pattern, op in operations if pattern == "prefix"}
+    delivery = delivery_topic("gm0453")
+    assert (("buursignaal.delivery.", "Write") in prefixed) == (service in delivery.producers)
+    assert (("buursignaal.delivery.", "Read") in prefixed) == (service in delivery.consumers)
+    assert not any(op in {"Read", "Write"} and name == "buursignaal." for name, op in prefixed)
+    groups = [a for a in user["spec"]["authorization"]["acls"] if a["resource"]["type"] == "group"]
+    assert [g["resource"]["name"] for g in groups] == [f"{service}."]
+
+
+def test_the_cluster_has_no_listener_without_authentication_and_one_super_user() -> None:
+    docs = {d["kind"]: d for d in documents(DEPLOY / "kubernetes" / "kafka" / "kafka.yaml")}
+    kafka_spec = docs["Kafka"]["spec"]["kafka"]
+    for listener in kafka_spec["listeners"]:
+        assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    assert kafka_spec["authorization"]["superUsers"] == ["User:buursignaal-admin"]
+    for service in SETTINGS:
+        names = environment_of(service)
+        prefix = f"BUURSIGNAAL_{service.upper()}_KAFKA_"
+        assert {prefix + "USERNAME", prefix + "PASSWORD"} <= names, service
