@@ -90,20 +90,26 @@ def _kafka_credentials(config: kafka.BrokerConfig, principal: str | None) -> int
         print(f"{len(names)} principals in {config.credentials_file}: name one.")
         return 0 if names else 3
     credentials = kafka.credentials(config, principal)
-    print(f"KAFKA_USERNAME={credentials.username}")
-    print(f"KAFKA_PASSWORD={credentials.password}")
-    if principal.startswith("authority-"):
+    if principal.startswith("authority-"):  # what deploy/authority/consumer.py reads
         secret = ServiceSettings().secret_key.get_secret_value()
         key = status_key(secret, principal.removeprefix("authority-")).hex()
+        print(f"KAFKA_PASSWORD={credentials.password}")
         print(f"BUURSIGNAAL_STATUS_KEY={key}")
+    else:  # the tooling's (deadletters) and the services' settings
+        print(f"BUURSIGNAAL_KAFKA_USERNAME={credentials.username}")
+        print(f"BUURSIGNAAL_KAFKA_PASSWORD={credentials.password}")
     return 0
 
 
 def _topics(args: argparse.Namespace) -> int:
     from schemas.topics import all_static_topics
     from services.runtime.broker import ensure_topics
+    from services.runtime.settings import ServiceSettings
 
-    created = asyncio.run(ensure_topics(args.bootstrap_servers, all_static_topics()))
+    credentials = ServiceSettings().kafka_credentials  # BUURSIGNAAL_KAFKA_USERNAME: the admin's
+    created = asyncio.run(
+        ensure_topics(args.bootstrap_servers, all_static_topics(), credentials=credentials)
+    )
     print(f"Created {len(created)} topic(s): {', '.join(created) or 'all existed'}.")
     return 0
 
@@ -237,8 +243,9 @@ def _deadletters(args: argparse.Namespace) -> int:
 
     if args.action != "list" and not args.names:
         raise SystemExit("name the dead letters (see `buursignaal deadletters list`), or: all")
-    bootstrap = ServiceSettings().kafka_bootstrap_servers
-    return run(args.action, bootstrap, args.names, args.topic)
+    settings = ServiceSettings()
+    bootstrap = settings.kafka_bootstrap_servers
+    return run(args.action, bootstrap, args.names, args.topic, settings.kafka_credentials)
 
 
 def _notifier(args: argparse.Namespace) -> int:
