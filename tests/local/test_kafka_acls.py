@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,22 @@ async def test_services_have_only_what_the_registry_gives_them(
         await send(secured, service_user("notifier"), REPORT_RECEIVED.name)
     with pytest.raises(TopicAuthorizationFailedError):
         await first_record(secured, service_user("intake"), delivery_topic(A).name)
+
+
+async def test_a_new_authority_gets_its_principal_on_the_running_broker(
+    secured: kafka.BrokerConfig,
+) -> None:
+    """``kafka up`` on a running broker adds the SCRAM users it lacks (AlterUserScramCredentials)
+    and their ACLs."""
+    gamma = "od-gamma"
+    await asyncio.to_thread(kafka.up, replace(secured, authorities=(A, B, gamma)))
+    await publish_delivery(
+        secured.bootstrap_servers, gamma, Role.EXECUTING_BODY, source="/router",
+        credentials=as_(secured, service_user("router")),
+    )  # fmt: skip
+    assert await first_record(secured, authority_user(gamma), delivery_topic(gamma).name)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await first_record(secured, authority_user(gamma), delivery_topic(A).name)
 
 
 async def test_a_client_without_credentials_cannot_connect(secured: kafka.BrokerConfig) -> None:

@@ -1,19 +1,36 @@
-"""The ACLs of ``tools.kafka_principals`` on the local broker (ADR 0018), set with the admin.
+"""The ACLs of ``tools.kafka_principals`` on the local broker (ADR 0018), set with the admin,
+and SCRAM users added to a running broker.
 
 aiokafka's admin client has no ``create_acls``, but its protocol has ``CreateAcls`` (v1: literal
 and prefixed patterns); one request carries every binding.  Creating a binding that exists is a
-no-op for the broker, so ``grant`` can run at every start.
+no-op for the broker, so ``grant`` can run at every start.  ``AlterUserScramCredentials``
+(KIP-554) is not in aiokafka at all: its v0 structs are declared here from Kafka's schema, and
+the salted password is computed as SCRAM does (PBKDF2-HMAC-SHA-512, RFC 5802 ``Hi``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
+import secrets
+import types
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import CreateAclsRequest_v1
+from aiokafka.protocol.api import RequestStruct, Response
+from aiokafka.protocol.types import (
+    CompactArray,
+    CompactBytes,
+    CompactString,
+    Int8,
+    Int16,
+    Int32,
+    Schema,
+    TaggedFields,
+)
 
 from services.runtime.broker import KafkaCredentials, client_options
 from tools.kafka_principals import Acl, Principal, principals
@@ -78,6 +95,112 @@ async def grant_async(
     if failed:
         raise LocalInfraError(f"The broker refused {len(failed)} ACLs, e.g. {failed[0]}.")
     return len(creations)
+
+
+SCRAM_SHA_512 = 2  # Kafka's ScramMechanism id
+SCRAM_ITERATIONS = 8192
+
+
+def _struct(name: str, base: Any, attributes: dict[str, Any]) -> Any:
+    """A protocol struct class (aiokafka's are untyped, so declared without subclassing)."""
+    return types.new_class(name, (base,), {}, lambda namespace: namespace.update(attributes))
+
+
+_ALTER_SCRAM_RESPONSE = _struct(
+    "AlterUserScramCredentialsResponse_v0",
+    Response,
+    {
+        "API_KEY": 51,
+        "API_VERSION": 0,
+        "SCHEMA": Schema(
+            ("throttle_time_ms", Int32),
+            (
+                "results",
+                CompactArray(
+                    ("user_name", CompactString("utf-8")),
+                    ("error_code", Int16),
+                    ("error_message", CompactString("utf-8")),
+                    ("tags", TaggedFields),
+                ),
+            ),
+            ("tags", TaggedFields),
+        ),
+    },
+)
+_ALTER_SCRAM_REQUEST = _struct(
+    "AlterUserScramCredentialsRequest_v0",
+    RequestStruct,
+    {
+        "API_KEY": 51,
+        "API_VERSION": 0,
+        "FLEXIBLE_VERSION": True,
+        "RESPONSE_TYPE": _ALTER_SCRAM_RESPONSE,
+        "SCHEMA": Schema(
+            (
+                "deletions",
+                CompactArray(
+                    ("name", CompactString("utf-8")), ("mechanism", Int8), ("tags", TaggedFields)
+                ),
+            ),
+            (
+                "upsertions",
+                CompactArray(
+                    ("name", CompactString("utf-8")),
+                    ("mechanism", Int8),
+                    ("iterations", Int32),
+                    ("salt", CompactBytes),
+                    ("salted_password", CompactBytes),
+                    ("tags", TaggedFields),
+                ),
+            ),
+            ("tags", TaggedFields),
+        ),
+    },
+)
+
+
+class _AlterScram:
+    """``AlterUserScramCredentials`` v0 upserting SCRAM-SHA-512 passwords."""
+
+    API_KEY = 51
+
+    def __init__(self, passwords: dict[str, str]) -> None:
+        self._upsertions: list[tuple[str, int, int, bytes, bytes, dict[int, bytes]]] = []
+        for name, password in passwords.items():
+            salt = secrets.token_bytes(32)
+            salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)
+            self._upsertions.append((name, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, salted, {}))
+
+    def prepare(self, versions: dict[int, tuple[int, int]]) -> Any:
+        if self.API_KEY not in versions:
+            raise LocalInfraError("The Kafka broker does not take AlterUserScramCredentials.")
+        return _ALTER_SCRAM_REQUEST([], self._upsertions, {})
+
+
+async def add_users_async(
+    bootstrap_servers: str, admin: KafkaCredentials, passwords: dict[str, str]
+) -> None:
+    """Give the running broker SCRAM-SHA-512 users (or new passwords for existing ones)."""
+    client = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **client_options(admin)
+    )
+    await client.start()
+    try:
+        response = await client._send_request(_AlterScram(passwords))
+    finally:
+        await client.close()
+    failed = [(name, code, message) for name, code, message, _ in response.results if code]
+    if failed:
+        raise LocalInfraError(f"The broker refused {len(failed)} SCRAM users, e.g. {failed[0]}.")
+
+
+def add_users(bootstrap_servers: str, admin: KafkaCredentials, passwords: dict[str, str]) -> None:
+    _run(_ignore_result(add_users_async(bootstrap_servers, admin, passwords)))
+
+
+async def _ignore_result(coroutine: Coroutine[Any, Any, None]) -> int:
+    await coroutine
+    return 0
 
 
 def _run(coroutine: Coroutine[Any, Any, int]) -> int:

@@ -394,16 +394,19 @@ def credentials(config: BrokerConfig, principal: str) -> KafkaCredentials:
     return KafkaCredentials(principal, password)
 
 
-def _ensure_credentials(config: BrokerConfig, *, formatted: bool) -> dict[str, str]:
-    """A password for every local principal; new ones only while nothing is formatted yet
-    (SCRAM users are bootstrapped by ``format``)."""
+def _ensure_credentials(config: BrokerConfig, *, formatted: bool) -> list[str]:
+    """A password for every local principal; return the new ones.  ``format`` bootstraps them
+    into the metadata; a broker formatted earlier gets them once it runs (``_provision``), but
+    only if it has the admin (it was formatted with authentication)."""
+    from tools.kafka_principals import ADMIN
+
     known = load_credentials(config)
     missing = [name for name in local_principals(config) if name not in known]
-    if missing and formatted:
+    if formatted and ADMIN not in known:
         raise LocalInfraError(
-            f"The Kafka data in {config.data_dir} was formatted without the principals "
-            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}: "
-            "start afresh (buursignaal kafka down --wipe) or choose another --data-dir."
+            f"The Kafka data in {config.data_dir} was formatted without authentication: "
+            "start afresh (buursignaal kafka down --wipe), choose another --data-dir, "
+            "or run it with --no-authentication."
         )
     if missing:
         known.update({name: secrets.token_urlsafe(24) for name in missing})
@@ -411,7 +414,19 @@ def _ensure_credentials(config: BrokerConfig, *, formatted: bool) -> dict[str, s
         config.credentials_file.touch(mode=0o600)
         config.credentials_file.chmod(0o600)
         config.credentials_file.write_text(json.dumps(known, indent=1, sort_keys=True))
-    return known
+    return missing
+
+
+def _provision(config: BrokerConfig, new_users: list[str]) -> None:
+    """Give the running broker the users it lacks and every principal's ACLs."""
+    from tools.kafka_principals import ADMIN
+    from tools.local.acls import add_users, grant
+
+    admin = credentials(config, ADMIN)
+    passwords = load_credentials(config)
+    if new_users:
+        add_users(config.bootstrap_servers, admin, {name: passwords[name] for name in new_users})
+    grant(config.bootstrap_servers, admin, config.authorities)
 
 
 def _write_config(config: BrokerConfig, node: Node) -> None:
@@ -535,8 +550,6 @@ def _prepare_nodes(config: BrokerConfig, nodes: list[Node]) -> None:
                     "or choose other ports with --port/--controller-port."
                 )
     known = {node.node_id: _formatted_cluster_id(node) for node in config.nodes}
-    if config.authentication:
-        _ensure_credentials(config, formatted=any(known.values()))
     cluster_id = next((cid for cid in known.values() if cid), None) or _cluster_id()
     for node in nodes:
         _write_config(config, node)
@@ -589,7 +602,11 @@ def up(config: BrokerConfig) -> BrokerStatus:
     """Start the broker (every node of a cluster), or find the ones already running; wait until
     each has started.  On a cluster, only the nodes that are not running are started."""
     running = {node.node_id: _running_pid(node) for node in config.nodes}
+    formatted = any(_formatted_cluster_id(node) for node in config.nodes)
+    new_users = _ensure_credentials(config, formatted=formatted) if config.authentication else []
     if all(pid is not None for pid in running.values()):
+        if config.authentication:
+            _provision(config, new_users)
         return _status(config, running, already_running=True)
     _require_java()
     fetch_jars(config)

@@ -176,15 +176,13 @@ def _start_broker(config: kafka.BrokerConfig) -> kafka.BrokerStatus:
     status = kafka.up(config)
     say(f"  broker    ready      {config.bootstrap_servers}  (log {shown(config.broker_log)})")
     admin = None
-    if config.authentication:
+    if config.authentication:  # kafka.up made the users and their ACLs
         from tools.kafka_principals import ADMIN
-        from tools.local.acls import grant
 
         admin = kafka.credentials(config, ADMIN)
-        bindings = grant(config.bootstrap_servers, admin, config.authorities)  # also if running
         principals = len(kafka.load_credentials(config))
         say(
-            f"  access    ready      SASL/SCRAM-SHA-512, {principals} principals, {bindings} ACLs"
+            f"  access    ready      SASL/SCRAM-SHA-512 and ACLs, {principals} principals"
             f"  (passwords {shown(config.credentials_file)})"
         )
     topics, partitions = prepare_topics(config.bootstrap_servers, admin)
