@@ -73,6 +73,8 @@ def _kafka(args: argparse.Namespace) -> int:
         print(f"Kafka jars in {config.lib_dir}.")
     elif args.action == "credentials":
         return _kafka_credentials(config, args.principal)
+    elif args.action == "provision":
+        return _kafka_provision(args)
     else:
         status = kafka.status(config)
         print(status.describe())
@@ -98,6 +100,31 @@ def _kafka_credentials(config: kafka.BrokerConfig, principal: str | None) -> int
     else:  # the tooling's (deadletters) and the services' settings
         print(f"BUURSIGNAAL_KAFKA_USERNAME={credentials.username}")
         print(f"BUURSIGNAAL_KAFKA_PASSWORD={credentials.password}")
+    return 0
+
+
+def _kafka_provision(args: argparse.Namespace) -> int:
+    """On any broker (compose): as the admin of ``BUURSIGNAAL_KAFKA_*``, give the services the
+    SCRAM passwords of ``BUURSIGNAAL_<SERVICE>_KAFKA_PASSWORD`` and every principal its ACLs."""
+    import os
+
+    from services.runtime.settings import ServiceSettings
+    from tools.kafka_principals import SERVICES, service_user
+    from tools.local.acls import add_users, grant
+
+    admin = ServiceSettings().kafka_credentials
+    if admin is None:
+        raise SystemExit("set BUURSIGNAAL_KAFKA_USERNAME and _PASSWORD (the admin) first")
+    bootstrap = args.bootstrap_servers or ServiceSettings().kafka_bootstrap_servers
+    passwords = {
+        service_user(name): os.environ[f"BUURSIGNAAL_{name.upper()}_KAFKA_PASSWORD"]
+        for name in SERVICES
+        if os.environ.get(f"BUURSIGNAAL_{name.upper()}_KAFKA_PASSWORD")
+    }
+    add_users(bootstrap, admin, passwords)
+    authorities = _local_authorities()
+    bindings = grant(bootstrap, admin, authorities)
+    print(f"{len(passwords)} SCRAM users, {bindings} ACLs for {len(authorities) + 3} principals.")
     return 0
 
 
@@ -466,7 +493,10 @@ def _add_broker_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_runtime_commands(commands: Commands) -> None:
     broker = commands.add_parser("kafka", help="the local Kafka broker (or a cluster)")
-    broker.add_argument("action", choices=("up", "down", "status", "fetch", "credentials"))
+    broker.add_argument(
+        "action", choices=("up", "down", "status", "fetch", "credentials", "provision")
+    )
+    broker.add_argument("--bootstrap-servers", help="provision: the brokers (compose)")
     broker.add_argument("principal", nargs="?", help="credentials: e.g. authority-od-odnzkg")
     broker.add_argument("--wipe", action="store_true", help="with down: delete the broker's data")
     _add_broker_options(broker)

@@ -32,12 +32,14 @@ class KafkaCredentials:
     username: str
     password: str
     protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    mechanism: Literal["SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    """PLAIN only for compose's admin (a static user of the brokers, before any SCRAM user)."""
 
     def client_options(self) -> dict[str, Any]:
         """aiokafka's options for a client (producer, consumer, admin) of this principal."""
         options: dict[str, Any] = {
             "security_protocol": self.protocol,
-            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_mechanism": self.mechanism,
             "sasl_plain_username": self.username,
             "sasl_plain_password": self.password,
         }

@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
     kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
         default="SASL_PLAINTEXT", description="SASL_SSL when the broker is reached over TLS"
     )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", description="PLAIN: only compose's admin (tooling)"
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET),
         validation_alias=AliasChoices("BUURSIGNAAL_SECRET_KEY", "secret_key"),
@@ -105,6 +108,7 @@ class ServiceSettings(BaseSettings):
             self.kafka_username,
             self.kafka_password.get_secret_value(),
             self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
         )
 
     @property

@@ -101,7 +101,13 @@ def test_compose_runs_the_same_cluster() -> None:
     addresses = {f"{name}:9092" for name in brokers}
     voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in brokers.items()}
     for name, env in brokers.items():
-        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"BROKER://{name}:9092"
+        protocols = dict(
+            pair.split(":") for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+        )
+        assert set(protocols.values()) == {"SASL_PLAINTEXT"}, name
+        assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+        assert env["KAFKA_SUPER_USERS"] == "User:buursignaal-admin"
         assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
         assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == str(CLUSTER_REPLICATION.factor)
         assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == str(CLUSTER_REPLICATION.factor)
