@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
@@ -32,7 +34,7 @@ from services.runtime.status_signature import SIGNATURE_HEADER, signature, statu
 from tests.support.deliveries import publish_delivery
 from tests.support.factories import NOW
 from tests.support.kafka import Record, consume_until, headers_of, throwaway_cluster
-from tests.support.processes import service_process
+from tests.support.processes import cli, service_process
 from tools.kafka_principals import ADMIN, authority_user, service_user
 from tools.local import kafka
 from tools.local.postgres import free_port
@@ -76,15 +78,8 @@ async def first_record(config: kafka.BrokerConfig, principal: str, topic: str) -
 
 
 async def send(config: kafka.BrokerConfig, principal: str | None, topic: str) -> None:
-    options = {} if principal is None else client_options(as_(config, principal))
-    producer = AIOKafkaProducer(
-        bootstrap_servers=config.bootstrap_servers, request_timeout_ms=5000, **options
-    )
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, b"{}", key=b"k")
-    finally:
-        await producer.stop()
+    credentials = None if principal is None else as_(config, principal)
+    await produce_as(config.bootstrap_servers, credentials, topic)
 
 
 async def test_an_authority_reads_its_own_delivery_topic_and_not_another(
@@ -239,3 +234,70 @@ async def test_the_pipeline_with_authentication_refuses_a_status_not_signed_by_i
         f"unprocessable: status report for {B} is not signed ({SIGNATURE_HEADER} missing)",
         f"unprocessable: status report for {B} is not signed with {B}'s key",
     ]
+
+
+COMPOSE = Path(__file__).resolve().parents[2] / "deploy" / "compose" / "compose.yaml"
+SECURITY_KEYS = ("SASL", "LISTENER", "AUTHORIZER", "ALLOW_EVERYONE", "SUPER_USERS")
+
+
+def compose_security(port: int, controller_port: int, admin_password: str) -> dict[str, str]:
+    """Compose's broker security settings as properties (the apache/kafka image's names:
+    ``KAFKA_`` dropped, ``___`` -> ``-``, ``__`` -> ``_``, ``_`` -> ``.``), on local ports."""
+    environment = yaml.safe_load(COMPOSE.read_text())["services"]["kafka-1"]["environment"]
+    properties = {}
+    for name, value in environment.items():
+        if name.startswith("KAFKA_") and any(key in name for key in SECURITY_KEYS):
+            key = name.removeprefix("KAFKA_").replace("___", "-").replace("__", "\0")
+            key = key.replace("_", ".").replace("\0", "_").lower()
+            properties[key] = re.sub(r"\$\{KAFKA_ADMIN_PASSWORD[^}]*\}", admin_password, value)
+    properties["listeners"] = f"BROKER://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
+    properties["advertised.listeners"] = f"BROKER://127.0.0.1:{port}"
+    return properties
+
+
+def test_compose_brokers_with_kafka_provision_give_each_service_its_rights(
+    tmp_path: Path,
+) -> None:
+    """Compose's broker settings on the local jars: nothing without the admin, then
+    ``buursignaal kafka provision`` (as compose's one-shot runs it) gives the services their
+    SCRAM users and ACLs."""
+    port, controller_port, password = free_port(), free_port(), "compose-admin-password"
+    config = kafka.BrokerConfig(
+        data_dir=tmp_path / "kafka",
+        port=port,
+        controller_port=controller_port,
+        extra_properties=tuple(compose_security(port, controller_port, password).items()),
+    )
+    kafka.up(config)
+    try:
+        intake = KafkaCredentials(service_user("intake"), "intake-password")
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": config.bootstrap_servers,
+            "BUURSIGNAAL_KAFKA_USERNAME": ADMIN,
+            "BUURSIGNAAL_KAFKA_PASSWORD": password,
+            "BUURSIGNAAL_KAFKA_SASL_MECHANISM": "PLAIN",
+            "BUURSIGNAAL_INTAKE_KAFKA_PASSWORD": intake.password,
+        }
+        with pytest.raises(KafkaError):  # no SCRAM user yet
+            asyncio.run(produce_as(config.bootstrap_servers, intake, REPORT_RECEIVED.name))
+        provisioned = cli("kafka", "provision", env=env)
+        assert provisioned.returncode == 0, provisioned.stderr
+        admin = KafkaCredentials(ADMIN, password, mechanism="PLAIN")
+        asyncio.run(prepare(config.bootstrap_servers, credentials=admin))
+        asyncio.run(produce_as(config.bootstrap_servers, intake, REPORT_RECEIVED.name))
+        with pytest.raises(TopicAuthorizationFailedError):
+            asyncio.run(produce_as(config.bootstrap_servers, intake, LEG_STATUS.name))
+    finally:
+        kafka.down(config, wipe=True)
+
+
+async def produce_as(bootstrap: str, credentials: KafkaCredentials | None, topic: str) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, request_timeout_ms=5000, **client_options(credentials)
+    )
+    try:
+        await producer.start()
+        await producer.send_and_wait(topic, b"{}", key=b"k")
+    finally:
+        await producer.stop()

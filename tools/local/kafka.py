@@ -104,6 +104,8 @@ class BrokerConfig:
     """SASL/SCRAM and ACLs (ADR 0018); off: one plaintext listener anyone may use (fast tests)."""
     authorities: tuple[str, ...] = ()
     """The recipient ids that get a principal of their own (with ``authentication``)."""
+    extra_properties: tuple[tuple[str, str], ...] = ()
+    """Broker properties set last, over the ones above (a test runs compose's security)."""
 
     def __post_init__(self) -> None:
         if self.brokers < 1:
@@ -326,6 +328,7 @@ def _properties(config: BrokerConfig, node: Node) -> dict[str, str]:
     }
     if config.authentication:
         properties.update(_sasl_properties(config, node))
+    properties.update(dict(config.extra_properties))
     if config.brokers > 1:
         # A killed node is fenced (and its partitions get new leaders) after 6 s, not 9 s.
         properties["broker.session.timeout.ms"] = "6000"
