@@ -78,19 +78,24 @@ def bindings(principal: Principal) -> list[Creation]:
     return [one(acl, operation) for acl in principal.acls for operation in acl.operations]
 
 
-async def grant_async(
-    bootstrap_servers: str, admin: KafkaCredentials, authorities: Iterable[str]
-) -> int:
-    """Create every principal's ACLs; return how many bindings were sent."""
-    creations = [b for principal in principals(authorities) for b in bindings(principal)]
+async def _send(bootstrap_servers: str, admin: KafkaCredentials, request: object) -> Any:
+    """One request as the admin, to any broker (which hands it to the controller)."""
     client = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **client_options(admin)
     )
     await client.start()
     try:
-        response = await client._send_request(_CreateAcls(creations))
+        return await client._send_request(request)
     finally:
         await client.close()
+
+
+async def grant_async(
+    bootstrap_servers: str, admin: KafkaCredentials, authorities: Iterable[str]
+) -> int:
+    """Create every principal's ACLs; return how many bindings were sent."""
+    creations = [b for principal in principals(authorities) for b in bindings(principal)]
+    response = await _send(bootstrap_servers, admin, _CreateAcls(creations))
     failed = [(code, message) for code, message in response.creation_responses if code]
     if failed:
         raise LocalInfraError(f"The broker refused {len(failed)} ACLs, e.g. {failed[0]}.")
@@ -181,14 +186,7 @@ async def add_users_async(
     bootstrap_servers: str, admin: KafkaCredentials, passwords: dict[str, str]
 ) -> None:
     """Give the running broker SCRAM-SHA-512 users (or new passwords for existing ones)."""
-    client = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000, **client_options(admin)
-    )
-    await client.start()
-    try:
-        response = await client._send_request(_AlterScram(passwords))
-    finally:
-        await client.close()
+    response = await _send(bootstrap_servers, admin, _AlterScram(passwords))
     failed = [(name, code, message) for name, code, message, _ in response.results if code]
     if failed:
         raise LocalInfraError(f"The broker refused {len(failed)} SCRAM users, e.g. {failed[0]}.")
