@@ -301,3 +301,14 @@ async def produce_as(bootstrap: str, credentials: KafkaCredentials | None, topic
         await producer.send_and_wait(topic, b"{}", key=b"k")
     finally:
         await producer.stop()
+
+
+def test_a_cluster_of_three_replicates_with_authentication(tmp_path: Path) -> None:
+    """Every node formatted with the same SCRAM users; followers fetch with the admin's SCRAM
+    credentials, so a write with acks=all (two in sync of three) succeeds."""
+    with throwaway_cluster(tmp_path, 3, authentication=True) as config:
+        asyncio.run(prepare(config.bootstrap_servers, credentials=as_(config, ADMIN)))
+        intake = as_(config, service_user("intake"))
+        asyncio.run(produce_as(config.bootstrap_servers, intake, REPORT_RECEIVED.name))
+        with pytest.raises(TopicAuthorizationFailedError):
+            asyncio.run(produce_as(config.bootstrap_servers, intake, LEG_STATUS.name))
