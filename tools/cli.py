@@ -34,12 +34,30 @@ T = TypeVar("T")
 
 def _broker_config(args: argparse.Namespace) -> kafka.BrokerConfig:
     defaults = kafka.BrokerConfig()
+    authentication = getattr(args, "authentication", False)
+    starts = args.action == "up"  # the authorities' principals are made when a broker starts
     return kafka.BrokerConfig(
         data_dir=Path(args.data_dir) if args.data_dir else defaults.data_dir,
         port=args.port,
         controller_port=args.controller_port,
         brokers=args.brokers,
+        authentication=authentication,
+        authorities=_local_authorities() if authentication and starts else (),
     )
+
+
+def _local_authorities() -> tuple[str, ...]:
+    """Every recipient of the router's reference data gets a principal on the local broker."""
+    from services.router.settings import RouterSettings
+    from tools.deployment import recipient_ids
+
+    quiet = logging.getLogger("services.router")  # the terminal shows one line per component
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        return tuple(recipient_ids(RouterSettings().reference_dir))
+    finally:
+        quiet.setLevel(level)
 
 
 def _kafka(args: argparse.Namespace) -> int:
@@ -53,6 +71,10 @@ def _kafka(args: argparse.Namespace) -> int:
     elif args.action == "fetch":
         kafka.fetch_jars(config)
         print(f"Kafka jars in {config.lib_dir}.")
+    elif args.action == "credentials":
+        return _kafka_credentials(config, args.principal)
+    elif args.action == "provision":
+        return _kafka_provision(args)
     else:
         status = kafka.status(config)
         print(status.describe())
@@ -60,11 +82,61 @@ def _kafka(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kafka_credentials(config: kafka.BrokerConfig, principal: str | None) -> int:
+    """What a principal of the local broker signs in with (an authority: and its status key)."""
+    from services.runtime.settings import ServiceSettings
+    from services.runtime.status_signature import status_key
+
+    if not principal:
+        names = kafka.load_credentials(config)
+        print(f"{len(names)} principals in {config.credentials_file}: name one.")
+        return 0 if names else 3
+    credentials = kafka.credentials(config, principal)
+    if principal.startswith("authority-"):  # what deploy/authority/consumer.py reads
+        secret = ServiceSettings().secret_key.get_secret_value()
+        key = status_key(secret, principal.removeprefix("authority-")).hex()
+        print(f"KAFKA_PASSWORD={credentials.password}")
+        print(f"BUURSIGNAAL_STATUS_KEY={key}")
+    else:  # the tooling's (deadletters) and the services' settings
+        print(f"BUURSIGNAAL_KAFKA_USERNAME={credentials.username}")
+        print(f"BUURSIGNAAL_KAFKA_PASSWORD={credentials.password}")
+    return 0
+
+
+def _kafka_provision(args: argparse.Namespace) -> int:
+    """On any broker (compose): as the admin of ``BUURSIGNAAL_KAFKA_*``, give the services the
+    SCRAM passwords of ``BUURSIGNAAL_<SERVICE>_KAFKA_PASSWORD`` and every principal its ACLs."""
+    import os
+
+    from services.runtime.settings import ServiceSettings
+    from tools.kafka_principals import SERVICES, service_user
+    from tools.local.acls import add_users, grant
+
+    admin = ServiceSettings().kafka_credentials
+    if admin is None:
+        raise SystemExit("set BUURSIGNAAL_KAFKA_USERNAME and _PASSWORD (the admin) first")
+    bootstrap = args.bootstrap_servers or ServiceSettings().kafka_bootstrap_servers
+    passwords = {
+        service_user(name): os.environ[f"BUURSIGNAAL_{name.upper()}_KAFKA_PASSWORD"]
+        for name in SERVICES
+        if os.environ.get(f"BUURSIGNAAL_{name.upper()}_KAFKA_PASSWORD")
+    }
+    add_users(bootstrap, admin, passwords)
+    authorities = _local_authorities()
+    bindings = grant(bootstrap, admin, authorities)
+    print(f"{len(passwords)} SCRAM users, {bindings} ACLs for {len(authorities) + 3} principals.")
+    return 0
+
+
 def _topics(args: argparse.Namespace) -> int:
     from schemas.topics import all_static_topics
     from services.runtime.broker import ensure_topics
+    from services.runtime.settings import ServiceSettings
 
-    created = asyncio.run(ensure_topics(args.bootstrap_servers, all_static_topics()))
+    credentials = ServiceSettings().kafka_credentials  # BUURSIGNAAL_KAFKA_USERNAME: the admin's
+    created = asyncio.run(
+        ensure_topics(args.bootstrap_servers, all_static_topics(), credentials=credentials)
+    )
     print(f"Created {len(created)} topic(s): {', '.join(created) or 'all existed'}.")
     return 0
 
@@ -198,8 +270,9 @@ def _deadletters(args: argparse.Namespace) -> int:
 
     if args.action != "list" and not args.names:
         raise SystemExit("name the dead letters (see `buursignaal deadletters list`), or: all")
-    bootstrap = ServiceSettings().kafka_bootstrap_servers
-    return run(args.action, bootstrap, args.names, args.topic)
+    settings = ServiceSettings()
+    bootstrap = settings.kafka_bootstrap_servers
+    return run(args.action, bootstrap, args.names, args.topic, settings.kafka_credentials)
 
 
 def _notifier(args: argparse.Namespace) -> int:
@@ -409,11 +482,22 @@ def _add_broker_options(parser: argparse.ArgumentParser) -> None:
         help="1 (default) or a cluster of 3: nodes 2 and 3 on the next port pairs, data in "
         "<data-dir>/node-N; topics get 3 replicas, min.insync.replicas=2",
     )
+    parser.add_argument(
+        "--authentication",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="SASL/SCRAM-SHA-512 and ACLs, a principal per service and authority, passwords in "
+        "<data-dir>/credentials.json (default; ADR 0018); --no-authentication: plaintext",
+    )
 
 
 def _add_runtime_commands(commands: Commands) -> None:
     broker = commands.add_parser("kafka", help="the local Kafka broker (or a cluster)")
-    broker.add_argument("action", choices=("up", "down", "status", "fetch"))
+    broker.add_argument(
+        "action", choices=("up", "down", "status", "fetch", "credentials", "provision")
+    )
+    broker.add_argument("--bootstrap-servers", help="provision: the brokers (compose)")
+    broker.add_argument("principal", nargs="?", help="credentials: e.g. authority-od-odnzkg")
     broker.add_argument("--wipe", action="store_true", help="with down: delete the broker's data")
     _add_broker_options(broker)
     broker.set_defaults(handler=_kafka)

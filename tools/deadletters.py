@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.topics import all_static_topics
+from services.runtime.broker import KafkaCredentials, client_options
 
 DEADLETTER_HEADERS = ("x-deadletter-", "x-original-")
 QUIET_MS = 500
@@ -69,9 +70,13 @@ def dead_letter_topic_names() -> list[str]:
     return sorted(spec.name for spec in all_static_topics() if ".deadletter" in spec.name)
 
 
-async def read(bootstrap: str, topics: Sequence[str]) -> list[DeadLetter]:
+async def read(
+    bootstrap: str, topics: Sequence[str], credentials: KafkaCredentials | None = None
+) -> list[DeadLetter]:
     """Every dead letter on ``topics``, oldest first per topic (read to the end, no group)."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, **client_options(credentials)
+    )
     await probe.start()
     try:
         existing = [topic for topic in topics if topic in await probe.topics()]
@@ -85,6 +90,7 @@ async def read(bootstrap: str, topics: Sequence[str]) -> list[DeadLetter]:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **client_options(credentials),
     )
     await consumer.start()
     found: list[DeadLetter] = []
@@ -117,9 +123,13 @@ async def read(bootstrap: str, topics: Sequence[str]) -> list[DeadLetter]:
     return sorted(found, key=lambda d: (d.topic, d.partition, d.offset))
 
 
-async def replay(bootstrap: str, letters: Sequence[DeadLetter]) -> int:
+async def replay(
+    bootstrap: str, letters: Sequence[DeadLetter], credentials: KafkaCredentials | None = None
+) -> int:
     """Publish each letter's original bytes and headers to its original topic."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, **client_options(credentials)
+    )
     await producer.start()
     try:
         for letter in letters:
@@ -136,10 +146,17 @@ async def replay(bootstrap: str, letters: Sequence[DeadLetter]) -> int:
     return len(letters)
 
 
-def run(action: str, bootstrap: str, names: Sequence[str], topic: str | None) -> int:
-    """The ``buursignaal deadletters`` command: list, show NAME..., replay NAME...|--all."""
+def run(
+    action: str,
+    bootstrap: str,
+    names: Sequence[str],
+    topic: str | None,
+    credentials: KafkaCredentials | None = None,
+) -> int:
+    """The ``buursignaal deadletters`` command: list, show NAME..., replay NAME...|--all
+    (on a broker with authentication as the admin, ``BUURSIGNAAL_KAFKA_USERNAME``/``_PASSWORD``)."""
     topics = [topic] if topic else dead_letter_topic_names()
-    letters = asyncio.run(read(bootstrap, topics))
+    letters = asyncio.run(read(bootstrap, topics, credentials))
     if action == "list":
         for letter in letters:
             print(json.dumps(letter.summary(), ensure_ascii=False))
@@ -154,6 +171,6 @@ def run(action: str, bootstrap: str, names: Sequence[str], topic: str | None) ->
             body = letter.body.decode(errors="replace")
             print(json.dumps({**letter.summary(), "headers": letter.headers, "body": body}))
         return 0
-    count = asyncio.run(replay(bootstrap, chosen))
+    count = asyncio.run(replay(bootstrap, chosen, credentials))
     print(f"replayed {count} dead letters to their original topics")
     return 0

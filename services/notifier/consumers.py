@@ -18,8 +18,10 @@ from services.notifier.incidents import Incidents
 from services.notifier.models import Leg
 from services.notifier.patterns.service import Patterns
 from services.notifier.transitions import TransitionError
+from services.runtime.consumer import IncomingRecord, Verify
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.service import ServiceRuntime
+from services.runtime.status_signature import signature_problem
 
 
 @dataclass
@@ -75,6 +77,19 @@ class Inputs:
         await self.legs.load_for(session, [(r.report_id, r.recipient_id) for r in reports])
 
 
+def status_signatures(runtime: ServiceRuntime) -> Verify[LegStatusReported] | None:
+    """With Kafka authentication on, a status report must be signed by the authority it names
+    (ADR 0018); a plaintext broker (tests of other things) has no principals to check."""
+    if runtime.settings.kafka_credentials is None:
+        return None
+    secret = runtime.settings.secret_key.get_secret_value()
+
+    def verify(record: IncomingRecord, event: LegStatusReported) -> str | None:
+        return signature_problem(secret, event.recipient_id, record.headers, record.body)
+
+    return verify
+
+
 def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:
     runtime.consume(
         DELIVERIES,
@@ -96,4 +111,5 @@ def consume_inputs(runtime: ServiceRuntime, inputs: Inputs) -> None:
         handles=LegStatusReported,
         description="Authorities' systems answer here; forbidden changes are dead-lettered.",
         prepare=inputs.load_for_reports,
+        verify=status_signatures(runtime),
     )

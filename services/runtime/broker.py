@@ -9,18 +9,53 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.security import SASLScram512
 
 from schemas.topics import Replication, TopicSpec, replication_for
 from services.runtime.metrics import BROKER_CONNECTED
 from services.runtime.retries import log_retry, patient
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KafkaCredentials:
+    """A principal's SASL/SCRAM-SHA-512 credentials (ADR 0018); ``SASL_SSL`` outside one host."""
+
+    username: str
+    password: str
+    protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    mechanism: Literal["SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    """PLAIN only for compose's admin (a static user of the brokers, before any SCRAM user)."""
+
+    def client_options(self) -> dict[str, Any]:
+        """aiokafka's options for a client (producer, consumer, admin) of this principal."""
+        options: dict[str, Any] = {
+            "security_protocol": self.protocol,
+            "sasl_mechanism": self.mechanism,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
+        if self.protocol == "SASL_SSL":
+            import ssl
+
+            options["ssl_context"] = ssl.create_default_context()
+        return options
+
+    def __repr__(self) -> str:  # never a password in a log line
+        return f"KafkaCredentials({self.username!r}, {self.protocol})"
+
+
+def client_options(credentials: KafkaCredentials | None) -> dict[str, Any]:
+    """aiokafka's security options: none on a plaintext broker."""
+    return {} if credentials is None else credentials.client_options()
 
 
 def producer_options(*, idempotent: bool = True) -> dict[str, Any]:
@@ -35,14 +70,24 @@ def producer_options(*, idempotent: bool = True) -> dict[str, Any]:
     }
 
 
-def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+def make_broker(
+    bootstrap_servers: str, *, client_id: str, credentials: KafkaCredentials | None = None
+) -> KafkaBroker:
     """A FastStream broker whose producer is idempotent and waits for all replicas.
 
     FastStream logs through a standard logger of ours, so its lines take the service's log
     format (JSON in ``var/log``) instead of a coloured handler of its own.
 
     ``bootstrap_servers`` may name several brokers (``host:port,host:port``): aiokafka splits
-    such a string, FastStream does not, so it gets the list."""
+    such a string, FastStream does not, so it gets the list.  With ``credentials`` it signs in
+    with SASL/SCRAM-SHA-512 (ADR 0018)."""
+    security = None
+    if credentials is not None:
+        security = SASLScram512(
+            credentials.username,
+            credentials.password,
+            use_ssl=credentials.protocol == "SASL_SSL",
+        )
     return KafkaBroker(
         [server.strip() for server in bootstrap_servers.split(",") if server.strip()],
         client_id=client_id,
@@ -50,6 +95,7 @@ def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         allow_auto_create_topics=False,
         graceful_timeout=10.0,
         metadata_max_age_ms=15_000,  # pattern subscribers see new recipient topics soon
+        security=security,
         **producer_options(),
     )
 
@@ -59,13 +105,18 @@ async def ensure_topics(
     specs: Iterable[TopicSpec],
     *,
     replication: Replication | None = None,
+    credentials: KafkaCredentials | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet (one request), with registry settings.
 
     Their replication is the registry's for the cluster (``replication_for`` its brokers:
     3 replicas and ``min.insync.replicas=2`` on three or more, 1 and 1 on a single broker)
     unless ``replication`` is given."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=60_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=60_000,
+        **client_options(credentials),
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -109,8 +160,10 @@ class BrokerConnection:
         initial_backoff_s: float = 0.5,
         max_backoff_s: float = 15.0,
         after_connect: Callable[[], Awaitable[None]] | None = None,
+        credentials: KafkaCredentials | None = None,
     ) -> None:
         self.broker = broker
+        self._credentials = credentials
         self._bootstrap_servers = bootstrap_servers
         self._topics = tuple(topics)
         self._initial_backoff_s = initial_backoff_s
@@ -138,7 +191,9 @@ class BrokerConnection:
     async def _connect_once(self) -> None:
         self.attempts += 1
         try:
-            await ensure_topics(self._bootstrap_servers, self._topics)
+            await ensure_topics(
+                self._bootstrap_servers, self._topics, credentials=self._credentials
+            )
             await self.broker.start()
             if self._after_connect is not None:
                 await self._after_connect()
@@ -163,8 +218,16 @@ class RecordProducer:
     aiokafka keeps the per-record cost low on the path every report takes.
     """
 
-    def __init__(self, bootstrap_servers: str, *, client_id: str, idempotent: bool = True) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str,
+        idempotent: bool = True,
+        credentials: KafkaCredentials | None = None,
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
+        self._credentials = credentials
         self._client_id = client_id
         self._idempotent = idempotent
         self._producer: AIOKafkaProducer | None = None
@@ -207,6 +270,7 @@ class RecordProducer:
             bootstrap_servers=self._bootstrap_servers,
             client_id=self._client_id,
             **producer_options(idempotent=self._idempotent),
+            **client_options(self._credentials),
         )
         try:
             await producer.start()

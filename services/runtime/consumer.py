@@ -67,6 +67,9 @@ class IgnoredEventError(Exception):
     """An event of a type the consumer leaves to others on the same topic."""
 
 
+Verify = Callable[[IncomingRecord, E], str | None]
+
+
 @dataclass(eq=False)
 class EventConsumer(Generic[E]):
     """Applies the events of one type (``handles``); any other type is dead-lettered.
@@ -93,6 +96,8 @@ class EventConsumer(Generic[E]):
     prepare: Prepare[E] | None = None
     ignores: tuple[type[Event], ...] = ()
     """Other event types that share the topic and are not this consumer's (skipped, counted)."""
+    verify: Verify[E] | None = None
+    """Checks a record against its event (None: fine; else why it is refused, dead-lettered)."""
     stalled: str | None = field(default=None, init=False)
     """Why the consumer is waiting out a transient failure (None while it flows)."""
     outbox: OutboxRelay | None = field(default=None, init=False)
@@ -158,6 +163,8 @@ class EventConsumer(Generic[E]):
         if not isinstance(event, self.handles):
             expected = getattr(self.handles, "ce_type", self.handles.__name__)
             raise UnprocessableEventError(f"expected {expected}, got {event.ce_type}")
+        if self.verify is not None and (problem := self.verify(record, event)):
+            raise UnprocessableEventError(problem)
         return attributes, event
 
     async def handle(self, record: IncomingRecord) -> str:

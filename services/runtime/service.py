@@ -27,7 +27,7 @@ from schemas._base import Event
 from schemas.topics import TopicPattern, TopicSpec
 from services.runtime.broker import BrokerConnection, RecordProducer, ensure_topics
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply, E, EventConsumer, Prepare, subscribe
+from services.runtime.consumer import Apply, E, EventConsumer, Prepare, Verify, subscribe
 from services.runtime.database import SessionFactory
 from services.runtime.headers import SecurityHeaders
 from services.runtime.metrics import metrics_response
@@ -69,8 +69,13 @@ class ServiceRuntime:
             topics=self.topics,
             initial_backoff_s=self.settings.connect_backoff_initial_s,
             max_backoff_s=self.settings.connect_backoff_max_s,
+            credentials=self.settings.kafka_credentials,
         )
-        self.create_topics = functools.partial(ensure_topics, self.settings.kafka_bootstrap_servers)
+        self.create_topics = functools.partial(
+            ensure_topics,
+            self.settings.kafka_bootstrap_servers,
+            credentials=self.settings.kafka_credentials,
+        )
 
     def consume(
         self,
@@ -82,6 +87,7 @@ class ServiceRuntime:
         prepare: Prepare[E] | None = None,
         urgent: bool = False,
         ignores: tuple[type[Event], ...] = (),
+        verify: Verify[E] | None = None,
     ) -> EventConsumer[E]:
         """Consume ``source`` in this service's group, once per event, dead-lettering.
 
@@ -107,6 +113,7 @@ class ServiceRuntime:
             apply=apply,
             prepare=prepare,
             ignores=ignores,
+            verify=verify,
         )
         if isinstance(source, TopicSpec):
             self._subscribe(consumer, source, None, description=description, urgent=urgent)
@@ -266,7 +273,11 @@ def build_runtime(
     return ServiceRuntime(
         name=name,
         settings=settings,
-        broker=make_broker(settings.kafka_bootstrap_servers, client_id=f"buursignaal-{name}"),
+        broker=make_broker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"buursignaal-{name}",
+            credentials=settings.kafka_credentials,
+        ),
         engine=engine,
         sessions=session_factory(engine),
         clock=clock,
@@ -285,6 +296,7 @@ def add_outbox_relay(runtime: ServiceRuntime, *, idempotent_producer: bool = Tru
         runtime.settings.kafka_bootstrap_servers,
         client_id=f"buursignaal-{runtime.name}-relay",
         idempotent=idempotent_producer,
+        credentials=runtime.settings.kafka_credentials,
     )
     runtime.relay_producer = producer
     relay = OutboxRelay(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from services.runtime.broker import KafkaCredentials
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +46,17 @@ class ServiceSettings(BaseSettings):
             "BUURSIGNAAL_KAFKA_BOOTSTRAP_SERVERS",
             "kafka_bootstrap_servers",
         ),
+    )
+    kafka_username: str = Field(
+        default="",
+        description="SASL/SCRAM-SHA-512 user of this service (ADR 0018); empty: plaintext broker",
+    )
+    kafka_password: SecretStr = Field(default=SecretStr(""), description="its SCRAM password")
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="SASL_PLAINTEXT", description="SASL_SSL when the broker is reached over TLS"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", description="PLAIN: only compose's admin (tooling)"
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET),
@@ -82,6 +96,20 @@ class ServiceSettings(BaseSettings):
                 "default secret: set BUURSIGNAAL_SECRET_KEY to a long random value."
             )
         return self
+
+    @property
+    def kafka_credentials(self) -> KafkaCredentials | None:
+        """The service's Kafka principal, or None on a broker without authentication."""
+        from services.runtime.broker import KafkaCredentials
+
+        if not self.kafka_username:
+            return None
+        return KafkaCredentials(
+            self.kafka_username,
+            self.kafka_password.get_secret_value(),
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+        )
 
     @property
     def effective_database_url(self) -> str:

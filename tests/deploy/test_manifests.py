@@ -101,7 +101,13 @@ def test_compose_runs_the_same_cluster() -> None:
     addresses = {f"{name}:9092" for name in brokers}
     voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in brokers.items()}
     for name, env in brokers.items():
-        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"BROKER://{name}:9092"
+        protocols = dict(
+            pair.split(":") for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+        )
+        assert set(protocols.values()) == {"SASL_PLAINTEXT"}, name
+        assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+        assert env["KAFKA_SUPER_USERS"] == "User:buursignaal-admin"
         assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
         assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == str(CLUSTER_REPLICATION.factor)
         assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == str(CLUSTER_REPLICATION.factor)
@@ -123,7 +129,7 @@ def test_producers_wait_for_the_in_sync_replicas_and_are_idempotent() -> None:
 def test_each_authority_reads_only_its_own_topic_and_writes_only_status() -> None:
     users = documents(DEPLOY / "kubernetes" / "kafka" / "users.yaml")
     assert {u["metadata"]["name"] for u in users} >= {"authority-gm0453", "authority-od-odnzkg"}
-    for user in users:
+    for user in (u for u in users if u["metadata"]["name"].startswith("authority-")):
         recipient = user["metadata"]["name"].removeprefix("authority-")
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
         acls = user["spec"]["authorization"]["acls"]
@@ -196,3 +202,46 @@ def test_prometheus_scrapes_every_service_and_the_broker() -> None:
     for service, settings in SETTINGS.items():
         port = settings.model_fields["http_port"].default
         assert jobs[service]["static_configs"][0]["targets"] == [f"{service}:{port}"]
+
+
+def _topic_operations(user: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (acl["resource"]["name"], acl["resource"]["patternType"], operation)
+        for acl in user["spec"]["authorization"]["acls"]
+        if acl["resource"]["type"] == "topic"
+        for operation in acl["operations"]
+    }
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_each_service_has_a_user_with_what_the_registry_gives_it(service: str) -> None:
+    """Write where the registry names it a producer, Read where a consumer, nothing more."""
+    users = {
+        u["metadata"]["name"]: u for u in documents(DEPLOY / "kubernetes" / "kafka" / "users.yaml")
+    }
+    user = users[f"buursignaal-{service}"]
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    operations = _topic_operations(user)
+    literal = {(name, op) for name, pattern, op in operations if pattern == "literal"}
+    for spec in all_static_topics():
+        assert ((spec.name, "Write") in literal) == (service in spec.producers), spec.name
+        assert ((spec.name, "Read") in literal) == (service in spec.consumers), spec.name
+    prefixed = {(name, op) for name, pattern, op in operations if pattern == "prefix"}
+    delivery = delivery_topic("gm0453")
+    assert (("buursignaal.delivery.", "Write") in prefixed) == (service in delivery.producers)
+    assert (("buursignaal.delivery.", "Read") in prefixed) == (service in delivery.consumers)
+    assert not any(op in {"Read", "Write"} and name == "buursignaal." for name, op in prefixed)
+    groups = [a for a in user["spec"]["authorization"]["acls"] if a["resource"]["type"] == "group"]
+    assert [g["resource"]["name"] for g in groups] == [f"{service}."]
+
+
+def test_the_cluster_has_no_listener_without_authentication_and_one_super_user() -> None:
+    docs = {d["kind"]: d for d in documents(DEPLOY / "kubernetes" / "kafka" / "kafka.yaml")}
+    kafka_spec = docs["Kafka"]["spec"]["kafka"]
+    for listener in kafka_spec["listeners"]:
+        assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    assert kafka_spec["authorization"]["superUsers"] == ["User:buursignaal-admin"]
+    for service in SETTINGS:
+        names = environment_of(service)
+        prefix = f"BUURSIGNAAL_{service.upper()}_KAFKA_"
+        assert {prefix + "USERNAME", prefix + "PASSWORD"} <= names, service

@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer
 
+from services.runtime.broker import KafkaCredentials, client_options
 from tools.local import kafka
 from tools.local.postgres import free_port
 
@@ -49,9 +50,18 @@ def kafka_bootstrap(tmp_dir: Path, brokers: int = 1) -> Iterator[str]:
 
 
 @contextmanager
-def throwaway_cluster(tmp_dir: Path, brokers: int = 3) -> Iterator[kafka.BrokerConfig]:
+def throwaway_cluster(
+    tmp_dir: Path,
+    brokers: int = 3,
+    *,
+    authentication: bool = False,
+    authorities: tuple[str, ...] = (),
+) -> Iterator[kafka.BrokerConfig]:
     """A local broker (``brokers=1``) or cluster on free ports in ``tmp_dir``, wiped afterwards;
-    the config lets a test kill and restart its nodes (``kafka.kill``, ``kafka.up``)."""
+    the config lets a test kill and restart its nodes (``kafka.kill``, ``kafka.up``).
+
+    ``authentication``: SASL/SCRAM and ACLs as in ``stack up`` (ADR 0018), with principals for
+    the services and ``authorities``; ``kafka.credentials(config, name)`` signs one in."""
     peers = tuple((free_port(), free_port()) for _ in range(brokers - 1))
     config = kafka.BrokerConfig(
         data_dir=tmp_dir / "kafka",
@@ -59,6 +69,8 @@ def throwaway_cluster(tmp_dir: Path, brokers: int = 3) -> Iterator[kafka.BrokerC
         controller_port=free_port(),
         brokers=brokers,
         peer_ports=peers,
+        authentication=authentication,
+        authorities=authorities,
     )
     kafka.up(config)
     try:
@@ -73,8 +85,10 @@ async def consume_until(
     condition: Callable[[list[Record]], bool],
     *,
     timeout_s: float = 30.0,
+    credentials: KafkaCredentials | None = None,
 ) -> list[Record]:
-    """Read ``topic`` from the beginning until ``condition(records)`` holds or time runs out.
+    """Read ``topic`` from the beginning until ``condition(records)`` holds or time runs out
+    (as the principal of ``credentials`` on a broker with authentication).
 
     Raises ``TimeoutError`` with what was seen, so a failing test says why.
     """
@@ -84,6 +98,7 @@ async def consume_until(
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
+        **client_options(credentials),
     )
     await consumer.start()
     records: list[Record] = []

@@ -10,14 +10,25 @@ the controller quorum has elected a leader.
 One broker (the default) keeps everything in ``data_dir``; a cluster (``brokers=3``) keeps node
 ``n`` in ``data_dir/node-n``, every node a voter of the controller quorum, so the cluster survives
 the loss of any one node (ADR 0012).
+
+With ``authentication`` (``buursignaal stack up``, ADR 0018) clients sign in with
+SASL/SCRAM-SHA-512 and ``StandardAuthorizer`` allows only what the ACLs say
+(``allow.everyone.if.no.acl.found=false``): every principal of ``tools.kafka_principals`` gets a
+random password, kept in ``data_dir/credentials.json`` (mode 0600, under the git-ignored
+``var/``), bootstrapped into the metadata when the storage is formatted
+(``kafka-storage format --add-scram``), and its ACLs once the broker runs.  The tooling
+principal ``buursignaal-admin`` is the super user; the controller listener takes SASL/PLAIN
+with the admin's password only.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -26,8 +37,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tools.local.errors import LocalInfraError
+
+if TYPE_CHECKING:
+    from services.runtime.broker import KafkaCredentials
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_HOME = PROJECT_ROOT / "deploy" / "kafka"
@@ -85,6 +100,12 @@ class BrokerConfig:
     kafka_home: Path = KAFKA_HOME
     brokers: int = 1
     peer_ports: tuple[tuple[int, int], ...] = ()
+    authentication: bool = False
+    """SASL/SCRAM and ACLs (ADR 0018); off: one plaintext listener anyone may use (fast tests)."""
+    authorities: tuple[str, ...] = ()
+    """The recipient ids that get a principal of their own (with ``authentication``)."""
+    extra_properties: tuple[tuple[str, str], ...] = ()
+    """Broker properties set last, over the ones above (a test runs compose's security)."""
 
     def __post_init__(self) -> None:
         if self.brokers < 1:
@@ -117,6 +138,10 @@ class BrokerConfig:
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(node.address for node in self.nodes)
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / "credentials.json"
 
     @property
     def lib_dir(self) -> Path:
@@ -301,11 +326,110 @@ def _properties(config: BrokerConfig, node: Node) -> dict[str, str]:
         "group.initial.rebalance.delay.ms": "0",
         "log.segment.bytes": str(64 * 1024 * 1024),
     }
+    if config.authentication:
+        properties.update(_sasl_properties(config, node))
+    properties.update(dict(config.extra_properties))
     if config.brokers > 1:
         # A killed node is fenced (and its partitions get new leaders) after 6 s, not 9 s.
         properties["broker.session.timeout.ms"] = "6000"
         properties["broker.heartbeat.interval.ms"] = "1000"
     return properties
+
+
+def _sasl_properties(config: BrokerConfig, node: Node) -> dict[str, str]:
+    """SCRAM-SHA-512 for clients and between brokers, PLAIN (the admin only) to the controllers,
+    the KRaft authorizer with no access but what an ACL allows."""
+    from tools.kafka_principals import ADMIN
+
+    password = load_credentials(config)[ADMIN]
+    scram = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN}" password="{password}";'
+    )
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{ADMIN}" password="{password}" user_{ADMIN}="{password}";'
+    )
+    return {
+        "listeners": (
+            f"SASL_PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}"
+        ),
+        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{node.port}",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": f"User:{ADMIN}",
+    }
+
+
+def local_principals(config: BrokerConfig) -> list[str]:
+    """The principals of the local broker: the admin, the services, the configured authorities."""
+    from tools.kafka_principals import ADMIN, principals
+
+    return [ADMIN, *(principal.name for principal in principals(config.authorities))]
+
+
+def load_credentials(config: BrokerConfig) -> dict[str, str]:
+    """Principal -> SCRAM password of the local broker ({} before it was first set up)."""
+    try:
+        loaded: dict[str, str] = json.loads(config.credentials_file.read_text())
+    except FileNotFoundError:
+        return {}
+    return loaded
+
+
+def credentials(config: BrokerConfig, principal: str) -> KafkaCredentials:
+    """The credentials one principal of the local broker signs in with."""
+    from services.runtime.broker import KafkaCredentials
+
+    password = load_credentials(config).get(principal)
+    if password is None:
+        raise LocalInfraError(
+            f"The local Kafka broker has no principal {principal!r}: see {config.credentials_file}."
+        )
+    return KafkaCredentials(principal, password)
+
+
+def _ensure_credentials(config: BrokerConfig, *, formatted: bool) -> list[str]:
+    """A password for every local principal; return the new ones.  ``format`` bootstraps them
+    into the metadata; a broker formatted earlier gets them once it runs (``_provision``), but
+    only if it has the admin (it was formatted with authentication)."""
+    from tools.kafka_principals import ADMIN
+
+    known = load_credentials(config)
+    missing = [name for name in local_principals(config) if name not in known]
+    if formatted and ADMIN not in known:
+        raise LocalInfraError(
+            f"The Kafka data in {config.data_dir} was formatted without authentication: "
+            "start afresh (buursignaal kafka down --wipe), choose another --data-dir, "
+            "or run it with --no-authentication."
+        )
+    if missing:
+        known.update({name: secrets.token_urlsafe(24) for name in missing})
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.credentials_file.touch(mode=0o600)
+        config.credentials_file.chmod(0o600)
+        config.credentials_file.write_text(json.dumps(known, indent=1, sort_keys=True))
+    return missing
+
+
+def _provision(config: BrokerConfig, new_users: list[str]) -> None:
+    """Give the running broker the users it lacks and every principal's ACLs."""
+    from tools.kafka_principals import ADMIN
+    from tools.local.acls import add_users, grant
+
+    admin = credentials(config, ADMIN)
+    passwords = load_credentials(config)
+    if new_users:
+        add_users(config.bootstrap_servers, admin, {name: passwords[name] for name in new_users})
+    grant(config.bootstrap_servers, admin, config.authorities)
 
 
 def _write_config(config: BrokerConfig, node: Node) -> None:
@@ -373,6 +497,10 @@ def _formatted_cluster_id(node: Node) -> str | None:
 
 
 def _format_storage(config: BrokerConfig, node: Node, cluster_id: str) -> None:
+    scram: list[str] = []
+    if config.authentication:
+        for name, password in load_credentials(config).items():
+            scram += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
     result = subprocess.run(
         _java_command(
             config,
@@ -383,6 +511,7 @@ def _format_storage(config: BrokerConfig, node: Node, cluster_id: str) -> None:
             cluster_id,
             "-c",
             str(node.properties_file),
+            *scram,
         ),
         capture_output=True,
         text=True,
@@ -476,7 +605,11 @@ def up(config: BrokerConfig) -> BrokerStatus:
     """Start the broker (every node of a cluster), or find the ones already running; wait until
     each has started.  On a cluster, only the nodes that are not running are started."""
     running = {node.node_id: _running_pid(node) for node in config.nodes}
+    formatted = any(_formatted_cluster_id(node) for node in config.nodes)
+    new_users = _ensure_credentials(config, formatted=formatted) if config.authentication else []
     if all(pid is not None for pid in running.values()):
+        if config.authentication:
+            _provision(config, new_users)
         return _status(config, running, already_running=True)
     _require_java()
     fetch_jars(config)
@@ -485,6 +618,12 @@ def up(config: BrokerConfig) -> BrokerStatus:
     since = time.monotonic()
     started = {node.node_id: (node, _start_node(config, node)) for node in missing}
     _wait_started(config, started, since)
+    if config.authentication:
+        from tools.local.acls import grant
+
+        grant(
+            config.bootstrap_servers, credentials(config, "buursignaal-admin"), config.authorities
+        )
     running.update({node_id: process.pid for node_id, (_, process) in started.items()})
     return _status(config, running, startup_seconds=time.monotonic() - since)
 

@@ -52,10 +52,28 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
+def kafka_credentials_environment(config: kafka.BrokerConfig) -> dict[str, str]:
+    """Each service's own Kafka principal (ADR 0018) when the broker has authentication."""
+    if not config.authentication:
+        return {}
+    from tools.kafka_principals import service_user
+
+    wiring = {}
+    for name in SERVICES:
+        credentials = kafka.credentials(config, service_user(name))
+        wiring[f"BUURSIGNAAL_{name.upper()}_KAFKA_USERNAME"] = credentials.username
+        wiring[f"BUURSIGNAAL_{name.upper()}_KAFKA_PASSWORD"] = credentials.password
+    return wiring
+
+
 def stack_environment(
-    bootstrap_servers: str, base_port: int, oidc_issuer: str = ""
+    bootstrap_servers: str,
+    base_port: int,
+    oidc_issuer: str = "",
+    kafka_credentials: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """What the services need to find each other; explicit settings in the environment win."""
+    """What the services need to find each other; explicit settings in the environment win,
+    but for the broker's address and its credentials (``kafka_credentials_environment``)."""
     token = secrets.token_urlsafe(24)  # intake <-> notifier, for this run only
     wiring = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
@@ -73,13 +91,23 @@ def stack_environment(
         wiring["BUURSIGNAAL_NOTIFIER_OIDC_ISSUER"] = oidc_issuer
         wiring["BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET"] = keycloak.LOCAL_CLIENT_SECRET
     json_logs = {f"BUURSIGNAAL_{name.upper()}_LOG_FORMAT": "json" for name in SERVICES}
-    return {**wiring, **json_logs, **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
+    return {
+        **wiring,
+        **json_logs,
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        **(kafka_credentials or {}),
+    }
 
 
 def start_services(
-    bootstrap_servers: str, base_port: int, log_dir: Path = LOG_DIR, oidc_issuer: str = ""
+    bootstrap_servers: str,
+    base_port: int,
+    log_dir: Path = LOG_DIR,
+    oidc_issuer: str = "",
+    kafka_credentials: dict[str, str] | None = None,
 ) -> list[RunningService]:
-    env = stack_environment(bootstrap_servers, base_port, oidc_issuer)
+    env = stack_environment(bootstrap_servers, base_port, oidc_issuer, kafka_credentials)
     log_dir.mkdir(parents=True, exist_ok=True)
     return [
         start_service(name, base_port + offset, env, log_dir / f"{name}.log")
@@ -147,7 +175,17 @@ def _start_broker(config: kafka.BrokerConfig) -> kafka.BrokerStatus:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     status = kafka.up(config)
     say(f"  broker    ready      {config.bootstrap_servers}  (log {shown(config.broker_log)})")
-    topics, partitions = prepare_topics(config.bootstrap_servers)
+    admin = None
+    if config.authentication:  # kafka.up made the users and their ACLs
+        from tools.kafka_principals import ADMIN
+
+        admin = kafka.credentials(config, ADMIN)
+        principals = len(kafka.load_credentials(config))
+        say(
+            f"  access    ready      SASL/SCRAM-SHA-512 and ACLs, {principals} principals"
+            f"  (passwords {shown(config.credentials_file)})"
+        )
+    topics, partitions = prepare_topics(config.bootstrap_servers, admin)
     say(f"  topics    ready      {topics} topics, {partitions} partitions, each with a leader")
     return status
 
@@ -181,7 +219,9 @@ def run(
     status = _start_broker(config)
     provider = _start_keycloak(keycloak_config)
     issuer = keycloak_config.issuer if keycloak_config else ""
-    services = start_services(config.bootstrap_servers, base_port, log_dir, issuer)
+    services = start_services(
+        config.bootstrap_servers, base_port, log_dir, issuer, kafka_credentials_environment(config)
+    )
     try:
         wait_ready(services)
         _print_addresses(services)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tools.local.errors import LocalInfraError
+
+if TYPE_CHECKING:
+    from services.runtime.broker import KafkaCredentials
 
 
 def _leaderless(topics: list[dict[str, Any]]) -> int:
@@ -23,8 +26,19 @@ def _leaderless(topics: list[dict[str, Any]]) -> int:
     return missing
 
 
-async def _wait_for_leaders(bootstrap_servers: str, names: list[str], timeout_s: float) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
+async def _wait_for_leaders(
+    bootstrap_servers: str,
+    names: list[str],
+    timeout_s: float,
+    credentials: KafkaCredentials | None = None,
+) -> int:
+    from services.runtime.broker import client_options
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=30_000,
+        **client_options(credentials),
+    )
     await admin.start()
     deadline = time.monotonic() + timeout_s
     try:
@@ -41,17 +55,26 @@ async def _wait_for_leaders(bootstrap_servers: str, names: list[str], timeout_s:
         await admin.close()
 
 
-async def prepare(bootstrap_servers: str, timeout_s: float = 60.0) -> tuple[int, int]:
-    """Create the registry's topics and wait for their leaders: (topics, partitions)."""
+async def prepare(
+    bootstrap_servers: str,
+    timeout_s: float = 60.0,
+    *,
+    credentials: KafkaCredentials | None = None,
+) -> tuple[int, int]:
+    """Create the registry's topics and wait for their leaders: (topics, partitions).
+
+    On a broker with authentication ``credentials`` are the admin's (ADR 0018)."""
     from schemas.topics import all_static_topics
     from services.runtime.broker import ensure_topics
 
     specs = list(all_static_topics())
-    await ensure_topics(bootstrap_servers, specs)
+    await ensure_topics(bootstrap_servers, specs, credentials=credentials)
     names = [spec.name for spec in specs]
-    partitions = await _wait_for_leaders(bootstrap_servers, names, timeout_s)
+    partitions = await _wait_for_leaders(bootstrap_servers, names, timeout_s, credentials)
     return len(names), partitions
 
 
-def prepare_topics(bootstrap_servers: str) -> tuple[int, int]:
-    return asyncio.run(prepare(bootstrap_servers))
+def prepare_topics(
+    bootstrap_servers: str, credentials: KafkaCredentials | None = None
+) -> tuple[int, int]:
+    return asyncio.run(prepare(bootstrap_servers, credentials=credentials))
