@@ -46,7 +46,10 @@ class LegFilter:
     status: LegStatus | None = None
     category: str | None = None
     open_only: bool = False
+    overdue_only: bool = False  # a rung of the ladder fired (``next_step`` > 1)
+    outside_incidents: bool = False  # the single legs, not those in an incident
     limit: int = 100
+    offset: int = 0
 
 
 class OtherAnswerFirstError(TransitionError):
@@ -107,11 +110,32 @@ class Desk:
             )
             return incident, members, list(moves.all())
 
+    async def incident_legs(
+        self, recipient_id: str, incident_ids: list[str]
+    ) -> dict[str, list[Leg]]:
+        """The legs of each of the body's incidents (the inbox's list of incidents)."""
+        found: dict[str, list[Leg]] = {incident_id: [] for incident_id in incident_ids}
+        if not incident_ids:
+            return found
+        query = select(Leg).where(
+            Leg.recipient_id == recipient_id, col(Leg.incident_id).in_(incident_ids)
+        )
+        async with self.sessions() as session:
+            for leg in (await session.exec(query.order_by(col(Leg.id)))).all():
+                found[str(leg.incident_id)].append(leg)
+        return found
+
     async def answer_incident(
-        self, recipient_id: str, incident_id: str, wanted: LegStatus, explanation: str | None
+        self,
+        recipient_id: str,
+        incident_id: str,
+        wanted: LegStatus,
+        explanation: str | None,
+        actor: Actor | None = None,
     ) -> Outcome:
-        """One answer for every leg of the incident, in one transaction."""
-        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        """One answer for every leg of the incident, in one transaction (``actor``: the
+        person who answered in the inbox; none: the body's system over the API)."""
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
         async with self.write() as session:
             incident = await self._incidents().incident_of(session, recipient_id, incident_id)
             return await self._incidents().answer(session, incident, wanted, actor, explanation)
@@ -152,9 +176,14 @@ class Desk:
             query = query.where(col(Leg.status).not_in([s.value for s in CLOSED]))
         if wanted.category is not None:
             query = query.where(Leg.category == wanted.category)
-        query = query.order_by(col(Leg.next_due_at).is_(None), col(Leg.next_due_at))
+        if wanted.outside_incidents:
+            query = query.where(col(Leg.incident_id).is_(None))
+        if wanted.overdue_only:
+            query = query.where(col(Leg.next_step) > 1)
+        query = query.order_by(col(Leg.next_due_at).is_(None), col(Leg.next_due_at), col(Leg.id))
         async with self.sessions() as session:
-            return list((await session.exec(query.limit(wanted.limit))).all())
+            query = query.offset(wanted.offset).limit(wanted.limit)
+            return list((await session.exec(query)).all())
 
     async def leg_with_history(
         self, recipient_id: str, leg_id: str

@@ -11,10 +11,10 @@ the desk's (``desk.py``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from authlib.integrations.starlette_client import OAuthError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -30,7 +30,16 @@ from services.notifier.callers import (
     SignInDep,
 )
 from services.notifier.delivered import delivered_report
-from services.notifier.desk import INBOX_PAGE, Feedback, LegFilter
+from services.notifier.desk import Desk, Feedback, LegFilter
+from services.notifier.inbox import (
+    PAGE_SIZE,
+    Row,
+    Wanted,
+    incident_row,
+    leg_row,
+    remaining,
+    urgency,
+)
 from services.notifier.norms import Obligation, obligation
 from services.notifier.signin import (
     NotAllowedError,
@@ -39,7 +48,13 @@ from services.notifier.signin import (
     person_from_claims,
     person_of_key,
 )
-from services.notifier.transitions import ALLOWED, INFORMED_MAY_SET, MAY_SET, TransitionError
+from services.notifier.transitions import (
+    ALLOWED,
+    CLOSED,
+    INFORMED_MAY_SET,
+    MAY_SET,
+    TransitionError,
+)
 from services.notifier.worktime import AMSTERDAM
 from services.runtime import catalogue
 
@@ -48,6 +63,13 @@ catalogue.install(TEMPLATES.env, "nl")
 TEMPLATES.env.filters["local"] = lambda moment: (
     moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 )
+TEMPLATES.env.globals["remaining"] = remaining
+
+
+def _(key: str) -> str:
+    return catalogue.text(key, "nl")
+
+
 INBOX_TITLE = "Inbox voor instanties"
 FEEDBACK_TITLE = {"nl": "Uw melding", "en": "Your report"}
 FEEDBACK_DONE = {
@@ -140,27 +162,63 @@ async def logout(request: Request, sign_in: SignInDep) -> Response:
     return RedirectResponse(SIGN_IN, status_code=303)
 
 
+def wanted_of(status: str, category: str, overdue: str, page: str) -> Wanted:
+    """The filters from the query string; an unknown value is no filter, a bad page is 1."""
+    number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    return Wanted(
+        status=status if status in set(LegStatus) else "",
+        category=category if category in set(Category) else "",
+        overdue=overdue in ("1", "on", "true"),
+        page=number,
+    )
+
+
+async def selection(desk: Desk, recipient_id: str, wanted: Wanted) -> tuple[list[Row], bool]:
+    """The rows of one page (incidents on the first, then single legs) and whether more follow."""
+    legs = await desk.legs_of(
+        recipient_id,
+        LegFilter(
+            status=LegStatus(wanted.status) if wanted.status else None,
+            category=wanted.category or None,
+            open_only=True,
+            overdue_only=wanted.overdue,
+            outside_incidents=True,
+            limit=PAGE_SIZE + 1,
+            offset=(wanted.page - 1) * PAGE_SIZE,
+        ),
+    )
+    rows = [leg_row(leg) for leg in legs[:PAGE_SIZE]]
+    if wanted.page == 1:
+        incidents = await desk.incidents_of(recipient_id)
+        members = await desk.incident_legs(recipient_id, [i.id for i in incidents])
+        found = [(incident_row(i, members[i.id]), members[i.id]) for i in incidents]
+        chosen = sorted((r for r, m in found if wanted.incident_matches(r, m)), key=urgency)
+        rows = chosen + sorted(rows, key=urgency)
+    return rows, len(legs) > PAGE_SIZE
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(
-    request: Request, person: InboxPerson, desk: DeskDep, status: str = "", category: str = ""
+    request: Request,
+    person: InboxPerson,
+    desk: DeskDep,
+    status: str = "",
+    category: str = "",
+    overdue: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "1",
 ) -> Response:
-    wanted = LegFilter(
-        status=LegStatus(status) if status in set(LegStatus) else None,
-        category=category if category in set(Category) else None,
-        open_only=True,
-        limit=INBOX_PAGE,
-    )
+    wanted = wanted_of(status, category, overdue, page_number)
+    rows, more = await selection(desk, person.recipient_id, wanted)
     context: dict[str, Any] = {
-        "authority": person,
         "person": person,
-        "incidents": await desk.incidents_of(person.recipient_id),
-        "legs": await desk.legs_of(person.recipient_id, wanted),
-        "statuses": [s.value for s in LegStatus],
+        "rows": rows,
+        "now": desk.legs.clock.now(),
+        "wanted": wanted,
+        "more": more,
+        "statuses": [s.value for s in LegStatus if s not in CLOSED],
         "categories": [c.value for c in Category],
-        "status": status,
-        "category": category,
     }
-    return page(request, "inbox.html", title="Meldingen", **context)
+    return page(request, "inbox.html", title=_("inbox.title"), **context)
 
 
 async def leg_page(

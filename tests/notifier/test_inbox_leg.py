@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
+from datetime import timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker
 
+from schemas.routing import Role
+from schemas.topics import delivery_topic
 from services.intake.submission import SUBTYPES
+from services.notifier.actions import leg_id_for
 from services.notifier.authorities import register_authority
+from services.notifier.models import Leg
 from services.runtime import catalogue
+from services.runtime.broker import ensure_topics
+from services.runtime.database import write_transaction
 from tests.notifier.conftest import NotifierUnderTest
-from tests.notifier.test_api_leg import DESCRIPTION, deliver_rich
+from tests.notifier.test_api_leg import DESCRIPTION, deliver_rich, rich_delivery
+from tests.notifier.test_notifier_service import publish
+from tests.support.factories import recipient
+from tests.support.kafka import wait_async
 from tests.support.signin import key_sign_in, sign_out
 
 pytestmark = pytest.mark.kafka
@@ -68,3 +79,86 @@ def test_every_subtype_has_a_word(language: str) -> None:
     codes = {code for codes in SUBTYPES.values() for code in codes}
     assert sorted(codes - words.keys()) == []
     assert all(words[code] for code in codes)
+
+
+async def deliver_as(
+    service: NotifierUnderTest, producer: KafkaBroker, recipient_id: str, role: Role
+) -> str:
+    """A rich delivery to ``recipient_id`` in ``role``; the leg id once it is open."""
+    event = rich_delivery(recipient_id)
+    event = event.model_copy(update={"recipient": recipient(recipient_id, role)})
+    spec = delivery_topic(recipient_id)
+    await ensure_topics(service.settings.kafka_bootstrap_servers, [spec])
+    await publish(producer, spec.name, event)
+    leg_id = leg_id_for(event.report_id, recipient_id)
+
+    async def opened() -> bool:
+        async with service.notifier.runtime.sessions() as session:
+            leg = await session.get(Leg, leg_id)
+            return leg is not None and (role != Role.EXECUTING_BODY or bool(leg.incident_id))
+
+    await wait_async(opened, timeout_s=60)
+    return leg_id
+
+
+def rows_of(page: str) -> list[str]:
+    """The text of each row of the inbox's table, tags removed."""
+    body = page.split('<tbody class="utrecht-table__body">', 1)[1].split("</tbody>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in rows]
+
+
+async def copies(service: NotifierUnderTest, leg_id: str, count: int) -> None:
+    """``count`` more single legs like ``leg_id`` (other reports), for the pages."""
+    async with write_transaction(service.notifier.runtime.sessions) as session:
+        leg = await session.get(Leg, leg_id)
+        assert leg is not None
+        assert leg.next_due_at is not None
+        for n in range(count):
+            fields = leg.model_dump()
+            fields.update(id=str(uuid.uuid4()), report_id=str(uuid.uuid4()))
+            fields["next_due_at"] = leg.next_due_at + timedelta(minutes=n + 1)
+            session.add(Leg(**fields))
+
+
+async def test_the_inbox_lists_incidents_then_legs_in_words(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker
+) -> None:
+    service = notifier_service
+    body = "od-odnzkg"
+    for _ in range(2):
+        await deliver_as(service, producer, body, Role.EXECUTING_BODY)
+    single = await deliver_as(service, producer, body, Role.COMPETENT_AUTHORITY)
+    await sign_in(service, body)
+
+    page = await service.client.get("/inbox")
+    assert page.status_code == 200, page.text
+    rows = rows_of(page.text)
+    assert len(rows) == 2, rows
+    incident, leg = rows
+    assert incident.startswith("Voorval met 2 meldingen: Tata Steel IJmuiden"), incident
+    assert "Melding van 23-11-2026 10:35" in leg, "a single report: its reference and time"
+    for row in rows:
+        assert all(word in row for word in ("Velsen", "Geur: zwavel", "4 van 5")), row
+        assert "nog " in row, "the time to the deadline"
+    assert [incident.split()[-1], leg.split()[-1]] == ["open", "ontvangen"], rows
+    shown = " ".join(rows)
+    for code in ("odour", "sulphur", "GM0453", "delivered", "executing_body", "open_"):
+        assert code not in shown, f"the code {code} is shown, not its word"
+
+    assert rows_of((await service.client.get("/inbox?category=noise")).text) == [
+        "Geen voorvallen of meldingen met deze filters."
+    ]
+    assert len(rows_of((await service.client.get("/inbox?category=odour")).text)) == 2
+    overdue = await service.client.get("/inbox?overdue=1")
+    assert rows_of(overdue.text) == ["Geen voorvallen of meldingen met deze filters."]
+    assert (await service.client.get("/inbox?status=nonsense&page=x")).status_code == 200
+
+    await copies(service, single, 60)  # 61 single legs: two pages of 50
+    first = await service.client.get("/inbox")
+    assert len(rows_of(first.text)) == 1 + 50, "the incident, then fifty legs"
+    assert 'href="/inbox?page=2"' in first.text
+    second = await service.client.get("/inbox?page=2&category=odour")
+    assert len(rows_of(second.text)) == 11, "the other eleven, no incident again"
+    assert 'href="/inbox?category=odour"' in second.text, "back to page 1 with the filter"
+    assert "Bladzijde 2" in second.text

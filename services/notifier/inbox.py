@@ -1,0 +1,171 @@
+"""The meldkamer workspace's rows: what the inbox list, the incident page and the exports show.
+
+The pages translate: rows carry values (a status, a category, a subtype code, a place name
+taken from the delivery), the templates put the catalogue's words on them. No row carries a
+reporter key or a description; points are the delivery's, coarsened to ``COARSE_DEGREES``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.incident import IncidentState
+from schemas.leg import LegStatus
+from services.notifier.models import Incident, Leg
+from services.notifier.transitions import CLOSED
+
+PAGE_SIZE = 50
+COARSE_DEGREES = 0.005  # ~500 m, the grid the tracking page and the digest show
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the inbox: an incident or a single leg."""
+
+    kind: str  # "incident" or "leg"
+    id: str
+    href: str
+    category: str
+    status: str  # a LegStatus value (leg) or an IncidentState value (incident)
+    places: list[str]
+    subtype: str | None
+    intensity: int | None
+    reporters: int
+    reports: int
+    due_at: datetime | None
+    overdue: bool
+    acute: bool
+    observed_at: datetime | None
+    source: str | None = None  # the likely source's name (incident)
+    ref: str = ""  # a single report's reference: the first characters of its id
+    points: list[tuple[float, float]] = field(default_factory=list)  # coarsened lat, lon
+
+
+def coarse(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    if lat is None or lon is None:
+        return None
+    step = COARSE_DEGREES
+    return round(round(lat / step) * step, 4), round(round(lon / step) * step, 4)
+
+
+def _delivery(leg: Leg) -> dict[str, Any]:
+    return leg.delivery or {}
+
+
+def _place(leg: Leg) -> str | None:
+    place = _delivery(leg).get("place") or {}
+    name = place.get("municipality_name") or place.get("municipality_code")
+    return str(name) if name else None
+
+
+def _point(leg: Leg) -> tuple[float, float] | None:
+    location = _delivery(leg).get("location") or {}
+    return coarse(location.get("lat"), location.get("lon"))
+
+
+def _observed(leg: Leg) -> datetime | None:
+    if leg.observed_at is not None:
+        return _utc(leg.observed_at)
+    observed = _delivery(leg).get("observed_at")
+    return datetime.fromisoformat(observed).astimezone(UTC) if observed else None
+
+
+def leg_row(leg: Leg) -> Row:
+    delivery = _delivery(leg)
+    point = _point(leg)
+    return Row(
+        kind="leg", id=leg.id, href=f"/inbox/legs/{leg.id}", category=leg.category,
+        status=leg.status, places=[p for p in [_place(leg)] if p],
+        subtype=delivery.get("subtype"), intensity=delivery.get("intensity"), reporters=1,
+        reports=1, due_at=_utc(leg.next_due_at) if leg.next_due_at else None,
+        overdue=leg.next_step > 1 and leg.status not in CLOSED,
+        acute=bool(delivery.get("acute")), observed_at=_observed(leg),
+        points=[point] if point else [], ref=leg.report_id[:8],
+    )  # fmt: skip
+
+
+def source_name(incident: Incident, legs: list[Leg]) -> str | None:
+    """The likely source's name from the legs' candidate facilities (none for a cell)."""
+    kind, _, facility_id = incident.source_key.partition(":")
+    if kind != "facility":
+        return None
+    for leg in legs:
+        for candidate in _delivery(leg).get("candidate_facilities") or []:
+            if candidate.get("facility_id") == facility_id:
+                return str(candidate.get("name") or facility_id)
+    return facility_id
+
+
+def incident_row(incident: Incident, legs: list[Leg]) -> Row:
+    open_legs = [leg for leg in legs if leg.status not in CLOSED]
+    dues = [_utc(leg.next_due_at) for leg in open_legs if leg.next_due_at is not None]
+    subtypes = Counter(s for leg in legs if (s := _delivery(leg).get("subtype")))
+    intensities = [i for leg in legs if (i := _delivery(leg).get("intensity"))]
+    places = sorted({p for leg in legs if (p := _place(leg))})
+    return Row(
+        kind="incident", id=incident.id, href=f"/inbox/incidents/{incident.id}",
+        category=incident.category, status=incident.state, places=places,
+        subtype=subtypes.most_common(1)[0][0] if subtypes else None,
+        intensity=max(intensities) if intensities else None,
+        reporters=incident.unique_reporters, reports=incident.report_count,
+        due_at=min(dues) if dues else None,
+        overdue=any(leg.next_step > 1 for leg in open_legs),
+        acute=any(_delivery(leg).get("acute") for leg in legs),
+        observed_at=_utc(incident.window_end), source=source_name(incident, legs),
+        points=sorted({pt for leg in legs if (pt := _point(leg))}),
+    )  # fmt: skip
+
+
+def urgency(row: Row) -> tuple[bool, bool, bool, float, float]:
+    """Most urgent first: overdue, acute, the soonest deadline, then the newest."""
+    due = row.due_at.timestamp() if row.due_at else float("inf")
+    newest = -row.observed_at.timestamp() if row.observed_at else 0.0
+    return (not row.overdue, not row.acute, row.due_at is None, due, newest)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The inbox's filters, read from the query string (unknown values: no filter)."""
+
+    status: str = ""
+    category: str = ""
+    overdue: bool = False
+    page: int = 1
+
+    def incident_matches(self, row: Row, legs: list[Leg]) -> bool:
+        if self.category and row.category != self.category:
+            return False
+        if self.overdue and not row.overdue:
+            return False
+        if self.status:
+            return any(leg.status == self.status for leg in legs)
+        return row.status == IncidentState.OPEN.value
+
+    def query(self, page: int | None = None) -> str:
+        parts = [f"status={self.status}" if self.status else "",
+                 f"category={self.category}" if self.category else "",
+                 "overdue=1" if self.overdue else "",
+                 f"page={page}" if page and page > 1 else ""]  # fmt: skip
+        joined = "&".join(p for p in parts if p)
+        return f"?{joined}" if joined else ""
+
+
+def remaining(due_at: datetime | None, now: datetime) -> tuple[int, int, bool] | None:
+    """Hours and minutes until the deadline (or past it), and whether it is past."""
+    if due_at is None:
+        return None
+    seconds = int((due_at - now.astimezone(UTC)).total_seconds())
+    late = seconds < 0
+    minutes = abs(seconds) // 60
+    return minutes // 60, minutes % 60, late
+
+
+def answerable(status: str) -> bool:
+    return LegStatus(status) not in CLOSED
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
