@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from schemas.incident import IncidentState
 from schemas.leg import ActorKind, LegStatus
 from schemas.report import Category
 from services.notifier.authorities import authority_for_key
@@ -35,11 +36,13 @@ from services.notifier.inbox import (
     PAGE_SIZE,
     Row,
     Wanted,
+    answerable,
     incident_row,
     leg_row,
     remaining,
     urgency,
 )
+from services.notifier.incidents import UnknownIncidentError
 from services.notifier.norms import Obligation, obligation
 from services.notifier.signin import (
     NotAllowedError,
@@ -53,6 +56,8 @@ from services.notifier.transitions import (
     CLOSED,
     INFORMED_MAY_SET,
     MAY_SET,
+    MIN_EXPLANATION,
+    OPEN_ANSWERS,
     TransitionError,
 )
 from services.notifier.worktime import AMSTERDAM
@@ -219,6 +224,95 @@ async def inbox(
         "categories": [c.value for c in Category],
     }
     return page(request, "inbox.html", title=_("inbox.title"), **context)
+
+
+INCIDENT_ANSWERS = (
+    LegStatus.ACKNOWLEDGED,
+    LegStatus.IN_PROGRESS,
+    LegStatus.RESOLVED,
+    LegStatus.NO_ACTION,
+)  # as the API's IncidentAnswerIn
+
+
+async def incident_page(
+    request: Request,
+    person: Person,
+    desk: DeskDep,
+    incident_id: str,
+    code: int = 200,
+    **extra: Any,
+) -> Response:
+    try:
+        incident, legs, moves = await desk.incident(person.recipient_id, incident_id)
+    except UnknownIncidentError:
+        return HTMLResponse(_("inbox.incident.unknown"), status_code=404)
+    row = incident_row(incident, legs)
+    rows = sorted((leg_row(leg) for leg in legs), key=urgency)
+    timeline = [(r.observed_at, _("inbox.incident.observed") % {"ref": r.ref}) for r in rows
+                if r.observed_at is not None]  # fmt: skip
+    timeline += [(m.at, _("inbox.incident.moved") % {"reason": m.reason}) for m in moves]
+    open_legs = any(answerable(leg.status) for leg in legs)
+    may_answer = person.may_change and open_legs and incident.state != IncidentState.MERGED
+    context = {
+        "title": _("inbox.incident.title") % {"count": row.reports},
+        "incident": incident,
+        "row": row,
+        "legs": rows,
+        "timeline": sorted(timeline, key=lambda entry: entry[0]),
+        "points": [
+            {
+                "lat": lat,
+                "lon": lon,
+                "radius_m": 250,
+                "label": catalogue.label(row.category, "Category"),
+            }
+            for lat, lon in row.points
+        ],
+        "answers": [s.value for s in INCIDENT_ANSWERS] if may_answer else [],
+        "person": person,
+    }
+    return page(request, "incident.html", code, **context, **extra)
+
+
+@router.get("/inbox/incidents/{incident_id}", response_class=HTMLResponse)
+async def incident_detail(
+    request: Request, incident_id: str, person: InboxPerson, desk: DeskDep
+) -> Response:
+    return await incident_page(request, person, desk, incident_id)
+
+
+@router.post(
+    "/inbox/incidents/{incident_id}", response_class=HTMLResponse, dependencies=[CsrfChecked]
+)
+async def answer_incident(
+    request: Request, incident_id: str, person: InboxHandler, desk: DeskDep
+) -> Response:
+    """The API's use case (``Desk.answer_incident``) with the person as the actor."""
+    form = await request.form()
+    explanation = str(form.get("explanation", "")).strip() or None
+    chosen = str(form.get("status", ""))
+    wanted = next((s for s in INCIDENT_ANSWERS if s.value == chosen), None)
+    error = incident_answer_error(wanted, explanation)
+    if wanted is None or error:
+        again = {"error": error, "explanation": explanation, "chosen": chosen}
+        return await incident_page(request, person, desk, incident_id, 400, **again)
+    try:
+        outcome = await desk.answer_incident(
+            person.recipient_id, incident_id, wanted, explanation, actor=person.actor()
+        )
+    except UnknownIncidentError:
+        return HTMLResponse(_("inbox.incident.unknown"), status_code=404)
+    done = _("inbox.incident.done") % {"changed": len(outcome.changed), "left": len(outcome.left)}
+    return await incident_page(request, person, desk, incident_id, done=done)
+
+
+def incident_answer_error(wanted: LegStatus | None, explanation: str | None) -> str:
+    """Why the answer cannot be sent (empty: it can), in the catalogue's words."""
+    if wanted is None:
+        return _("inbox.incident.choose")
+    if wanted in OPEN_ANSWERS and len(explanation or "") < MIN_EXPLANATION:
+        return _("inbox.incident.explain") % {"count": MIN_EXPLANATION}
+    return ""
 
 
 async def leg_page(

@@ -11,13 +11,14 @@ from datetime import timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker
+from sqlmodel import select
 
 from schemas.routing import Role
 from schemas.topics import delivery_topic
 from services.intake.submission import SUBTYPES
 from services.notifier.actions import leg_id_for
-from services.notifier.authorities import register_authority
-from services.notifier.models import Leg
+from services.notifier.authorities import InboxSession, register_authority
+from services.notifier.models import Leg, LegHistory
 from services.runtime import catalogue
 from services.runtime.broker import ensure_topics
 from services.runtime.database import write_transaction
@@ -162,3 +163,67 @@ async def test_the_inbox_lists_incidents_then_legs_in_words(
     assert len(rows_of(second.text)) == 11, "the other eleven, no incident again"
     assert 'href="/inbox?category=odour"' in second.text, "back to page 1 with the filter"
     assert "Bladzijde 2" in second.text
+
+
+async def test_an_incident_is_read_and_answered_once_in_the_inbox(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker
+) -> None:
+    service = notifier_service
+    body = "od-odnzkg"
+    legs = [await deliver_as(service, producer, body, Role.EXECUTING_BODY) for _ in range(2)]
+    csrf = await sign_in(service, body)
+    async with service.notifier.runtime.sessions() as session:
+        leg = await session.get(Leg, legs[0])
+        assert leg is not None
+        incident_id = str(leg.incident_id)
+    url = f"/inbox/incidents/{incident_id}"
+
+    page = await service.client.get(url)
+    assert page.status_code == 200, page.text
+    text = html.unescape(page.text)
+    assert "Voorval met 2 meldingen" in text
+    assert all(word in text for word in ("Tata Steel IJmuiden", "Velsen", "Geur: zwavel"))
+    assert re.search(r'<dd id="reporters">1</dd>', text), "one resident, twice: one reporter"
+    assert "uit 200°, 4,5 m/s" in text, "the wind of the last report"
+    assert text.count(": hinder waargenomen") == 2, "the time line names each report"
+    assert '"lat": 52.48, "lon": 4.605' in text, "the map's point: coarsened to 500 m"
+    assert "52.4806" not in text, "never the exact point"
+
+    short = {"csrf_token": csrf, "status": "resolved", "explanation": "Opgelost."}
+    refused = await service.client.post(url, data=short)
+    assert refused.status_code == 400
+    assert "minstens 20 tekens" in html.unescape(refused.text)
+    without = await service.client.post(url, data={"status": "acknowledged"})
+    assert without.status_code == 403, "no CSRF token: refused"
+
+    seen = await service.client.post(url, data={"csrf_token": csrf, "status": "acknowledged"})
+    assert "Verwerkt: 2 meldingen bijgewerkt, 0 niet" in html.unescape(seen.text)
+    answer = "Het bedrijf heeft een lek gedicht; wij blijven toezicht houden."
+    done = await service.client.post(
+        url, data={"csrf_token": csrf, "status": "resolved", "explanation": answer}
+    )
+    assert done.status_code == 200, done.text
+    assert "Verwerkt: 2 meldingen bijgewerkt, 0 niet" in html.unescape(done.text)
+    async with service.notifier.runtime.sessions() as session:
+        for leg_id in legs:
+            leg = await session.get(Leg, leg_id)
+            assert leg is not None
+            assert (leg.status, leg.explanation) == ("resolved", answer)
+        history = await session.exec(select(LegHistory).where(LegHistory.leg_id == legs[0]))
+        names = {h.actor_name for h in history.all() if h.to_status == "resolved"}
+        assert len(names) == 1, names
+        assert str(names.pop()).startswith("API-sleutel"), "the person who answered"
+
+    async with write_transaction(service.notifier.runtime.sessions) as session:
+        for row in (await session.exec(select(InboxSession))).all():
+            row.role = "viewer"
+            session.add(row)
+    viewer_page = await service.client.get(url)
+    assert viewer_page.status_code == 200
+    assert 'id="answer-incident"' not in viewer_page.text, "a viewer has no answer form"
+    again = {"csrf_token": csrf, "status": "acknowledged"}
+    assert (await service.client.post(url, data=again)).status_code == 403, "a viewer: refused"
+
+    await sign_out(service.client)
+    await sign_in(service, "gm0344")
+    assert (await service.client.get(url)).status_code == 404, "another body's incident"
