@@ -7,6 +7,7 @@ reporter key or a description; points are the delivery's, coarsened to ``COARSE_
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,3 +170,68 @@ def answerable(status: str) -> bool:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+EARTH_M = 6_371_000.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate source as the leg page shows it: where it is, how far, and why."""
+
+    name: str
+    distance_km: float
+    reasons: list[str]  # catalogue keys
+    lat: float | None
+    lon: float | None
+
+
+def candidates(delivery: dict[str, Any] | None) -> list[Candidate]:
+    """The delivery's candidate facilities, best first, with their place on the map: from the
+    report's point, the distance and the bearing (facility to reporter) the router gave."""
+    content = delivery or {}
+    location = content.get("location") or {}
+    found = sorted(content.get("candidate_facilities") or [], key=lambda f: -f.get("score", 0))
+    shown = []
+    for facility in found:
+        point = _back_along(location.get("lat"), location.get("lon"), facility)
+        shown.append(
+            Candidate(
+                name=str(facility.get("name") or facility.get("facility_id")),
+                distance_km=round(float(facility.get("distance_m", 0)) / 1000, 1),
+                reasons=_reasons(facility),
+                lat=point[0] if point else None,
+                lon=point[1] if point else None,
+            )
+        )
+    return shown
+
+
+def _reasons(facility: dict[str, Any]) -> list[str]:
+    flags = {
+        "inbox.leg.downwind": facility.get("downwind") is True,
+        "inbox.leg.not_downwind": facility.get("downwind") is False,
+        "inbox.candidate.nuisance_match": facility.get("nuisance_match") is True,
+        "inbox.candidate.plausible": bool(facility.get("plausible")),
+        "inbox.candidate.seveso": bool(facility.get("seveso")),
+    }
+    return [key for key, holds in flags.items() if holds]
+
+
+def _back_along(
+    lat: float | None, lon: float | None, facility: dict[str, Any]
+) -> tuple[float, float] | None:
+    """The point ``distance_m`` from the report against ``bearing_deg`` (great circle)."""
+    if lat is None or lon is None or facility.get("bearing_deg") is None:
+        return None
+    bearing = math.radians((float(facility["bearing_deg"]) + 180) % 360)
+    angle = float(facility.get("distance_m", 0)) / EARTH_M
+    phi, lam = math.radians(lat), math.radians(lon)
+    phi2 = math.asin(
+        math.sin(phi) * math.cos(angle) + math.cos(phi) * math.sin(angle) * math.cos(bearing)
+    )
+    lam2 = lam + math.atan2(
+        math.sin(bearing) * math.sin(angle) * math.cos(phi),
+        math.cos(angle) - math.sin(phi) * math.sin(phi2),
+    )
+    return round(math.degrees(phi2), 4), round(math.degrees(lam2), 4)

@@ -37,12 +37,14 @@ from services.notifier.inbox import (
     Row,
     Wanted,
     answerable,
+    candidates,
     incident_row,
     leg_row,
     remaining,
     urgency,
 )
 from services.notifier.incidents import UnknownIncidentError
+from services.notifier.models import Leg
 from services.notifier.norms import Obligation, obligation
 from services.notifier.signin import (
     NotAllowedError,
@@ -337,8 +339,21 @@ async def leg_page(
         "obligation": obligation(leg.role).value,
         "case": await desk.shared_case(person.recipient_id, leg_id),
         "may_lead": obligation(leg.role) is Obligation.ANSWER,
+        "candidates": candidates(leg.delivery),
+        "points": leg_points(leg),
     }
     return page(request, "leg.html", code, **context, **extra)
+
+
+def leg_points(leg: Leg) -> list[dict[str, Any]]:
+    """The leg page's map: the report's coarsened point, then each candidate source."""
+    row = leg_row(leg)
+    points = [{"lat": lat, "lon": lon, "radius_m": 250, "label": _("inbox.leg.map_report")}
+              for lat, lon in row.points]  # fmt: skip
+    for found in candidates(leg.delivery):
+        if found.lat is not None and found.lon is not None:
+            points.append({"lat": found.lat, "lon": found.lon, "radius_m": 60, "label": found.name})
+    return points
 
 
 @router.get("/inbox/legs/{leg_id}", response_class=HTMLResponse)

@@ -71,6 +71,13 @@ def test_inbox_by_keyboard(kafka_bootstrap_servers: str, tmp_path: Path) -> None
         reported = driver.find_element(By.ID, "report").text
         assert "Sterke zwavellucht, ramen dicht." in reported, "what the delivery carried"
         assert "gm0453 is bevoegd." in reported
+        shown = WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, "#leg-map.leaflet-container")
+            )
+        )  # Leaflet drew the map of the coarsened point and the candidate sources
+        assert shown.is_displayed()
+        assert driver.find_elements(By.CSS_SELECTOR, "#leg-map path.leaflet-interactive")
 
         acknowledge_leg(driver)
         resolve_leg(driver, "Opgelost.")

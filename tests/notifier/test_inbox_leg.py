@@ -5,6 +5,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -227,3 +228,26 @@ async def test_an_incident_is_read_and_answered_once_in_the_inbox(
     await sign_out(service.client)
     await sign_in(service, "gm0344")
     assert (await service.client.get(url)).status_code == 404, "another body's incident"
+
+
+async def test_the_leg_page_maps_the_coarsened_point_and_the_candidate_sources(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker
+) -> None:
+    service = notifier_service
+    leg_id = await deliver_rich(service, producer, "gm0453")
+    await sign_in(service, "gm0453")
+    text = html.unescape((await service.client.get(f"/inbox/legs/{leg_id}")).text)
+    found = re.search(r"data-points='([^']+)'", text)
+    assert found is not None, "the leg page has a map"
+    report, source = json.loads(found.group(1))
+    assert (report["lat"], report["lon"], report["radius_m"]) == (52.48, 4.605, 250)
+    assert source["label"] == "Tata Steel IJmuiden"
+    # 2.1 km from the report, the report lying at 20° from it: the works lie south-south-west
+    assert 52.45 < source["lat"] < 52.47, source
+    assert 4.58 < source["lon"] < 4.60, source
+    candidates = text.split('id="candidates"', 1)[1].split("</table>", 1)[0]
+    assert "Tata Steel IJmuiden" in candidates
+    assert "2,1 km" in candidates
+    assert "de melder zat benedenwinds" in candidates
+    assert 'src="/vendor/leaflet/leaflet.js"' in text
+    assert 'id="history"' in text
