@@ -7,6 +7,8 @@ reporter key or a description; points are the delivery's, coarsened to ``COARSE_
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from schemas.incident import IncidentState
 from schemas.leg import LegStatus
 from services.notifier.models import Incident, Leg
 from services.notifier.transitions import CLOSED
+from services.notifier.worktime import AMSTERDAM
 
 PAGE_SIZE = 50
 COARSE_DEGREES = 0.005  # ~500 m, the grid the tracking page and the digest show
@@ -235,3 +238,54 @@ def _back_along(
         math.cos(angle) - math.sin(phi) * math.sin(phi2),
     )
     return round(math.degrees(phi2), 4), round(math.degrees(lam2), 4)
+
+
+EXPORT_COLUMNS = (
+    "soort_regel", "id", "kenmerk", "categorie", "wat_precies", "plaats", "sterkte",
+    "verschillende_melders", "meldingen", "termijn", "te_laat", "status", "waargenomen",
+    "breedte", "lengte",
+)  # fmt: skip
+
+
+def export_record(row: Row, words: dict[str, str]) -> dict[str, Any]:
+    """One row of the export: no reporter key, no description, points coarsened to 500 m.
+    ``words``: the Dutch words of the row's category, subtype and status."""
+    lat, lon = row.points[0] if len(row.points) == 1 else (None, None)
+    return {
+        "soort_regel": "voorval" if row.kind == "incident" else "melding",
+        "id": row.id, "kenmerk": row.ref, "categorie": words["category"],
+        "wat_precies": words.get("subtype", ""), "plaats": ", ".join(row.places),
+        "sterkte": row.intensity, "verschillende_melders": row.reporters,
+        "meldingen": row.reports, "termijn": _local(row.due_at), "te_laat": row.overdue,
+        "status": words["status"], "waargenomen": _local(row.observed_at),
+        "breedte": lat, "lengte": lon,
+    }  # fmt: skip
+
+
+def csv_text(records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+    return out.getvalue()
+
+
+def geojson(rows: list[Row], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A FeatureCollection: a point per report, a multipoint per incident (coarsened)."""
+    features = []
+    for row, record in zip(rows, records, strict=True):
+        properties = {k: v for k, v in record.items() if k not in ("breedte", "lengte")}
+        coordinates = [[lon, lat] for lat, lon in row.points]
+        geometry: dict[str, Any] | None = None
+        if row.kind == "leg" and coordinates:
+            geometry = {"type": "Point", "coordinates": coordinates[0]}
+        elif coordinates:
+            geometry = {"type": "MultiPoint", "coordinates": coordinates}
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _local(moment: datetime | None) -> str:
+    """RFC 3339 with the Amsterdam offset (empty when none)."""
+    return moment.astimezone(AMSTERDAM).isoformat(timespec="seconds") if moment else ""

@@ -38,6 +38,9 @@ from services.notifier.inbox import (
     Wanted,
     answerable,
     candidates,
+    csv_text,
+    export_record,
+    geojson,
     incident_row,
     leg_row,
     remaining,
@@ -226,6 +229,64 @@ async def inbox(
         "categories": [c.value for c in Category],
     }
     return page(request, "inbox.html", title=_("inbox.title"), **context)
+
+
+def words_of(row: Row) -> dict[str, str]:
+    """The Dutch words of a row's category, subtype and status, for the exports."""
+    status = (
+        _("inbox.incidents.state." + row.status)
+        if row.kind == "incident"
+        else catalogue.label(row.status, "LegStatus")
+    )
+    words = {"category": catalogue.label(row.category, "Category"), "status": status}
+    if row.subtype:
+        words["subtype"] = catalogue.label(row.subtype, "Subtype")
+    return words
+
+
+async def exported(
+    person: Person, desk: Desk, status: str, category: str, overdue: str, page_number: str
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    """The inbox's current selection (its filters and page) as export records."""
+    wanted = wanted_of(status, category, overdue, page_number)
+    rows, _more = await selection(desk, person.recipient_id, wanted)
+    return rows, [export_record(row, words_of(row)) for row in rows]
+
+
+@router.get("/inbox/export.csv")
+async def export_csv(
+    person: InboxPerson,
+    desk: DeskDep,
+    status: str = "",
+    category: str = "",
+    overdue: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "1",
+) -> Response:
+    """The selection as CSV (UTF-8, comma-separated): no personal data."""
+    _rows, records = await exported(person, desk, status, category, overdue, page_number)
+    return Response(
+        csv_text(records),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="meldkamer.csv"'},
+    )
+
+
+@router.get("/inbox/export.geojson")
+async def export_geojson(
+    person: InboxPerson,
+    desk: DeskDep,
+    status: str = "",
+    category: str = "",
+    overdue: str = "",
+    page_number: Annotated[str, Query(alias="page")] = "1",
+) -> Response:
+    """The selection as GeoJSON (RFC 7946, WGS84, points coarsened): no personal data."""
+    rows, records = await exported(person, desk, status, category, overdue, page_number)
+    return JSONResponse(
+        geojson(rows, records),
+        media_type="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="meldkamer.geojson"'},
+    )
 
 
 INCIDENT_ANSWERS = (

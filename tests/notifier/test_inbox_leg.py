@@ -4,7 +4,9 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 import uuid
@@ -19,7 +21,8 @@ from schemas.topics import delivery_topic
 from services.intake.submission import SUBTYPES
 from services.notifier.actions import leg_id_for
 from services.notifier.authorities import InboxSession, register_authority
-from services.notifier.models import Leg, LegHistory
+from services.notifier.inbox import EXPORT_COLUMNS
+from services.notifier.models import CaseFile, Leg, LegHistory
 from services.runtime import catalogue
 from services.runtime.broker import ensure_topics
 from services.runtime.database import write_transaction
@@ -251,3 +254,43 @@ async def test_the_leg_page_maps_the_coarsened_point_and_the_candidate_sources(
     assert "de melder zat benedenwinds" in candidates
     assert 'src="/vendor/leaflet/leaflet.js"' in text
     assert 'id="history"' in text
+
+
+async def test_the_exports_hold_the_selection_without_personal_data(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker
+) -> None:
+    service = notifier_service
+    body = "od-odnzkg"
+    for _ in range(2):
+        await deliver_as(service, producer, body, Role.EXECUTING_BODY)
+    await deliver_as(service, producer, body, Role.COMPETENT_AUTHORITY)
+    await sign_in(service, body)
+    async with service.notifier.runtime.sessions() as session:
+        keys = {case.reporter_key for case in (await session.exec(select(CaseFile))).all()}
+    assert keys, "the notifier keeps the pseudonymous reporter keys (never exported)"
+
+    answer = await service.client.get("/inbox/export.csv?category=odour")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    records = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["soort_regel"] for r in records] == ["voorval", "melding"]
+    incident, single = records
+    assert (incident["meldingen"], incident["categorie"], incident["wat_precies"]) == (
+        "2", "Geur", "zwavel"
+    )  # fmt: skip
+    assert (single["plaats"], single["status"], single["sterkte"]) == ("Velsen", "ontvangen", "4")
+    assert (single["breedte"], single["lengte"]) == ("52.48", "4.605"), "coarsened to 500 m"
+    assert single["waargenomen"] == "2026-11-23T10:35:00+01:00", "RFC 3339, Amsterdam offset"
+
+    geo = await service.client.get("/inbox/export.geojson?category=odour")
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    features = geo.json()["features"]
+    assert [f["geometry"]["type"] for f in features] == ["MultiPoint", "Point"]
+    assert features[1]["geometry"]["coordinates"] == [4.605, 52.48]
+    assert features[1]["properties"]["kenmerk"] == single["kenmerk"]
+
+    for exported in (answer.text, geo.text):
+        for private in (*keys, *DESCRIPTION.splitlines(), "52.4806", "4.6064", "prikkende"):
+            assert private not in exported, f"{private!r} is exported"
+    none = await service.client.get("/inbox/export.csv?category=noise")
+    assert none.text.splitlines() == [",".join(EXPORT_COLUMNS)], "an empty selection: the header"
