@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from authlib.integrations.starlette_client import OAuthError
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -172,7 +172,12 @@ async def logout(request: Request, sign_in: SignInDep) -> Response:
     return RedirectResponse(SIGN_IN, status_code=303)
 
 
-def wanted_of(status: str, category: str, overdue: str, page: str) -> Wanted:
+def wanted_of(
+    status: str = "",
+    category: str = "",
+    overdue: str = "",
+    page: Annotated[str, Query()] = "1",
+) -> Wanted:
     """The filters from the query string; an unknown value is no filter, a bad page is 1."""
     number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     return Wanted(
@@ -207,17 +212,11 @@ async def selection(desk: Desk, recipient_id: str, wanted: Wanted) -> tuple[list
     return rows, len(legs) > PAGE_SIZE
 
 
+Selected = Annotated[Wanted, Depends(wanted_of)]
+
+
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(
-    request: Request,
-    person: InboxPerson,
-    desk: DeskDep,
-    status: str = "",
-    category: str = "",
-    overdue: str = "",
-    page_number: Annotated[str, Query(alias="page")] = "1",
-) -> Response:
-    wanted = wanted_of(status, category, overdue, page_number)
+async def inbox(request: Request, person: InboxPerson, desk: DeskDep, wanted: Selected) -> Response:
     rows, more = await selection(desk, person.recipient_id, wanted)
     context: dict[str, Any] = {
         "person": person,
@@ -245,25 +244,17 @@ def words_of(row: Row) -> dict[str, str]:
 
 
 async def exported(
-    person: Person, desk: Desk, status: str, category: str, overdue: str, page_number: str
+    person: Person, desk: Desk, wanted: Wanted
 ) -> tuple[list[Row], list[dict[str, Any]]]:
     """The inbox's current selection (its filters and page) as export records."""
-    wanted = wanted_of(status, category, overdue, page_number)
     rows, _more = await selection(desk, person.recipient_id, wanted)
     return rows, [export_record(row, words_of(row)) for row in rows]
 
 
 @router.get("/inbox/export.csv")
-async def export_csv(
-    person: InboxPerson,
-    desk: DeskDep,
-    status: str = "",
-    category: str = "",
-    overdue: str = "",
-    page_number: Annotated[str, Query(alias="page")] = "1",
-) -> Response:
+async def export_csv(person: InboxPerson, desk: DeskDep, wanted: Selected) -> Response:
     """The selection as CSV (UTF-8, comma-separated): no personal data."""
-    _rows, records = await exported(person, desk, status, category, overdue, page_number)
+    _rows, records = await exported(person, desk, wanted)
     return Response(
         csv_text(records),
         media_type="text/csv; charset=utf-8",
@@ -272,16 +263,9 @@ async def export_csv(
 
 
 @router.get("/inbox/export.geojson")
-async def export_geojson(
-    person: InboxPerson,
-    desk: DeskDep,
-    status: str = "",
-    category: str = "",
-    overdue: str = "",
-    page_number: Annotated[str, Query(alias="page")] = "1",
-) -> Response:
+async def export_geojson(person: InboxPerson, desk: DeskDep, wanted: Selected) -> Response:
     """The selection as GeoJSON (RFC 7946, WGS84, points coarsened): no personal data."""
-    rows, records = await exported(person, desk, status, category, overdue, page_number)
+    rows, records = await exported(person, desk, wanted)
     return JSONResponse(
         geojson(rows, records),
         media_type="application/geo+json",

@@ -34,6 +34,7 @@ from tests.support.kafka import wait_async
 from tests.support.signin import key_sign_in, sign_out
 
 pytestmark = pytest.mark.kafka
+OD = "od-odnzkg"
 
 
 async def sign_in(service: NotifierUnderTest, recipient_id: str) -> str:
@@ -106,6 +107,16 @@ async def deliver_as(
     return leg_id
 
 
+async def incident_and_single(service: NotifierUnderTest, producer: KafkaBroker) -> str:
+    """Two reports in one incident and one single leg at the omgevingsdienst, signed in as it;
+    the single leg's id."""
+    for _ in range(2):
+        await deliver_as(service, producer, OD, Role.EXECUTING_BODY)
+    single = await deliver_as(service, producer, OD, Role.COMPETENT_AUTHORITY)
+    await sign_in(service, OD)
+    return single
+
+
 def rows_of(page: str) -> list[str]:
     """The text of each row of the inbox's table, tags removed."""
     body = page.split('<tbody class="utrecht-table__body">', 1)[1].split("</tbody>", 1)[0]
@@ -130,11 +141,7 @@ async def test_the_inbox_lists_incidents_then_legs_in_words(
     notifier_service: NotifierUnderTest, producer: KafkaBroker
 ) -> None:
     service = notifier_service
-    body = "od-odnzkg"
-    for _ in range(2):
-        await deliver_as(service, producer, body, Role.EXECUTING_BODY)
-    single = await deliver_as(service, producer, body, Role.COMPETENT_AUTHORITY)
-    await sign_in(service, body)
+    single = await incident_and_single(service, producer)
 
     page = await service.client.get("/inbox")
     assert page.status_code == 200, page.text
@@ -260,11 +267,7 @@ async def test_the_exports_hold_the_selection_without_personal_data(
     notifier_service: NotifierUnderTest, producer: KafkaBroker
 ) -> None:
     service = notifier_service
-    body = "od-odnzkg"
-    for _ in range(2):
-        await deliver_as(service, producer, body, Role.EXECUTING_BODY)
-    await deliver_as(service, producer, body, Role.COMPETENT_AUTHORITY)
-    await sign_in(service, body)
+    await incident_and_single(service, producer)
     async with service.notifier.runtime.sessions() as session:
         keys = {case.reporter_key for case in (await session.exec(select(CaseFile))).all()}
     assert keys, "the notifier keeps the pseudonymous reporter keys (never exported)"

@@ -3,7 +3,8 @@ stack: no violation of impact serious or critical of the WCAG 2.1 A/AA rules.
 
 The pages: the resident's form (empty and sent back with errors), the confirmation, the
 tracking page, "not found", the resident's "is it solved?" page, the digest list and a digest,
-and the inbox's sign-in (the inbox's own pages are checked with its rebuild).
+the inbox's sign-in, and, signed in, the meldkamer's pages: the inbox list (also filtered and
+with no rows), an incident and a leg (Dutch only: the inbox is in Dutch).
 """
 
 from __future__ import annotations
@@ -38,6 +39,32 @@ def sent_back_with_errors(driver: WebDriver, intake: str, lang: str) -> None:
     )
 
 
+def inbox_pages(driver: WebDriver, notifier: str, key: str) -> list[tuple[str, str]]:
+    """Sign in with the organisation's key; the inbox, its first incident and one of its legs."""
+    driver.get(f"{notifier}/inbox/login")
+    driver.find_element(By.ID, "api_key").send_keys(key, Keys.ENTER)
+    WebDriverWait(driver, 30).until(expected_conditions.url_to_be(f"{notifier}/inbox"))
+    links: list[Any] = []
+    for _ in range(100):  # the burst's deliveries reach the notifier through Kafka
+        links = driver.find_elements(By.CSS_SELECTOR, "a[href^='/inbox/incidents/']")
+        if links:
+            break
+        driver.refresh()
+        driver.implicitly_wait(0.2)
+    assert links, "the burst formed an incident in the inbox"
+    incident = str(links[0].get_attribute("href"))
+    driver.get(incident)
+    leg = str(
+        driver.find_element(By.CSS_SELECTOR, "#legs a[href^='/inbox/legs/']").get_attribute("href")
+    )
+    return [
+        ("inbox-nl", f"{notifier}/inbox"),
+        ("inbox-filtered-nl", f"{notifier}/inbox?category=noise&overdue=1"),
+        ("incident-nl", incident),
+        ("leg-nl", leg),
+    ]
+
+
 @pytest.mark.timeout(600)  # a dozen pages, each run through axe (and photographed when asked)
 def test_every_page_in_both_languages_passes_axe(system: System) -> None:
     failures: dict[str, list[dict[str, Any]]] = {}
@@ -51,11 +78,17 @@ def test_every_page_in_both_languages_passes_axe(system: System) -> None:
             )
             if violations := accessibility_violations(driver):
                 failures[what] = violations
+        inbox = inbox_pages(driver, urls["notifier"], system.key)
+        for what, url in inbox:
+            driver.get(url)
+            screenshots.settled(driver)
+            if violations := accessibility_violations(driver):
+                failures[what] = violations
         for lang in LANGUAGES:
             sent_back_with_errors(driver, system.urls["intake"], lang)
             if violations := accessibility_violations(driver):
                 failures[f"form with errors ({lang})"] = violations
         assert not policy_violations(driver), "the pages satisfy their Content-Security-Policy"
         if SCREENSHOTS:
-            screenshots.take_all(driver, found, Path(SCREENSHOTS))
+            screenshots.take_all(driver, [*found, *inbox], Path(SCREENSHOTS))
     assert not failures, failures
