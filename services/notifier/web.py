@@ -172,7 +172,7 @@ async def logout(request: Request, sign_in: SignInDep) -> Response:
     return RedirectResponse(SIGN_IN, status_code=303)
 
 
-def wanted_of(
+async def wanted_of(
     status: str = "",
     category: str = "",
     overdue: str = "",
