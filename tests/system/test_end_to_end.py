@@ -131,8 +131,17 @@ def test_report_to_answer_to_reopened(system: System) -> None:
         short = str(delivery.report_id)[:8]
 
         def listed() -> bool:
-            driver.refresh()
-            return bool(driver.find_elements(By.LINK_TEXT, short))
+            """The leg is listed on its own, or inside one of the incidents (voorvallen) the
+            inbox lists first; the driver stays on the page that links it."""
+            driver.get(urls["notifier"] + "/inbox")
+            if driver.find_elements(By.LINK_TEXT, short):
+                return True
+            incidents = driver.find_elements(By.CSS_SELECTOR, "a[href^='/inbox/incidents/']")
+            for href in [a.get_attribute("href") or "" for a in incidents]:
+                driver.get(href)
+                if driver.find_elements(By.LINK_TEXT, short):
+                    return True
+            return False
 
         wait_until(listed, timeout_s=60, interval_s=0.5)
         driver.find_element(By.LINK_TEXT, short).send_keys(Keys.ENTER)
