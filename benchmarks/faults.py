@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.faults --reports 10000 --seed 1
     .venv/bin/python -m benchmarks.faults --reports 6000 --seed 1 --database postgresql --intakes 2
+    .venv/bin/python -m benchmarks.faults --reports 2000 --seed 1 --brokers 3   # on a cluster
     .venv/bin/python -m benchmarks.faults --notifier-backlog 10000     # the recovery benchmark
 
 A fresh local broker and the three services as their own processes (SQLite, or a throwaway
@@ -37,19 +38,20 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
 import sqlalchemy
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from benchmarks.end_to_end_latency import body
 from schemas.cloudevents import decode
@@ -77,6 +79,10 @@ LOG_DIR = PROJECT_ROOT / "var" / "log" / "faults"
 BROKER_START_S = 240.0
 """After a SIGKILL the broker recovers every partition's log before it starts (a minute and
 more on this busy machine)."""
+PROBE_TIMEOUT_S = 30.0
+"""How long one look at the broker (end offsets, committed offsets) may take before it is
+retried; aiokafka's own requests can wait on metadata of a restarting broker without end."""
+T = TypeVar("T")
 SESSION_TIMEOUT_S = 10.0
 """aiokafka's default consumer session timeout, which the services keep."""
 DELIVERY_TOPICS = re.compile(r"^buursignaal\.delivery\.(?!deadletter).+\.v1$")
@@ -97,6 +103,12 @@ class Options:
     outage_s: float = 5.0
     drain_timeout_s: float = 600.0
     log_dir: Path = LOG_DIR
+    brokers: int = 1
+    """1, or a local cluster of 3 (replication 3, ``min.insync.replicas`` 2; ADR 0012): then the
+    broker fault kills one node, and the others take over its partitions."""
+    deadline_s: float | None = None
+    """The whole campaign's bound (start to reconciliation), so that a stuck stage ends in an
+    error that names it rather than in a hang; None: unbounded (the benchmark)."""
 
 
 @dataclass
@@ -151,7 +163,10 @@ class Stack:
             port=free_port(),
             controller_port=free_port(),
             start_timeout_s=BROKER_START_S,
+            brokers=options.brokers,
+            peer_ports=tuple((free_port(), free_port()) for _ in range(options.brokers - 1)),
         )
+        self.rng = random.Random(options.seed)
         self.postgres: ThrowawayPostgres | None = None
         labels = [f"intake-{n + 1}" for n in range(options.intakes)] + ["router", "notifier"]
         self.ports = {label: free_port() for label in labels}
@@ -159,6 +174,8 @@ class Stack:
         self.env: dict[str, str] = {}
         self.loading = False
         """Whether reports are still being submitted."""
+        self.stage = "starting"
+        """What the campaign does now (named when its deadline passes)."""
 
     @property
     def bootstrap(self) -> str:
@@ -234,7 +251,13 @@ class Stack:
             os.killpg(pid, signal.SIGCONT)
 
     def broker_kill(self) -> None:
-        """SIGKILL the broker, then start it again on its data directory."""
+        """SIGKILL the broker (on a cluster one seeded node), then start it again on its data."""
+        if self.options.brokers > 1:
+            node = self.rng.randint(1, self.options.brokers)
+            kafka.kill(self.broker, node)
+            time.sleep(1)
+            kafka.up(self.broker)  # only the node that is not running
+            return
         pid = kafka.status(self.broker).pid
         if pid is None:
             raise RuntimeError("the broker is not running")
@@ -289,8 +312,21 @@ class Stack:
 # --- the broker's view: end offsets and what the consumer groups committed --------------------
 
 
+async def bounded(awaitable: Awaitable[T], what: str, seconds: float = PROBE_TIMEOUT_S) -> T:
+    """``awaitable`` within ``seconds``: a probe of a broker that is just coming back may wait
+    for metadata without end; the campaign retries it instead (``TimeoutError`` names it)."""
+    try:
+        return await asyncio.wait_for(awaitable, seconds)
+    except TimeoutError as error:
+        raise TimeoutError(f"{what}: no answer within {seconds:.0f} s") from error
+
+
 async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     """The end offset of every partition of the services' topics (dead letters aside)."""
+    return await bounded(_end_offsets(bootstrap), "end offsets")
+
+
+async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -323,6 +359,10 @@ class Progress:
 
 
 async def progress(bootstrap: str, ends: dict[TopicPartition, int]) -> Progress:
+    return await bounded(_progress(bootstrap, ends), "committed offsets")
+
+
+async def _progress(bootstrap: str, ends: dict[TopicPartition, int]) -> Progress:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -442,7 +482,9 @@ async def inject_all(stack: Stack, faults: list[Fault], started: float) -> None:
     for fault in faults:
         await asyncio.sleep(max(0.0, started + fault.at_s - time.monotonic()))
         fault.injected_s = time.monotonic() - started
+        stack.stage = f"injecting {fault.kind} {fault.target}"
         await asyncio.to_thread(stack.inject, fault)
+        stack.stage = f"recovering from {fault.kind} {fault.target}"
         fault.lasted_s = time.monotonic() - started - fault.injected_s
         fault.recovery_s = await caught_up(stack, timeout_s=300)
         print(f"  fault: {fault.describe()}", flush=True)
@@ -452,13 +494,19 @@ async def drain(stack: Stack, timeout_s: float) -> None:
     """Until the groups have caught up and nothing new appears on the topics."""
     deadline = time.monotonic() + timeout_s
     previous: dict[TopicPartition, int] = {}
+    state: object = "nothing yet"
     while time.monotonic() < deadline:
-        ends = await end_offsets(stack.bootstrap)
-        if ends == previous and await lagging(stack.bootstrap, ends) == 0:
-            return
-        previous = ends
+        try:
+            ends = await end_offsets(stack.bootstrap)
+            behind = await lagging(stack.bootstrap, ends)
+            if ends == previous and behind == 0:
+                return
+            state = f"{behind} records not committed yet"
+            previous = ends
+        except (TimeoutError, KafkaError) as error:  # a probe of a busy broker: again
+            state = error
         await asyncio.sleep(3)
-    raise TimeoutError(f"the stack did not drain within {timeout_s:.0f} s")
+    raise TimeoutError(f"the stack did not drain within {timeout_s:.0f} s; last: {state}")
 
 
 # --- reconciliation ---------------------------------------------------------------------------
@@ -629,7 +677,8 @@ def check_outboxes(findings: Findings, urls: dict[str, str]) -> None:
 
 async def reconcile(stack: Stack, client: Client, faults: list[Fault]) -> Findings:
     findings = Findings(faults=faults)
-    topics = await read_stack_topics(stack.bootstrap)
+    stack.stage = "reconciling"
+    topics = await bounded(read_stack_topics(stack.bootstrap), "reading the topics", 300)
     findings.topic_duplicates = topics.records - len(topics.distinct)
     urls = {
         name: stack.env[f"BUURSIGNAAL_{name.upper()}_DATABASE_URL"]
@@ -639,7 +688,9 @@ async def reconcile(stack: Stack, client: Client, faults: list[Fault]) -> Findin
     check_routing(findings, topics, set(client.accepted.values()), urls["router"])
     check_notifier(findings, topics, urls["notifier"])
     check_outboxes(findings, urls)
-    findings.dead_letters = await read_topics(stack.bootstrap, dead_letter_topic_names())
+    findings.dead_letters = await bounded(
+        read_topics(stack.bootstrap, dead_letter_topic_names()), "reading the dead letters", 120
+    )
     findings.count("fault not recovered from", sum(1 for f in faults if f.recovery_s is None))
     return findings
 
@@ -671,25 +722,51 @@ async def campaign(stack: Stack, options: Options) -> Findings:
         finally:
             stack.loading = False
 
+    loop = asyncio.get_running_loop()
+    injected: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if not injected.done():
+            injected.set_exception(error) if error else injected.set_result(None)
+
     def injector() -> None:
         # an event loop of its own, in a thread: the client's thousands of requests in this
-        # loop must not delay the faults or the recovery times
-        asyncio.run(inject_all(stack, faults, started))
+        # loop must not delay the faults or the recovery times. A daemon thread, so that a
+        # campaign past its deadline does not wait for it.
+        error: BaseException | None = None
+        try:
+            asyncio.run(inject_all(stack, faults, started))
+        except BaseException as raised:  # handed to the campaign's loop
+            error = raised
+        with contextlib.suppress(RuntimeError):  # the campaign's loop is gone
+            loop.call_soon_threadsafe(settle, error)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        injecting = asyncio.get_running_loop().run_in_executor(pool, injector)
-        await asyncio.gather(submit_all(), injecting)
+    threading.Thread(target=injector, name="faults", daemon=True).start()
+    await asyncio.gather(submit_all(), injected)
     load_s = time.monotonic() - started
     print(f"  load done in {load_s:.0f} s; draining", flush=True)
+    stack.stage = "draining"
     await drain(stack, options.drain_timeout_s)
     findings = await reconcile(stack, client, faults)
     findings.load_s = load_s
     return findings
 
 
+async def bounded_campaign(stack: Stack, options: Options) -> Findings:
+    if options.deadline_s is None:
+        return await campaign(stack, options)
+    try:
+        return await asyncio.wait_for(campaign(stack, options), options.deadline_s)
+    except TimeoutError as error:
+        raise TimeoutError(
+            f"the campaign passed its deadline of {options.deadline_s:.0f} s while "
+            f"{stack.stage} (service logs: {options.log_dir})"
+        ) from error
+
+
 def run_campaign(options: Options) -> Findings:
     with running_stack(options) as stack:
-        findings = asyncio.run(campaign(stack, options))
+        findings = asyncio.run(bounded_campaign(stack, options))
     for refusal in findings.refusals[:5]:
         print(f"  refused: {refusal}")
     for letter in findings.dead_letters:
@@ -743,12 +820,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--intakes", type=int, default=None, help="2 by default on PostgreSQL")
     parser.add_argument("--rate", type=float, default=40.0, help="reports per second")
     parser.add_argument("--notifier-backlog", type=int, default=None)
+    parser.add_argument(
+        "--brokers", type=int, choices=[1, 3], default=1, help="3: a local cluster (ADR 0012)"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a fresh topic's first offsets
     intakes = args.intakes or (2 if args.database == "postgresql" else 1)
     if args.database == "sqlite" and intakes > 1:
         parser.error("SQLite has one writer process: --intakes 2 needs --database postgresql")
-    options = Options(args.reports, args.seed, args.database, intakes, args.rate)
+    options = Options(
+        args.reports, args.seed, args.database, intakes, args.rate, brokers=args.brokers
+    )
     if args.notifier_backlog is not None:
         with running_stack(options) as stack:
             took = asyncio.run(notifier_recovery(stack, args.notifier_backlog, args.seed))

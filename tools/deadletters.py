@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,34 +92,41 @@ async def read(
         **client_options(credentials),
     )
     await consumer.start()
-    found: list[DeadLetter] = []
-    deadline = time.monotonic() + READ_TIMEOUT_S
     try:
-        while not consumer.assignment():  # without a group every partition is ours
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no partitions of {', '.join(existing)}")
-            await asyncio.sleep(0.1)
-        partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {', '.join(existing)} to its end")
-            batch = await consumer.getmany(timeout_ms=QUIET_MS)
-            for records in batch.values():
-                found.extend(
-                    DeadLetter(
-                        topic=r.topic,
-                        partition=r.partition,
-                        offset=r.offset,
-                        key=r.key,
-                        headers={k: v.decode(errors="replace") for k, v in r.headers},
-                        body=r.value or b"",
-                    )
-                    for r in records
-                )
+        # one bound for all of it: end_offsets and position may wait on the metadata of a
+        # broker that is coming back without a timeout of their own
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            found = await _read_to_end(consumer)
+    except TimeoutError as error:
+        raise TimeoutError(
+            f"could not read {', '.join(existing)} to its end in {READ_TIMEOUT_S} s"
+        ) from error
     finally:
         await consumer.stop()
     return sorted(found, key=lambda d: (d.topic, d.partition, d.offset))
+
+
+async def _read_to_end(consumer: AIOKafkaConsumer) -> list[DeadLetter]:
+    while not consumer.assignment():  # noqa: ASYNC110 - without a group every partition is ours
+        await asyncio.sleep(0.1)
+    partitions = list(consumer.assignment())
+    ends = await consumer.end_offsets(partitions)
+    found: list[DeadLetter] = []
+    while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+        batch = await consumer.getmany(timeout_ms=QUIET_MS)
+        for records in batch.values():
+            found.extend(
+                DeadLetter(
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    key=r.key,
+                    headers={k: v.decode(errors="replace") for k, v in r.headers},
+                    body=r.value or b"",
+                )
+                for r in records
+            )
+    return found
 
 
 async def replay(
