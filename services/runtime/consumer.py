@@ -33,7 +33,12 @@ from services.runtime.database import SessionFactory, write_transaction
 from services.runtime.errors import UnprocessableEventError, Verdict, classify
 from services.runtime.idempotency import first_deliveries
 from services.runtime.logs import REPORT_ID
-from services.runtime.metrics import CONSUMER_WAITING, EVENTS_CONSUMED
+from services.runtime.metrics import (
+    CONSUMER_WAITING,
+    DEAD_LETTERS,
+    EVENTS_CONSUMED,
+    reason_kind,
+)
 from services.runtime.outbox import OutboxRelay, staged
 from services.runtime.retries import bounded, log_retry, until_available
 
@@ -276,6 +281,7 @@ class EventConsumer(Generic[E]):
         )
         log.warning("%s: dead-lettered %s@%s: %s", self.name, record.topic, record.offset, reason)
         EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
+        DEAD_LETTERS.labels(record.topic, reason_kind(reason)).inc()
         return "dead_lettered"
 
 

@@ -30,6 +30,22 @@ EVENTS_CONSUMED = Counter(
     "Events taken from Kafka, by consumer and outcome.",
     ["consumer", "outcome"],
 )
+DEAD_LETTERS = Counter(
+    "buursignaal_dead_letters_total",
+    "Events put on a dead-letter topic, by original topic and kind of reason (alert: any).",
+    ["topic", "reason"],
+)
+
+
+def reason_kind(reason: str) -> str:
+    """A dead letter's reason as one of a few labels (the full text is on the record)."""
+    if reason.startswith("unprocessable"):
+        return "unprocessable"
+    if reason.startswith("failed"):
+        return "failed"
+    return "refused"
+
+
 BROKER_CONNECTED = Gauge("buursignaal_broker_connected", "1 when the Kafka broker is connected.")
 
 

@@ -14,6 +14,7 @@ from services.runtime.broker import make_broker
 from services.runtime.database import make_engine, session_factory
 from services.runtime.errors import UnprocessableEventError
 from services.runtime.logs import REPORT_ID
+from services.runtime.metrics import DEAD_LETTERS
 from services.runtime.migrations import upgrade
 from tests.support.consumers import memory_consumer
 from tests.support.factories import report_received
@@ -34,6 +35,8 @@ async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> No
             raise UnprocessableEventError("this report cannot be routed")
         applied.append(event)
 
+    dead_letters = DEAD_LETTERS.labels(REPORT_RECEIVED.name, "unprocessable")
+    counted = dead_letters._value.get()
     made = memory_consumer(session_factory(engine), apply)
     broker, dead = made.broker, made.dead
 
@@ -55,3 +58,4 @@ async def test_applies_once_and_dead_letters_unprocessable(tmp_path: Path) -> No
     assert REPORT_ID.get() is None, "and the name does not leak past the event"
     assert len(dead) == 1
     assert dead[0]["x-deadletter-reason"] == "unprocessable: this report cannot be routed"
+    assert dead_letters._value.get() == counted + 1, "the metric the alert rule watches"
