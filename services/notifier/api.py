@@ -24,6 +24,7 @@ from services.notifier.delivered import DeliveredReport, delivered_report
 from services.notifier.desk import LegFilter, SharedCase
 from services.notifier.models import Leg, LegHistory
 from services.notifier.norms import obligation
+from services.notifier.problem_types import STATUS_CONFLICT
 from services.runtime.problems import json_body, known_query_parameters
 
 
@@ -97,7 +98,8 @@ class StatusIn(BaseModel):
     seen_answers_of: list[str] = Field(
         default_factory=list,
         description="recipient ids whose answers on the case the caller has read; an answer "
-        "while another body's answer is not among them is refused (409) with that answer",
+        "while another body's answer is not among them is refused (409, problem type "
+        "answer-not-seen) with that answer",
     )
 
 
@@ -200,7 +202,7 @@ async def take_lead(leg_id: str, caller: ApiCaller, desk: DeskDep) -> Response:
     "/legs/{leg_id}/status",
     response_model=LegOut,
     dependencies=[Depends(json_body)],
-    responses={409: {"description": "The status table does not allow this change"}},
+    responses=STATUS_CONFLICT,
 )
 async def change(leg_id: str, body: StatusIn, caller: ApiCaller, desk: DeskDep) -> Response:
     leg = await desk.answer(

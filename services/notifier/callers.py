@@ -19,8 +19,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from schemas.leg import Actor, ActorKind
 from services.notifier.authorities import ApiKey, authority_for_key
-from services.notifier.desk import Desk, UnknownLegError
+from services.notifier.desk import Desk, OtherAnswerFirstError, UnknownLegError
 from services.notifier.models import Authority
+from services.notifier.problem_types import answer_not_seen
 from services.notifier.signin import (
     CsrfError,
     NotAllowedError,
@@ -160,3 +161,4 @@ def install_refusals(app: FastAPI) -> None:
     app.add_exception_handler(NotAllowedError, _not_allowed)
     app.add_exception_handler(UnknownLegError, _unknown_leg)
     app.add_exception_handler(TransitionError, _transition_refused)
+    app.add_exception_handler(OtherAnswerFirstError, answer_not_seen)

@@ -52,8 +52,26 @@ class LegFilter:
     offset: int = 0
 
 
+@dataclass(frozen=True)
+class UnseenAnswer:
+    """Another body's answer the caller did not say it read (no personal data)."""
+
+    recipient_id: str
+    name: str
+    status: str
+    explanation: str | None
+
+
 class OtherAnswerFirstError(TransitionError):
-    """Another body answered the case; this one must have read that answer before its own."""
+    """Another body answered the case; this one must have read that answer before its own.
+
+    The HTTP API answers it as its own problem type (``answer-not-seen``, 409): read the case
+    (``GET /api/v1/legs/{leg_id}``) and send again with ``seen_answers_of`` naming them."""
+
+    def __init__(self, message: str, *, leg_id: str, unseen: list[UnseenAnswer]) -> None:
+        super().__init__(message)
+        self.leg_id = leg_id
+        self.unseen = unseen
 
 
 @dataclass(frozen=True)
@@ -229,8 +247,11 @@ class Desk:
                               f"{o.explanation or ''}" for o in unseen)  # fmt: skip
             raise OtherAnswerFirstError(
                 f"another body answered this case first; read its answer and send again with "
-                f"seen_answers_of naming it: {first}"
-            )
+                f"seen_answers_of naming it: {first}",
+                leg_id=leg.id,
+                unseen=[UnseenAnswer(o.recipient_id, o.recipient_name, str(o.status),
+                                     o.explanation) for o in unseen],
+            )  # fmt: skip
 
     async def shared_case(self, recipient_id: str, leg_id: str) -> SharedCase:
         """The other legs of the leg's report, for its own recipient only."""

@@ -33,6 +33,14 @@ async def compose(
     session: AsyncSession, calendar: WorkingCalendar, start: datetime, end: datetime
 ) -> list[BodyFigures]:
     """The figures of every body with answering legs delivered in ``[start, end]``."""
+    return [figures for figures, _ in await compose_with_legs(session, calendar, start, end)]
+
+
+async def compose_with_legs(
+    session: AsyncSession, calendar: WorkingCalendar, start: datetime, end: datetime
+) -> list[tuple[BodyFigures, list[Leg]]]:
+    """Each body's figures with the answering legs they count (the digest judges which of
+    those are still within their first deadline; nothing of a leg leaves the notifier)."""
     legs = (
         await session.exec(
             select(Leg).where(
@@ -58,7 +66,7 @@ async def compose(
     )
     late = {f.leg_id for f in fired if f.deadline_kind == "acknowledge"}
     return [
-        _body(recipient_id, own, rungs, late, calendar, end)
+        (_body(recipient_id, own, rungs, late, calendar, end), own)
         for recipient_id, own in sorted(by_body.items())
     ]
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.templating import Jinja2Templates
 from faststream.kafka import KafkaBroker
 from selenium.webdriver.common.by import By
 
@@ -15,13 +16,15 @@ from schemas.cloudevents import decode
 from schemas.leg import Actor, ActorKind, LegStatus
 from schemas.pattern import DigestPublished
 from schemas.report import Category
-from schemas.routing import Place
+from schemas.routing import Place, Role
 from schemas.topics import DIGEST_PUBLISHED
+from services.notifier import web
 from services.notifier.actions import Legs
 from services.notifier.models import Leg
 from services.notifier.norms import Norms
 from services.notifier.patterns.digest import compose
 from services.notifier.worktime import AMSTERDAM, WorkingCalendar
+from services.runtime import catalogue
 from services.runtime.clock import FixedClock
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
@@ -129,7 +132,9 @@ def local(day: int, hour: int) -> datetime:
 
 async def test_on_time_share_leaves_out_open_legs_not_yet_due(database_url: str) -> None:
     """Five legs answered in time and one left past its deadline: 5 of 6 on time. Three legs
-    delivered an hour ago are not due yet: neither late nor on time, so not in the share."""
+    delivered an hour ago are not due yet: neither late nor on time, so not in the share.
+    The same body's informed legs and an advisor's legs, never answered, are not judged at
+    all: they owe no answer (issue 16)."""
     upgrade("notifier", database_url)
     engine = make_engine(database_url)
     clock = FixedClock(local(16, 9))  # a Monday morning
@@ -143,6 +148,11 @@ async def test_on_time_share_leaves_out_open_legs_not_yet_due(database_url: str)
             early = [
                 await legs.open_leg(session, delivered(report_received(), body)) for _ in range(6)
             ]
+            for role, party in ((Role.INFORMED, "gm0453"), (Role.ADVISOR, "ggd-kennemerland")):
+                for _ in range(6):
+                    await legs.open_leg(
+                        session, delivered(report_received(), recipient(party, role))
+                    )
         clock.set(local(16, 10))
         async with sessions() as session, session.begin():
             for opened in early[:5]:
@@ -162,8 +172,31 @@ async def test_on_time_share_leaves_out_open_legs_not_yet_due(database_url: str)
             )  # fmt: skip
     finally:
         await engine.dispose()
-    (row,) = document["authorities"]
-    assert row["legs"]["count"] == 9
+    (row,) = document["stalls"]
+    assert row["recipient_id"] == "gm0453", "no advisor in the table"
+    assert row["legs"]["count"] == 9, "the informed legs are not counted"
     assert row["answered_on_time_share"] == 0.83, "5 of the 6 legs that were due"
+    assert row["answered_on_time"] == {"count": 5, "suppressed": False}
+    assert row["open_overdue"] == {"count": None, "suppressed": True}, "one leg: <5"
+    assert row["rungs"]["reminders"] == {"count": None, "suppressed": True}
+    assert row["rungs"]["administrative_lead"] == {"count": 0, "suppressed": False}
+    assert "longest_waiting" not in document, "never a single leg"
     assert "binnen die termijn tellen nog niet mee" in document["caveat"]["nl"]
     assert "within that deadline do not count yet" in document["caveat"]["en"]
+    document.update(digest_id="d", place_names={})
+    for language, heading in (("nl", "Waar het stokt"), ("en", "Where things stall")):
+        html = _render(document, language)
+        assert heading in html
+        assert "digest.page." not in html, "every text is in the catalogue"
+        assert "Instantie" in html if language == "nl" else "Body" in html
+        assert '<th class="utrecht-table__header-cell" scope="row">Instantie gm0453<' in html
+        assert "ggd-kennemerland" not in html, "no advisor is judged"
+        assert "83 %" in html
+
+
+def _render(document: dict[str, object], language: str) -> str:
+    """The digest page in one language, from the catalogue (the archive keeps the Dutch one)."""
+    templates = Jinja2Templates(directory=Path(web.__file__).with_name("templates"))
+    catalogue.install(templates.env, language)
+    page = templates.get_template("digest.html")
+    return page.render(d=document, charts={}, lang=language, title="digest")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import statistics
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,13 +26,10 @@ import numpy as np
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from schemas.process import BodyFigures
 from schemas.report import Category
-from services.notifier.models import (
-    EscalationFired,
-    Leg,
-    PatternRecord,
-    Signal,
-)
+from services.notifier import figures
+from services.notifier.models import Leg, PatternRecord, Signal
 from services.notifier.patterns.service import coarse
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import WorkingCalendar
@@ -97,19 +93,16 @@ def place_names(document: dict[str, Any], names: Mapping[str, str]) -> dict[str,
     codes = {code for p in document["patterns"] for code in p["municipality_codes"]}
     codes |= {code for p in document["patterns"] for code in p["province_codes"]}
     codes |= set(document["counts"]["by_province"])
-    codes |= {w["municipality_code"] for w in document["longest_waiting"]}
     return {code: names[code] for code in sorted(c for c in codes if c in names)}
 
 
 @dataclass(frozen=True)
 class PeriodRows:
-    """What a digest reads: a year of signals up to the period's end, the patterns of the
-    period (and the month before), every leg and the rungs fired in the period."""
+    """What a digest reads: a year of signals up to the period's end and the patterns of the
+    period (and the month before). How the bodies answered comes from ``figures``."""
 
     signals: list[Signal]
     patterns: list[PatternRecord]
-    legs: list[Leg]
-    fired: list[EscalationFired]
 
 
 async def _period_rows(session: AsyncSession, start: datetime, end: datetime) -> PeriodRows:
@@ -121,12 +114,9 @@ async def _period_rows(session: AsyncSession, start: datetime, end: datetime) ->
         .where(col(PatternRecord.detected_at) >= start - timedelta(days=30))
         .order_by(col(PatternRecord.detected_at).desc())
     )
-    fired = select(EscalationFired).where(col(EscalationFired.fired_at) >= start)
     return PeriodRows(
         signals=list((await session.exec(year)).all()),
         patterns=list((await session.exec(recent_patterns)).all()),
-        legs=list((await session.exec(select(Leg))).all()),
-        fired=list((await session.exec(fired)).all()),
     )
 
 
@@ -162,8 +152,7 @@ async def compose(
         "published_at": now.isoformat(),
         "reports": _count(len(in_period)),
         "patterns": pattern_items,
-        "authorities": _performance(rows.legs, rows.fired, calendar, start, now),
-        "longest_waiting": _longest_waiting(rows.legs, by_report, calendar, now),
+        "stalls": await _stalls(session, calendar, start, end, now),
         "counts": _counts(in_period),
         "blind_spots": _blind_spots(facilities, rows.signals),
         "caveat": {language: _text("caveat", language) for language in catalogue.LANGUAGES},
@@ -224,55 +213,45 @@ def _blind_spots(facilities: list[Facility], signals: list[Signal]) -> list[dict
     ]
 
 
-def _performance(
-    legs: list[Leg],
-    fired: list[EscalationFired],
+async def _stalls(
+    session: AsyncSession,
     calendar: WorkingCalendar,
     start: datetime,
+    end: datetime,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    per: dict[str, list[Leg]] = defaultdict(list)
-    for leg in legs:
-        per[leg.recipient_id].append(leg)
-    steps = Counter(f.leg_id for f in fired)
-    late_ack = {f.leg_id for f in fired if f.deadline_kind == "acknowledge"}
+    """Where things stall, per body, for the period: the figures ``process.figures`` carries
+    (answering legs only: an informed party or an advisor owes no answer and is never judged),
+    fit to publish. No single report or leg: counts 1-4 are "<5", medians and the on-time
+    share need five legs."""
     rows = []
-    for recipient_id, own in sorted(per.items()):
-        answered = [leg for leg in own if leg.acknowledged_at is not None]
-        ack_hours = [
-            calendar.between(leg.delivered_at, leg.acknowledged_at)
-            for leg in answered
-            if leg.acknowledged_at is not None
-        ]
-        closed = [leg for leg in own if leg.closed_at is not None and leg.status in
-                  ("resolved", "no_action")]  # fmt: skip
-        resolve_hours = [
-            calendar.between(leg.clock_origin, leg.closed_at) - leg.paused_hours
-            for leg in closed
-            if leg.closed_at is not None
-        ]
-        # an open leg whose deadline to acknowledge has not passed is neither late nor on time
-        judged = [leg for leg in own if not _awaiting_acknowledgement(leg, now)]
-        on_time = [leg for leg in answered if leg.id not in late_ack]
-        open_overdue = [
-            leg for leg in own if leg.status not in {s.value for s in CLOSED} and leg.next_step > 1
-        ]
-        rows.append(
-            {
-                "recipient_id": recipient_id,
-                "name": own[0].recipient_name,
-                "legs": _count(len(own)),
-                "answered_on_time_share": round(len(on_time) / len(judged), 2)
-                if len(judged) >= SMALL else None,
-                "median_hours_to_acknowledge": round(statistics.median(ack_hours), 1)
-                if len(ack_hours) >= SMALL else None,
-                "median_hours_to_resolve": round(statistics.median(resolve_hours), 1)
-                if len(resolve_hours) >= SMALL else None,
-                "open_overdue": _count(len(open_overdue)),
-                "ladder_steps_fired": _count(sum(steps[leg.id] for leg in own)),
-            }
-        )  # fmt: skip
+    for body, legs in await figures.compose_with_legs(session, calendar, start, end):
+        waiting = sum(_awaiting_acknowledgement(leg, now) for leg in legs)
+        rows.append(_stall_row(body, judged=body.legs - waiting))
     return rows
+
+
+def _stall_row(body: BodyFigures, *, judged: int) -> dict[str, Any]:
+    """One body's row; ``judged``: its legs acknowledged or past their first deadline."""
+    return {
+        "recipient_id": body.recipient_id,
+        "name": body.name,
+        "legs": _count(body.legs),
+        "answered": _count(body.answered),
+        "answered_on_time": _count(body.answered_on_time),
+        "answered_on_time_share": round(body.answered_on_time / judged, 2)
+        if judged >= SMALL else None,
+        "median_hours_to_acknowledge": body.median_hours_to_acknowledge
+        if body.acknowledged >= SMALL else None,
+        "median_hours_to_resolve": body.median_hours_to_resolve
+        if body.answered >= SMALL else None,
+        "open_overdue": _count(body.open_overdue),
+        "rungs": {
+            "reminders": _count(body.reminders),
+            "commissioning_authority": _count(body.commissioning_authority),
+            "administrative_lead": _count(body.administrative_lead),
+        },
+    }  # fmt: skip
 
 
 def _awaiting_acknowledgement(leg: Leg, now: datetime) -> bool:
@@ -285,32 +264,12 @@ def _awaiting_acknowledgement(leg: Leg, now: datetime) -> bool:
     )
 
 
-def _longest_waiting(
-    legs: list[Leg], by_report: dict[str, Signal], calendar: WorkingCalendar, now: datetime
-) -> list[dict[str, Any]]:
-    open_legs = [leg for leg in legs if leg.status not in {s.value for s in CLOSED}]
-    open_legs.sort(key=lambda leg: leg.delivered_at)
-    rows = []
-    for leg in open_legs[:10]:
-        signal = by_report.get(leg.report_id)
-        rows.append(
-            {
-                "recipient_id": leg.recipient_id,
-                "category": leg.category,
-                "municipality_code": signal.municipality_code if signal else None,
-                "status": leg.status,
-                "working_hours_waiting": round(calendar.between(leg.delivered_at, now), 1),
-            }
-        )
-    return rows
-
-
 def _summary(document: dict[str, Any]) -> dict[str, str]:
     """Three sentences in each language, from ``digest.summary.*`` in the text catalogue."""
     patterns = document["patterns"]
     national = [p for p in patterns if p["scope"] == "national"]
-    stalls = [a for a in document["authorities"] if (a["open_overdue"]["count"] or 0) > 0]
-    good = [a for a in document["authorities"] if (a["answered_on_time_share"] or 0) >= 0.9]
+    stalls = [a for a in document["stalls"] if a["open_overdue"]["count"] != 0]
+    good = [a for a in document["stalls"] if (a["answered_on_time_share"] or 0) >= 0.9]
     counts = {
         "patterns": len(patterns),
         "national": len(national),
