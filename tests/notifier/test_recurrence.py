@@ -11,7 +11,7 @@ import numpy as np
 from schemas.pattern import DetectionMethod, Scope
 from schemas.report import Category
 from services.notifier.models import Signal
-from services.notifier.patterns import recurrence
+from services.notifier.patterns import recurrence, thresholds
 from services.notifier.patterns.scan import HOURLY_WINDOWS, scan
 from services.notifier.patterns.service import (
     LivePattern,
@@ -102,6 +102,26 @@ def test_drift_and_weather_variation_are_allowed_for() -> None:
     assert week_share < 0.03
 
 
+def test_the_shipped_thresholds_are_the_calibration_of_this_procedure() -> None:
+    """The daily evaluation looks thresholds up in ``thresholds.py`` instead of simulating them
+    (the first evaluation after a start took 17.7 s). The table covers every bucket, was made
+    with the procedure's current parameters, and a seeded sample of its entries is what
+    ``calibrate`` gives now (regenerate: ``python -m services.notifier.patterns.calibrate``)."""
+    assert thresholds.PROCEDURE == recurrence.PROCEDURE, "stale table: run calibrate"
+    buckets = {(step, phi) for step in recurrence.STEPS for phi in recurrence.PHIS}
+    assert set(thresholds.TABLE) == buckets
+    rng = np.random.default_rng(15)
+    keys = sorted(buckets)
+    for index in rng.choice(len(keys), 4, replace=False):
+        step, phi = keys[index]
+        assert recurrence.calibrate(step, phi, recurrence.ARL_DAYS) == thresholds.TABLE[step, phi]
+    assert len(set(thresholds.TABLE.values())) > 10, "a calibration per bucket, not a constant"
+    for level in (0.02, 0.3, 4.0, 60.0):
+        step, phi = recurrence._bucket(level, 1.3)
+        assert recurrence.threshold(level, 1.3) == thresholds.TABLE[step, phi]
+    assert recurrence.threshold(1.0, 1.0, arl_days=180) < recurrence.threshold(1.0, 1.0)
+
+
 def daily(counts: np.ndarray, today: date = TODAY) -> dict[date, int]:
     first = today - timedelta(days=len(counts) - 1)
     return {first + timedelta(days=d): int(c) for d, c in enumerate(counts) if c}
@@ -153,7 +173,15 @@ def test_scope_labels() -> None:
     assert scope_of({"GM0453", "GM0344", "GM0014"}, {"PV27", "PV26", "PV20"}, []) is Scope.NATIONAL
 
 
-def signal(n: int, who: str, lat: float, lon: float, at: datetime, facilities: list[str]) -> Signal:
+def signal(
+    n: int,
+    who: str,
+    lat: float,
+    lon: float,
+    at: datetime,
+    facilities: list[str],
+    municipality: str = "GM0599",
+) -> Signal:
     return Signal(
         report_id=f"s{n}",
         reporter_key=who,
@@ -161,7 +189,7 @@ def signal(n: int, who: str, lat: float, lon: float, at: datetime, facilities: l
         lat=lat,
         lon=lon,
         observed_at=at,
-        municipality_code="GM0599",
+        municipality_code=municipality,
         province_code="PV28",
         facility_ids=facilities,
         sectors=["chemicals"] * len(facilities),
@@ -220,6 +248,62 @@ def test_a_cluster_in_one_port_municipality_is_local_however_many_plants_are_nea
     assert set(plants) <= set(finding.facility_ids)
     assert finding.scope is Scope.LOCAL
     assert "national-table" not in finding.recipients or clusters[0].recurrence_interval_days >= 365
+
+
+def test_a_cluster_across_a_municipal_border_is_regional() -> None:
+    """Scope from where the pattern is: eight reporters on both sides of the Rotterdam -
+    Schiedam border, attributed to no single facility, are a regional pattern (several
+    municipalities of one province); the same reports attributed to one facility are local."""
+    rng = np.random.default_rng(29)
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    background = [
+        signal(
+            n,
+            f"bg{n}",
+            51.8 + rng.uniform(0, 0.3),
+            4.2 + rng.uniform(0, 0.5),
+            now - timedelta(hours=float(rng.uniform(0, 8760))),
+            [],
+        )
+        for n in range(400)
+    ]
+
+    def finding(facilities: list[str]) -> tuple[Scope, set[str]]:
+        cluster = [
+            signal(
+                1000 + n,
+                f"c{n}",
+                51.915 + rng.uniform(-0.004, 0.004),
+                4.40 + rng.uniform(-0.006, 0.006),
+                now - timedelta(hours=2 + 3 * n),
+                facilities,
+                municipality="GM0599" if n % 2 else "GM0606",
+            )
+            for n in range(8)
+        ]
+        cases = one_case_per_reporter(background + cluster)
+        xy = np.array([plane(c.lat, c.lon) for c in cases])
+        hours = np.array([8759 - int((now - c.observed_at).total_seconds() // 3600) for c in cases])
+        top = scan(
+            xy[:, 0],
+            xy[:, 1],
+            hours,
+            today=8759,
+            windows=HOURLY_WINDOWS,
+            permutations=99,
+            seed=2,
+            scans_per_day=24,
+            max_clusters=1,
+        )[0]
+        found = Patterns(FixedClock(now))._scan_finding(
+            Category.ODOUR, top, [cases[i] for i in top.case_indices], now
+        )
+        assert found is not None
+        assert {c.report_id for c in cluster} <= set(found.report_ids), "the injected cluster"
+        return found.scope, set(found.municipalities)
+
+    assert finding([]) == (Scope.REGIONAL, {"GM0599", "GM0606"})
+    assert finding(["ovi_schiedam"])[0] is Scope.LOCAL, "one facility"
 
 
 def live(pattern_id: str, province: str, sector: str = "waste incineration") -> LivePattern:

@@ -19,6 +19,7 @@ not overlap an earlier reported one.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +58,7 @@ class _Geometry:
     neighbours: IntArray  # (U, K) unit indices by distance, -1 = none
     radius: FloatArray  # (U, K) distance to the k-th neighbour
     allowed: NDArray[np.bool_]  # (U, K) zone within max_share of the cases
+    gather: IntArray  # (U x K) flat: neighbours with "none" pointing at a zero after the units
 
 
 def _geometry(
@@ -93,13 +95,18 @@ def _geometry(
     per_unit = np.bincount(unit_of_case, minlength=units).astype(np.float64)
     in_zone = np.where(neighbours >= 0, per_unit[np.maximum(neighbours, 0)], 0.0).cumsum(axis=1)
     allowed = (neighbours >= 0) & (in_zone <= max_share * len(x))
-    return _Geometry(unit_of_case, centres, neighbours, radius, allowed)
+    gather = np.where(neighbours >= 0, neighbours, units).ravel()
+    return _Geometry(unit_of_case, centres, neighbours, radius, allowed, gather)
 
 
-def _zone_counts(geometry: _Geometry, unit_counts: IntArray) -> IntArray:
-    """Cumulative counts over each centre's nearest units: (U, K)."""
-    padded = np.append(unit_counts, 0).astype(np.int32)  # index -1 -> the zero at the end
-    return padded[geometry.neighbours].cumsum(axis=1, dtype=np.int32)
+def _zone_counts(
+    geometry: _Geometry, unit_counts: IntArray, dtype: type[np.signedinteger[Any]] = np.int32
+) -> NDArray[np.signedinteger[Any]]:
+    """Cumulative counts over each centre's nearest units: (U, K). ``dtype`` must hold the
+    largest count (the replicas use int16 when a window's cases fit: half the memory traffic)."""
+    padded = np.append(unit_counts, 0).astype(dtype)  # "none" -> the zero at the end
+    gathered = np.take(padded, geometry.gather).reshape(geometry.neighbours.shape)
+    return gathered.cumsum(axis=1, dtype=dtype)
 
 
 @dataclass
@@ -111,38 +118,95 @@ class _Candidates:
     llr: FloatArray
 
 
-def _statistic(
+@dataclass
+class _Windows:
+    """What every replica shares: per window its case count and the count a cylinder must
+    exceed to be a candidate (``floor(max(expected, minimum - 1))``: at least ``minimum``
+    cases and more than expected; the dtype's maximum where the zone is not allowed), flat."""
+
+    order: list[int]  # window indices by case count, smallest first
+    sizes: list[int]  # cases in each window (the day marginal, the same in every replica)
+    expected: list[NDArray[np.float32]]  # flat (U x K)
+    bar: list[NDArray[np.signedinteger[Any]]]  # flat (U x K), of ``dtype``
+    dtype: type[np.signedinteger[Any]]
+
+
+def _windows(
     geometry: _Geometry,
     expected: list[NDArray[np.float32]],
-    days: IntArray,
+    day: IntArray,
     today: int,
     windows: tuple[int, ...],
-    total: float,
     minimum: int,
+) -> _Windows:
+    allowed = geometry.allowed.ravel()
+    flat_expected = [e.ravel() for e in expected]
+    sizes = [int((day > today - width).sum()) for width in windows]
+    dtype: type[np.signedinteger[Any]] = np.int16 if max(sizes) < 2**15 - 1 else np.int32
+    top = np.iinfo(dtype).max
+    bar = [
+        np.where(allowed, np.minimum(top, np.floor(np.maximum(e, minimum - 1))), top).astype(dtype)
+        for e in flat_expected
+    ]
+    order = sorted(range(len(windows)), key=lambda w: sizes[w])
+    return _Windows(order, sizes, flat_expected, bar, dtype)
+
+
+def _llr(c: NDArray[np.float32], mu: NDArray[np.float32], total: float) -> FloatArray:
+    # float32 is exact enough for counts and halves the memory traffic; the outside term
+    # uses log1p because (C - c) / (C - mu) is close to 1 when C is large
+    whole = np.float32(total)
+    outside: NDArray[np.float32] = (whole - c) * np.log1p((mu - c) / (whole - mu))
+    inside: NDArray[np.float32] = c * np.log(c / mu)
+    return (inside + outside).astype(np.float64)
+
+
+def _window_counts(
+    geometry: _Geometry, prepared: _Windows, units_in_order: IntArray
+) -> list[IntArray]:
+    """Cases per unit in each window, when the cases in window ``w`` are the first
+    ``sizes[w]`` of ``units_in_order`` (nested windows: each adds a slice to the one before)."""
+    units = len(geometry.centres)
+    counts: list[IntArray] = [np.empty(0, np.int64)] * len(prepared.sizes)
+    running, done = np.zeros(units, np.int64), 0
+    for w in prepared.order:
+        size = prepared.sizes[w]
+        if size > done:
+            running = running + np.bincount(units_in_order[done:size], minlength=units)
+            done = size
+        counts[w] = running
+    return counts
+
+
+def _statistic(
+    geometry: _Geometry, prepared: _Windows, counts: list[IntArray], total: float
 ) -> _Candidates:
     """Poisson GLR of every cylinder with at least ``minimum`` cases above expectation."""
-    units = len(geometry.centres)
-    allowed = geometry.allowed.ravel()
     found_window, found_flat, found_llr = [], [], []
-    for index, width in enumerate(windows):
-        recent = days > today - width
-        counts = np.bincount(geometry.unit_of_case[recent], minlength=units)
-        observed = _zone_counts(geometry, counts).ravel()
-        flat = np.flatnonzero(observed >= minimum)
+    for index, unit_counts in enumerate(counts):
+        observed = _zone_counts(geometry, unit_counts, prepared.dtype).ravel()
+        flat = np.flatnonzero(observed > prepared.bar[index])
         c = observed[flat].astype(np.float32)
-        mu = expected[index].ravel()[flat]
-        keep = (c > mu) & allowed[flat]
-        flat, c, mu = flat[keep], c[keep], mu[keep]
-        # float32 is exact enough for counts and halves the memory traffic; the outside term
-        # uses log1p because (C - c) / (C - mu) is close to 1 when C is large
-        outside = (total - c) * np.log1p((mu - c) / (np.float32(total) - mu))
-        llr = (c * np.log(c / mu) + outside).astype(np.float64)
         found_window.append(np.full(len(flat), index, dtype=np.int64))
         found_flat.append(flat.astype(np.int64))
-        found_llr.append(llr)
+        found_llr.append(_llr(c, prepared.expected[index][flat], total))
     return _Candidates(
         np.concatenate(found_window), np.concatenate(found_flat), np.concatenate(found_llr)
     )
+
+
+def _replica_maximum(
+    geometry: _Geometry, prepared: _Windows, counts: list[IntArray], total: float
+) -> float:
+    """The largest GLR of one replica (only the maximum is needed)."""
+    best = 0.0
+    for index, unit_counts in enumerate(counts):
+        observed = _zone_counts(geometry, unit_counts, prepared.dtype).ravel()
+        flat = np.flatnonzero(observed > prepared.bar[index])
+        if len(flat):
+            c = observed[flat].astype(np.float32)
+            best = max(best, float(_llr(c, prepared.expected[index][flat], total).max()))
+    return best
 
 
 def scan(
@@ -161,7 +225,13 @@ def scan(
     max_clusters: int = 5,
     scans_per_day: float = 1.0,
 ) -> list[Cluster]:
-    """The most likely clusters ending ``today`` with their p-values, best first."""
+    """The most likely clusters ending ``today`` with their p-values, best first.
+
+    A replica permutes the days over the cases. Only which cases fall in each (nested) window
+    matters, and the windows' sizes are the same in every replica, so a replica draws the
+    ``sizes[-1]`` cases of the longest window at random (without replacement) and each window
+    takes the first ``sizes[w]`` of them: the same distribution as a full permutation, at the
+    cost of the recent cases only."""
     x, y, day = np.asarray(x, float), np.asarray(y, float), np.asarray(day, np.int64)
     total = float(len(x))
     if total < min_cases:
@@ -171,14 +241,21 @@ def scan(
     per_unit = np.bincount(geometry.unit_of_case, minlength=units)
     zone_all = _zone_counts(geometry, per_unit).astype(np.float32)  # circles, all days
     expected = [zone_all * np.float32((day > today - width).sum() / total) for width in windows]
-    observed = _statistic(geometry, expected, day, today, windows, total, min_cases)
+    prepared = _windows(geometry, expected, day, today, windows, min_cases)
+    by_recency = np.argsort(-day, kind="stable")
+    observed = _statistic(
+        geometry,
+        prepared,
+        _window_counts(geometry, prepared, geometry.unit_of_case[by_recency]),
+        total,
+    )
     rng = np.random.default_rng(seed)
+    longest = max(prepared.sizes)
     maxima = np.zeros(permutations)
     for replica in range(permutations):
-        replica_llr = _statistic(
-            geometry, expected, rng.permutation(day), today, windows, total, min_cases
-        ).llr
-        maxima[replica] = replica_llr.max() if len(replica_llr) else 0.0
+        drawn = rng.choice(len(x), size=longest, replace=False)
+        counts = _window_counts(geometry, prepared, geometry.unit_of_case[drawn])
+        maxima[replica] = _replica_maximum(geometry, prepared, counts, total)
     found = _clusters(observed, maxima, geometry, expected, windows, day, today, max_clusters)
     return [replace(c, scans_per_day=scans_per_day) for c in found]
 
