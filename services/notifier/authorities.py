@@ -50,10 +50,11 @@ class InboxSession(SQLModel, table=True):
     organisation: str = Field(max_length=100)  # "recipient:od-odnzkg", "table:national", ...
     organisation_name: str = Field(max_length=200)
     role: str = Field(max_length=16)
-    subject: str = Field(max_length=128)  # the provider's pseudonymous subject id
+    subject: str = Field(max_length=128, index=True)  # the provider's pseudonymous subject id
     display_name: str = Field(max_length=200)
     api_key_id: str | None = Field(default=None, max_length=36, index=True)
     id_token: str | None = Field(default=None, sa_type=Text)  # for the provider's logout
+    provider_sid: str | None = Field(default=None, max_length=128, index=True)  # its ``sid``
     created_at: datetime = utc_column()
     last_seen_at: datetime = utc_column()
 

@@ -159,25 +159,39 @@ class Desk:
             return await self._incidents().answer(session, incident, wanted, actor, explanation)
 
     async def move_leg(
-        self, recipient_id: str, incident_id: str, leg_id: str, to: str | None, reason: str
+        self,
+        recipient_id: str,
+        incident_id: str,
+        leg_id: str,
+        to: str | None,
+        reason: str,
+        actor: Actor | None = None,
+        handler: str | None = None,
     ) -> Incident:
-        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        """``actor``/``handler``: the coordinator who moved it in the inbox; none: the API."""
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
         incidents = self._incidents()
         async with self.write() as session:
             incident = await incidents.incident_of(session, recipient_id, incident_id)
             leg = await leg_of(session, recipient_id, leg_id)
             target = await incidents.incident_of(session, recipient_id, to) if to else None
-            return await incidents.move(session, incident, leg, target, actor, reason)
+            return await incidents.move(session, incident, leg, target, actor, reason, handler)
 
     async def merge_incidents(
-        self, recipient_id: str, incident_id: str, into: str, reason: str
+        self,
+        recipient_id: str,
+        incident_id: str,
+        into: str,
+        reason: str,
+        actor: Actor | None = None,
+        handler: str | None = None,
     ) -> Incident:
-        actor = Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
+        actor = actor or Actor(kind=ActorKind.AUTHORITY, actor_id=recipient_id)
         incidents = self._incidents()
         async with self.write() as session:
             incident = await incidents.incident_of(session, recipient_id, incident_id)
             target = await incidents.incident_of(session, recipient_id, into)
-            return await incidents.merge(session, incident, target, actor, reason)
+            return await incidents.merge(session, incident, target, actor, reason, handler)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -9,8 +9,11 @@
 - A session is a row (``authorities.InboxSession``); the browser's cookie (Starlette's signed
   session, HTTP-only, SameSite=Lax, Secure outside development and test) holds only its
   random token and the CSRF token. It ends after ``inbox_idle_s`` without use (default eight
-  hours), at sign-out (which ends the provider's session too: RP-initiated logout), or when
-  the API key that opened it is revoked.
+  hours), at sign-out (which ends the provider's session too: RP-initiated logout), when the
+  provider ends its session (OpenID Connect Back-Channel Logout: Keycloak posts a signed
+  ``logout_token`` naming the session's ``sid`` or the person's ``sub``; it is verified against
+  the provider's JWKS and every session it names is deleted), or when the API key that opened
+  it is revoked.
 - Every form of the inbox carries the session's CSRF token; a POST without it is refused (403).
 - For development and the tests that predate OIDC, a person may also sign in with one of the
   organisation's API keys (``inbox_key_sign_in``; never in production): a handler session named
@@ -29,6 +32,12 @@ from urllib.parse import urlencode
 
 from authlib.integrations.starlette_client import OAuth
 from fastapi import Request
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
+from sqlalchemy import delete
+from sqlmodel import col
 
 from schemas.leg import Actor, ActorKind
 from services.notifier.authorities import ApiKey, InboxSession
@@ -39,6 +48,8 @@ from services.runtime.database import SessionFactory, write_transaction
 PROVIDER = "provider"
 RECIPIENT = "recipient:"
 SEEN_STEP = timedelta(minutes=1)  # last use is written at most once a minute per session
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_LEEWAY_S = 120  # clock skew allowed on a logout token's iat and exp
 
 
 class Role(IntEnum):
@@ -56,6 +67,10 @@ class NotSignedInError(Exception):
 
 class CsrfError(Exception):
     """A form came without the session's CSRF token."""
+
+
+class LogoutTokenError(Exception):
+    """A back-channel logout token that is not the provider's, not for us, or not a logout."""
 
 
 class NotAllowedError(Exception):
@@ -153,6 +168,43 @@ class Provider:
         )
         return f"{metadata['end_session_endpoint']}?{query}"
 
+    async def logout_claims(self, logout_token: str) -> tuple[str | None, str | None]:
+        """The ``(sid, sub)`` a back-channel logout token names, once it is verified
+        (``LogoutTokenError`` otherwise): signed with one of the provider's keys (its JWKS,
+        fetched again once for an unknown key id), issued by it for this client, recent, with
+        the back-channel logout event, without a nonce, naming a session or a person.
+
+        The JWT is checked with joserfc, the JOSE library Authlib itself verifies ID tokens
+        with (``authlib.jose`` is deprecated)."""
+        metadata = await self.client.load_server_metadata()
+        algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"])
+        try:
+            try:
+                keys = KeySet.import_key_set(await self.client.fetch_jwk_set())
+                token = jwt.decode(logout_token, keys, registry=registry)
+            except InvalidKeyIdError:
+                keys = KeySet.import_key_set(await self.client.fetch_jwk_set(force=True))
+                token = jwt.decode(logout_token, keys, registry=registry)
+            jwt.JWTClaimsRegistry(
+                leeway=LOGOUT_LEEWAY_S,
+                iss={"essential": True, "value": metadata.get("issuer", self.issuer)},
+                aud={"essential": True, "value": self.client_id},
+                iat={"essential": True},
+            ).validate(token.claims)
+        except (JoseError, ValueError) as error:
+            raise LogoutTokenError(str(error) or type(error).__name__) from error
+        claims = token.claims
+        events = claims.get("events")
+        if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events:
+            raise LogoutTokenError("not a back-channel logout event")
+        if "nonce" in claims:
+            raise LogoutTokenError("a logout token carries no nonce")
+        sid, sub = claims.get("sid"), claims.get("sub")
+        if not sid and not sub:
+            raise LogoutTokenError("names neither a session nor a person")
+        return (str(sid) if sid else None), (str(sub) if sub else None)
+
 
 @dataclass
 class SignIn:
@@ -169,6 +221,7 @@ class SignIn:
         *,
         api_key_id: str | None = None,
         id_token: str | None = None,
+        provider_sid: str | None = None,
     ) -> None:
         """A new session for ``person``; the cookie gets a new token (no fixation)."""
         token = secrets.token_urlsafe(32)
@@ -182,6 +235,7 @@ class SignIn:
             display_name=person.display_name,
             api_key_id=api_key_id,
             id_token=id_token,
+            provider_sid=provider_sid,
             created_at=now,
             last_seen_at=now,
         )
@@ -221,6 +275,21 @@ class SignIn:
                 return None
             await session.delete(row)
             return row.id_token
+
+    async def end_provider_sessions(self, sid: str | None, sub: str | None) -> int:
+        """Back-channel logout: delete the sessions of the provider's session ``sid`` (of the
+        person ``sub`` when given), or, with only ``sub``, every session the provider opened
+        for that person; how many ended."""
+        query = delete(InboxSession).where(col(InboxSession.api_key_id).is_(None))
+        if sid is not None:
+            query = query.where(col(InboxSession.provider_sid) == sid)
+        if sub is not None:
+            query = query.where(col(InboxSession.subject) == sub)
+        if sid is None and sub is None:
+            return 0
+        async with write_transaction(self.sessions) as session:
+            result = await session.exec(query)
+            return int(result.rowcount or 0)
 
 
 def csrf_token(request: Request) -> str:

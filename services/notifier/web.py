@@ -145,7 +145,13 @@ async def login_callback(request: Request, sign_in: SignInDep) -> Response:
     except NotAllowedError:
         error = "Uw account is niet aan een organisatie en rol gekoppeld."
         return login_form(request, sign_in, 403, error=error)
-    await sign_in.open(request, person, id_token=str(token.get("id_token") or "") or None)
+    claims = dict(token.get("userinfo") or {})
+    await sign_in.open(
+        request,
+        person,
+        id_token=str(token.get("id_token") or "") or None,
+        provider_sid=str(claims.get("sid") or "") or None,
+    )
     return RedirectResponse("/inbox", status_code=303)
 
 

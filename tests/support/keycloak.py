@@ -1,6 +1,7 @@
 """A throwaway Keycloak for the tests (``tools/local/keycloak.py``): started once per test
 session (it takes about 20 s), with the realm export of ``deploy/keycloak``; a test lets the
-realm's inbox client come back to the notifier it runs on its own port."""
+realm's inbox client come back to the notifier it runs on its own port (and send its
+back-channel logout there)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,20 @@ def keycloak_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keyclo
 
 
 def allow_notifier_at(config: keycloak.KeycloakConfig, base_url: str) -> None:
-    """Register ``base_url``'s callback and sign-out page with the inbox client (admin API)."""
+    """Register ``base_url``'s callback and sign-out page with the inbox client, and make it the
+    client's back-channel logout URL (admin API)."""
+    with admin_client(config) as admin:
+        (client,) = admin.get("/clients", params={"clientId": keycloak.CLIENT_ID}).json()
+        client["redirectUris"] = [*client["redirectUris"], f"{base_url}/inbox/auth"]
+        attributes = client.setdefault("attributes", {})
+        after = attributes.get("post.logout.redirect.uris", "")
+        attributes["post.logout.redirect.uris"] = f"{after}##{base_url}/inbox/login".lstrip("#")
+        attributes["backchannel.logout.url"] = f"{base_url}/inbox/backchannel-logout"
+        admin.put(f"/clients/{client['id']}", json=client).raise_for_status()
+
+
+def admin_client(config: keycloak.KeycloakConfig) -> httpx.Client:
+    """Keycloak's admin API for the realm, as its bootstrap admin."""
     token = httpx.post(
         f"{config.base_url}/realms/master/protocol/openid-connect/token",
         data={
@@ -35,15 +49,8 @@ def allow_notifier_at(config: keycloak.KeycloakConfig, base_url: str) -> None:
         },
         timeout=30,
     ).json()["access_token"]
-    admin = httpx.Client(
+    return httpx.Client(
         base_url=f"{config.base_url}/admin/realms/{keycloak.REALM}",
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
-    with admin:
-        (client,) = admin.get("/clients", params={"clientId": keycloak.CLIENT_ID}).json()
-        client["redirectUris"] = [*client["redirectUris"], f"{base_url}/inbox/auth"]
-        attributes = client.setdefault("attributes", {})
-        after = attributes.get("post.logout.redirect.uris", "")
-        attributes["post.logout.redirect.uris"] = f"{after}##{base_url}/inbox/login".lstrip("#")
-        admin.put(f"/clients/{client['id']}", json=client).raise_for_status()

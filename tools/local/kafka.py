@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.local.errors import LocalInfraError
+from tools.local.processes import port_free, running_pid, stop_groups, wait_gone, wait_started
 
 if TYPE_CHECKING:
     from services.runtime.broker import KafkaCredentials
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_HOME = PROJECT_ROOT / "deploy" / "kafka"
 STARTED_LINE = re.compile(r"Kafka Server started")
+KAFKA_MARKER = b"kafka.Kafka"  # in a broker's command line: a reused pid is not ours
 NODE_ID = 1  # the single broker's node id; a cluster's nodes are 1..brokers
 
 
@@ -253,36 +254,8 @@ def fetch_jars(config: BrokerConfig) -> None:
         )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    try:
-        return b"kafka.Kafka" in cmdline.read_bytes()
-    except OSError:
-        return False
-
-
 def _running_pid(node: Node) -> int | None:
-    try:
-        pid = int(node.pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if _pid_alive(pid) else None
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    return running_pid(node.pid_file, KAFKA_MARKER)
 
 
 def _cluster_id() -> str:
@@ -547,7 +520,7 @@ def _prepare_nodes(config: BrokerConfig, nodes: list[Node]) -> None:
     the cluster id the other nodes already have."""
     for node in nodes:
         for port in (node.port, node.controller_port):
-            if not _port_free(port):
+            if not port_free(port):
                 raise LocalInfraError(
                     f"Port {port} on 127.0.0.1 is already in use by another program: stop it "
                     "or choose other ports with --port/--controller-port."
@@ -577,28 +550,28 @@ def _wait_started(
     config: BrokerConfig, started: dict[int, tuple[Node, subprocess.Popen[bytes]]], since: float
 ) -> None:
     """Wait for every started node's "Kafka Server started"; stop them all if one fails."""
-    waiting = dict(started)
-    deadline = since + config.start_timeout_s
-    problem = None
-    while waiting and problem is None:
-        for node_id, (node, process) in list(waiting.items()):
-            if process.poll() is not None:
-                problem = _diagnose_failure(node)
-            elif STARTED_LINE.search(node.broker_log.read_text(errors="replace")):
-                del waiting[node_id]
-        if waiting and time.monotonic() > deadline:
-            node = next(iter(waiting.values()))[0]
-            problem = (
-                f"The Kafka broker did not report 'Kafka Server started' within "
-                f"{config.start_timeout_s:.0f} s: see {node.broker_log}."
-            )
-        elif waiting and problem is None:
-            time.sleep(0.1)
-    if problem is not None:
-        _stop_pids([process.pid for _, process in started.values()])
-        for node, _ in started.values():
-            node.pid_file.unlink(missing_ok=True)
-        raise LocalInfraError(problem)
+
+    def ready(node_id: int) -> bool:
+        log = started[node_id][0].broker_log
+        return bool(STARTED_LINE.search(log.read_text(errors="replace")))
+
+    processes = {node_id: process for node_id, (_, process) in started.items()}
+    failed = wait_started(processes, ready, since=since, timeout_s=config.start_timeout_s)
+    if failed is None:
+        return
+    node = started[failed.key][0]
+    problem = (
+        _diagnose_failure(node)
+        if failed.exited
+        else (
+            f"The Kafka broker did not report 'Kafka Server started' within "
+            f"{config.start_timeout_s:.0f} s: see {node.broker_log}."
+        )
+    )
+    stop_groups([process.pid for process in processes.values()])
+    for node, _ in started.values():
+        node.pid_file.unlink(missing_ok=True)
+    raise LocalInfraError(problem)
 
 
 def up(config: BrokerConfig) -> BrokerStatus:
@@ -646,57 +619,6 @@ def _status(
     )
 
 
-def _stop_pids(pids: list[int], grace_s: float = 30.0) -> None:
-    """SIGTERM every process group at once, SIGKILL what is left after ``grace_s``."""
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    waiting = set(pids)
-    while waiting and time.monotonic() < deadline:
-        waiting = {pid for pid in waiting if not _exited(pid)}
-        if waiting:
-            time.sleep(0.1)
-    for pid in waiting:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    _wait_gone(waiting)
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-
-
-def _wait_gone(pids: set[int], timeout_s: float = 10.0) -> None:
-    """Wait until killed processes are gone (ours reaped; others' no longer running)."""
-    deadline = time.monotonic() + timeout_s
-    while pids and time.monotonic() < deadline:
-        pids = {pid for pid in pids if not _exited(pid)}
-        if pids:
-            time.sleep(0.05)
-
-
-def _stop_pid(pid: int, grace_s: float = 30.0) -> None:
-    _stop_pids([pid], grace_s)
-
-
-def _exited(pid: int) -> bool:
-    try:
-        reaped, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        reaped = 0
-    return reaped == pid or not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """Exited: gone, or a zombie whose threads have all ended (only its leader is left)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        threads = len(list(Path(f"/proc/{pid}/task").iterdir()))
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z" and threads <= 1
-
-
 def kill(config: BrokerConfig, node_id: int, sig: signal.Signals = signal.SIGKILL) -> int | None:
     """Send ``sig`` (SIGKILL: a crash) to one node's process group; return its pid (None when
     it was not running).  After SIGKILL it waits until the process is gone; ``up`` restarts
@@ -708,7 +630,7 @@ def kill(config: BrokerConfig, node_id: int, sig: signal.Signals = signal.SIGKIL
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
     if sig == signal.SIGKILL:
-        _wait_gone({pid})
+        wait_gone({pid})
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
     return pid
@@ -721,7 +643,7 @@ def down(config: BrokerConfig, *, wipe: bool = False) -> bool:
     (moving leadership away, one node after the other) takes 10-20 s and keeps nothing."""
     pids = [pid for node in config.nodes if (pid := _running_pid(node)) is not None]
     if pids:
-        _stop_pids(pids, grace_s=0.0 if wipe and config.brokers > 1 else 30.0)
+        stop_groups(pids, grace_s=0.0 if wipe and config.brokers > 1 else 30.0)
     for node in config.nodes:
         node.pid_file.unlink(missing_ok=True)
         if wipe and node.log_dirs.exists():

@@ -11,11 +11,9 @@ imports the realm of ``deploy/keycloak/`` at every start, so each run begins fro
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 import zipfile
@@ -25,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from tools.local.errors import LocalInfraError
+from tools.local.processes import port_free, running_pid, stop_groups, wait_started
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KEYCLOAK_DIR = PROJECT_ROOT / "deploy" / "keycloak"
@@ -152,22 +151,8 @@ def _unpack(archive: Path, into: Path) -> None:
                 target.chmod(mode & 0o777)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _running_pid(config: KeycloakConfig) -> int | None:
-    try:
-        pid = int(config.pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _pid_alive(pid) else None
+    return running_pid(config.pid_file)
 
 
 def _answers(config: KeycloakConfig) -> bool:
@@ -203,6 +188,11 @@ def up(config: KeycloakConfig) -> KeycloakStatus:
     pid = _running_pid(config)
     if pid is not None and _answers(config):
         return KeycloakStatus(True, pid, config.issuer, already_running=True)
+    if not port_free(config.port):
+        raise LocalInfraError(
+            f"Port {config.port} on 127.0.0.1 is already in use by another program: stop it "
+            "or choose another port with --port."
+        )
     fetch(config)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     _prepare_import(config)
@@ -217,15 +207,17 @@ def up(config: KeycloakConfig) -> KeycloakStatus:
             argv, env=_environment(config), stdout=log, stderr=log, start_new_session=True
         )
     config.pid_file.write_text(str(process.pid))
-    deadline = started + config.start_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalInfraError(f"Keycloak exited during start-up: {_tail(config)}")
-        if _answers(config):
-            took = time.monotonic() - started
-            return KeycloakStatus(True, process.pid, config.issuer, startup_seconds=took)
-        time.sleep(0.5)
-    _stop_group(process.pid)
+    failed = wait_started(
+        {0: process}, lambda _: _answers(config), since=started,
+        timeout_s=config.start_timeout_s, poll_s=0.5,
+    )  # fmt: skip
+    if failed is None:
+        took = time.monotonic() - started
+        return KeycloakStatus(True, process.pid, config.issuer, startup_seconds=took)
+    if failed.exited:
+        raise LocalInfraError(f"Keycloak exited during start-up: {_tail(config)}")
+    stop_groups([process.pid], grace_s=20.0)
+    config.pid_file.unlink(missing_ok=True)
     raise LocalInfraError(
         f"Keycloak did not answer within {config.start_timeout_s:.0f} s: {_tail(config)}"
     )
@@ -236,28 +228,12 @@ def _tail(config: KeycloakConfig) -> str:
     return f"the end of {config.log_file}:\n" + "\n".join(lines)
 
 
-def _stop_group(pid: int, grace_s: float = 20.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if not _pid_alive(pid):
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
 def down(config: KeycloakConfig) -> bool:
     """Stop the server started by ``up``; True when one was running."""
     pid = _running_pid(config)
     if pid is None:
         return False
-    _stop_group(pid)
+    stop_groups([pid], grace_s=20.0)
     config.pid_file.unlink(missing_ok=True)
     return True
 
