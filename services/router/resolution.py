@@ -101,6 +101,7 @@ class Resolver:
             ),
         ]
         self._place_memo: dict[PlaceMatch, Place] = {}
+        self._wind_memo: dict[WindObservation, Wind] = {}
         self._rules_memo: dict[tuple[object, ...], tuple[Rule, ...]] = {}
         self._recipient_memo: dict[tuple[object, ...], tuple[tuple[Recipient, ...], bool]] = {}
 
@@ -177,12 +178,7 @@ class Resolver:
             else None
         )
         if observation is not None:
-            resolution.wind = Wind(
-                direction_deg=observation.direction_deg,
-                speed_ms=observation.speed_ms,
-                station_id=observation.station_id,
-                hour_ending=observation.hour_ending,
-            )
+            resolution.wind = self._wind_model(observation)
         shown, plausible = self.sources.weigh(report, point, observation, self._named(report))
         resolution.candidates = [w.candidate for w in shown]
         self._explain_sources(resolution, report, observation, shown, plausible)
@@ -215,6 +211,20 @@ class Resolver:
                 ),
             )
             resolution.reason = notes_text(resolution.notes)
+
+    def _wind_model(self, observation: WindObservation) -> Wind:
+        """The decision's wind (frozen, so one model per observation serves every report)."""
+        wind = self._wind_memo.get(observation)
+        if wind is None:
+            if len(self._wind_memo) >= MEMO_SIZE:
+                self._wind_memo.clear()
+            wind = self._wind_memo[observation] = Wind(
+                direction_deg=observation.direction_deg,
+                speed_ms=observation.speed_ms,
+                station_id=observation.station_id,
+                hour_ending=observation.hour_ending,
+            )
+        return wind
 
     @staticmethod
     def _explain_sources(
