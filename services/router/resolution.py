@@ -25,15 +25,11 @@ from services.router.reference.registry import Facility, Registry
 from services.router.rules import Condition, Rule, RuleTable
 from services.router.sources import DEFAULT_RADII_M, WIND_CATEGORIES, SourceWeigher, Weighed
 from services.router.targets import Targets, od_recipient_id
-from services.router.texts import kilometres, notes_text
+from services.router.texts import kilometres, notes_text, said
 from services.router.wind import WindObservation, WindProvider
 from services.runtime.outline import load_waters
 
 MEMO_SIZE = 50_000  # recipient lists kept; cleared when full
-OUTSIDE_NL_NL = (
-    "Deze plek ligt niet in Nederland, dus geen Nederlandse instantie kan de melding oppakken."
-)
-OUTSIDE_NL_EN = "This place is not in the Netherlands, so no Dutch authority can take the report."
 ACUTE_SYMPTOMS = frozenset({HealthSymptom.BREATHING, HealthSymptom.NAUSEA, HealthSymptom.DIZZINESS})
 ROLE_RANK = {
     Role.COMPETENT_AUTHORITY: 0,
@@ -66,10 +62,6 @@ class Resolution:
     needs_water_board: bool = False  # a rule wants the water board and none was given
     notes: list[LocalizedText] = field(default_factory=list)  # what the reason goes on to say
 
-    def note(self, nl: str, en: str) -> None:
-        self.notes.append(LocalizedText(nl=nl, en=en))
-        self.reason = notes_text(self.notes)
-
 
 class Resolver:
     """Holds the reference data and rules; ``resolve`` decides one report."""
@@ -101,6 +93,7 @@ class Resolver:
             ),
         ]
         self._place_memo: dict[PlaceMatch, Place] = {}
+        self._wind_memo: dict[WindObservation, Wind] = {}
         self._rules_memo: dict[tuple[object, ...], tuple[Rule, ...]] = {}
         self._recipient_memo: dict[tuple[object, ...], tuple[tuple[Recipient, ...], bool]] = {}
 
@@ -121,19 +114,10 @@ class Resolver:
     ) -> Resolution:
         lat, lon = report.location.lat, report.location.lon
         if lat is None or lon is None:
-            return Resolution(
-                "triage",
-                LocalizedText(
-                    nl="De plek kon niet worden vastgesteld; een medewerker kijkt ernaar.",
-                    en="The place could not be determined; a person will look at it.",
-                ),
-            )
+            return Resolution("triage", said("router.reason.no_place"))
         match = self.places.locate(lat, lon)
         if match.municipality is None:
-            return Resolution(
-                "unroutable",
-                LocalizedText(nl=OUTSIDE_NL_NL, en=OUTSIDE_NL_EN),
-            )
+            return Resolution("unroutable", said("router.reason.outside_nl"))
         place = self._place(match)
         resolution = Resolution("routed", place=place)
         if not match.exact:
@@ -152,14 +136,15 @@ class Resolver:
         resolution.confidence = "low"
         name = self.registry.municipalities[match.municipality or ""].name
         water = match.water.name if match.water else None
-        distance_nl, distance_en = kilometres(match.distance_m)
-        resolution.note(
-            f"Deze plek ligt op het water{f' ({water})' if water else ''}, {distance_nl} van de "
-            f"gemeente {name}; de melding gaat naar die gemeente en haar instanties.",
-            f"This place lies on the water{f' ({water})' if water else ''}, {distance_en} from "
-            f"the municipality of {name}; the report goes to that municipality and its "
-            "authorities.",
+        resolution.notes.append(
+            said(
+                "router.reason.on_water",
+                water=f" ({water})" if water else "",
+                distance=kilometres(match.distance_m),
+                municipality=name,
+            )
         )
+        resolution.reason = notes_text(resolution.notes)
 
     def _address(
         self,
@@ -177,12 +162,7 @@ class Resolver:
             else None
         )
         if observation is not None:
-            resolution.wind = Wind(
-                direction_deg=observation.direction_deg,
-                speed_ms=observation.speed_ms,
-                station_id=observation.station_id,
-                hour_ending=observation.hour_ending,
-            )
+            resolution.wind = self._wind_model(observation)
         shown, plausible = self.sources.weigh(report, point, observation, self._named(report))
         resolution.candidates = [w.candidate for w in shown]
         self._explain_sources(resolution, report, observation, shown, plausible)
@@ -207,14 +187,22 @@ class Resolver:
         resolution.recipients = [r for r in recipients if r.recipient_id not in excluded]
         if not any(r.role is Role.COMPETENT_AUTHORITY for r in resolution.recipients):
             resolution.outcome = "triage"
-            resolution.notes.insert(
-                0,
-                LocalizedText(
-                    nl="Geen bevoegde instantie gevonden; een medewerker beslist wie het krijgt.",
-                    en="No competent authority found; a person decides who gets the report.",
-                ),
-            )
+            resolution.notes.insert(0, said("router.reason.no_competent"))
             resolution.reason = notes_text(resolution.notes)
+
+    def _wind_model(self, observation: WindObservation) -> Wind:
+        """The decision's wind (frozen, so one model per observation serves every report)."""
+        wind = self._wind_memo.get(observation)
+        if wind is None:
+            if len(self._wind_memo) >= MEMO_SIZE:
+                self._wind_memo.clear()
+            wind = self._wind_memo[observation] = Wind(
+                direction_deg=observation.direction_deg,
+                speed_ms=observation.speed_ms,
+                station_id=observation.station_id,
+                hour_ending=observation.hour_ending,
+            )
+        return wind
 
     @staticmethod
     def _explain_sources(
@@ -230,21 +218,13 @@ class Resolver:
             and shown
             and (wind is None or wind.direction_deg is None)
         ):
-            resolution.note(
-                "Er was geen windrichting bekend voor dat uur; daarom zijn bedrijven in alle "
-                "richtingen meegewogen.",
-                "No wind direction was known for that hour, so companies in every direction "
-                "were weighed.",
-            )
+            resolution.notes.append(said("router.reason.no_wind"))
+            resolution.reason = notes_text(resolution.notes)
         if len(plausible) > 1:
             resolution.confidence = "low"
             names = ", ".join(w.facility.name for w in plausible)
-            resolution.note(
-                f"Meerdere bedrijven kunnen de bron zijn ({names}); de instanties van elk "
-                "krijgen de melding.",
-                f"Several companies could be the source ({names}); the authorities of each "
-                "get the report.",
-            )
+            resolution.notes.append(said("router.reason.several_sources", names=names))
+            resolution.reason = notes_text(resolution.notes)
 
     def _rules_for(self, report: Report, facts: dict[str, object]) -> tuple[Rule, ...]:
         """The first matching competent-authority rule and every matching extra rule

@@ -30,7 +30,7 @@ from schemas.report import Category, Report
 from schemas.routing import FacilityCandidate
 from services.router.reference.registry import Facility
 from services.router.wind import WindObservation, direction_uncertainty_deg, off_downwind_deg
-from services.runtime.geo import bearing_deg, flat_distance_m
+from services.runtime.geo import EARTH_RADIUS_M, bearing_deg
 
 DEFAULT_RADII_M: dict[Category, float] = {
     Category.ODOUR: 5000,
@@ -49,7 +49,13 @@ NUISANCES: dict[Category, frozenset[str]] = {
     Category.SOIL: frozenset({"soil"}),
     Category.WATER: frozenset({"water"}),
 }
-BUCKETS_PER_DEG = 10  # facility index cells of 0.1°
+BUCKETS_PER_DEG = 10  # the 0.1° buckets that order candidates of equal score and distance
+CELL_DEG = 0.02  # the weigher's grid cells (about 2.2 by 1.4 km)
+CELL_SLACK_M = 100.0  # the flat distance's spread over a cell, and some
+MIN_METRES_PER_DEG_LAT = 110_000.0
+MIN_METRES_PER_DEG_LON = 111_000.0
+NUISANCE_MEMO = 10_000
+DEG = math.pi / 180  # what math.radians multiplies by
 CONE_HALF_WIDTH_DEG = 30.0
 OUTSIDE_CONE = 0.1
 NUISANCE_UNKNOWN = 0.7
@@ -125,35 +131,56 @@ def nuisance_match(facility: Facility, report: Report) -> bool | None:
 
 
 class SourceWeigher:
-    """The active facilities of one registry version in 0.1° buckets, weighed per report."""
+    """The active facilities of one registry version, weighed per report.
+
+    For each radius in use, a grid of cells of ``CELL_DEG`` lists the facilities whose reach
+    (the radius plus their coordinate uncertainty) touches the cell, in the order of the
+    earlier 0.1° buckets (so that exact ties rank as before); a report looks up one cell and
+    measures those few. A facility's fixed facts (its plane point, Seveso, its nuisance for a
+    category and subtype) are worked out once.
+    """
 
     def __init__(self, facilities: list[Facility], radii_m: dict[Category, float]) -> None:
         self.facilities = facilities
         self.radii_m = radii_m
-        self._largest_margin_m = max((f.coordinate_uncertainty_m for f in facilities), default=0)
-        self._buckets: dict[tuple[int, int], list[Facility]] = {}
-        for facility in facilities:
-            key = (
-                math.floor(facility.lat * BUCKETS_PER_DEG),
-                math.floor(facility.lon * BUCKETS_PER_DEG),
-            )
-            self._buckets.setdefault(key, []).append(facility)
+        order = sorted(
+            range(len(facilities)),
+            key=lambda i: (
+                math.floor(facilities[i].lat * BUCKETS_PER_DEG),
+                math.floor(facilities[i].lon * BUCKETS_PER_DEG),
+                i,
+            ),
+        )
+        self._sites = [Site.of(facilities[i]) for i in order]
+        self._cells: dict[float, dict[tuple[int, int], tuple[Site, ...]]] = {
+            radius: self._grid(radius) for radius in set(radii_m.values())
+        }
+        self._nuisance: dict[tuple[str, Category, str | None], tuple[bool | None, float]] = {}
 
-    def _nearby(self, lat: float, lon: float, reach_m: float) -> list[Facility]:
-        """Active facilities in the buckets the box of ``reach_m`` around (lat, lon) touches."""
-        d_lat = reach_m / 110_000
-        d_lon = reach_m / (111_320 * math.cos(math.radians(lat)))
-        found: list[Facility] = []
-        for i in range(
-            math.floor((lat - d_lat) * BUCKETS_PER_DEG),
-            math.floor((lat + d_lat) * BUCKETS_PER_DEG) + 1,
-        ):
-            for j in range(
-                math.floor((lon - d_lon) * BUCKETS_PER_DEG),
-                math.floor((lon + d_lon) * BUCKETS_PER_DEG) + 1,
+    def _grid(self, radius: float) -> dict[tuple[int, int], tuple[Site, ...]]:
+        """Cell -> the sites whose reach may include a point of the cell."""
+        cells: dict[tuple[int, int], list[Site]] = {}
+        for site in self._sites:
+            reach = radius + site.margin + CELL_SLACK_M
+            d_lat = reach / MIN_METRES_PER_DEG_LAT
+            d_lon = reach / (MIN_METRES_PER_DEG_LON * math.cos(math.radians(site.lat + d_lat)))
+            for i in range(
+                math.floor((site.lat - d_lat) / CELL_DEG),
+                math.floor((site.lat + d_lat) / CELL_DEG) + 1,
             ):
-                found.extend(self._buckets.get((i, j), ()))
-        return found
+                for j in range(
+                    math.floor((site.lon - d_lon) / CELL_DEG),
+                    math.floor((site.lon + d_lon) / CELL_DEG) + 1,
+                ):
+                    cells.setdefault((i, j), []).append(site)
+        return {key: tuple(found) for key, found in cells.items()}
+
+    def nearby(self, lat: float, lon: float, radius: float) -> tuple[Site, ...]:
+        """The sites that may lie within ``radius`` (plus their uncertainty) of (lat, lon)."""
+        cells = self._cells.get(radius)
+        if cells is None:
+            cells = self._cells[radius] = self._grid(radius)
+        return cells.get((math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)), ())
 
     def weigh(
         self,
@@ -165,16 +192,23 @@ class SourceWeigher:
         """(the candidates best first, the plausible ones best first)."""
         lat, lon = point
         radius = self.radii_m[report.category]
+        sites = self.nearby(lat, lon, radius)
+        if named is not None and all(s.facility is not named for s in sites):
+            sites = (*sites, Site.of(named))
+        if not sites:
+            return [], []
         cone = cone_of(report, wind)
-        nearby = self._nearby(lat, lon, radius + self._largest_margin_m)
-        if named is not None and all(f is not named for f in nearby):
-            nearby.append(named)
-        scores = [
-            w
-            for facility in nearby
-            if (w := self._weigh(facility, report, point, radius, cone, facility is named))
-            is not None
-        ]
+        scores = []
+        for site in sites:
+            # flat_distance_m, written out (same operations, same result)
+            x = (lon - site.lon) * DEG * math.cos((site.lat + lat) / 2 * DEG)
+            distance = EARTH_RADIUS_M * math.hypot(x, (lat - site.lat) * DEG)
+            is_named = site.facility is named
+            if distance > radius + site.margin and not is_named:
+                continue
+            scores.append(self._weigh(site, report, point, distance, radius, cone, is_named))
+        if not scores:
+            return [], []
         scores.sort(key=lambda w: (-w.score, w.distance_m))
         self._mark_plausible(scores)
         shown = [
@@ -183,6 +217,18 @@ class SourceWeigher:
             if i < MAX_CANDIDATES or w.plausible
         ]
         return shown, [w for w in shown if w.candidate.plausible]
+
+    def nuisance_of(self, site: Site, report: Report) -> tuple[bool | None, float]:
+        """``nuisance_match`` and its factor, once per facility, category and subtype."""
+        key = (site.facility.facility_id, report.category, report.subtype)
+        found = self._nuisance.get(key)
+        if found is None:
+            matches = nuisance_match(site.facility, report)
+            factor = {True: 1.0, None: NUISANCE_UNKNOWN, False: NUISANCE_OTHER}[matches]
+            if len(self._nuisance) >= NUISANCE_MEMO:
+                self._nuisance.clear()
+            found = self._nuisance[key] = (matches, factor)
+        return found
 
     @staticmethod
     def _mark_plausible(scores: list[Score]) -> None:
@@ -199,22 +245,20 @@ class SourceWeigher:
             elif w.seveso or w.named:
                 w.plausible = True
 
-    @staticmethod
     def _weigh(
-        facility: Facility,
+        self,
+        site: Site,
         report: Report,
         point: tuple[float, float],
+        distance: float,
         radius: float,
         cone: Cone | None,
         named: bool,
-    ) -> Score | None:
-        lat, lon = point
-        distance = flat_distance_m(facility.lat, facility.lon, lat, lon)
-        margin = facility.coordinate_uncertainty_m
+    ) -> Score:
+        facility = site.facility
+        margin = site.margin
         reach = radius + margin
-        if distance > reach and not named:
-            return None
-        bearing = bearing_deg(facility.lat, facility.lon, lat, lon)
+        bearing = bearing_deg(site.lat, site.lon, *point)
         is_downwind: bool | None = None
         wind_factor = 1.0
         if cone is not None and cone.wind_from_deg is not None:
@@ -222,8 +266,27 @@ class SourceWeigher:
             off = off_downwind_deg(cone.wind_from_deg, bearing)
             is_downwind = off <= cone.half_width_deg + spread
             wind_factor = 1.0 if is_downwind else OUTSIDE_CONE
-        matches = nuisance_match(facility, report)
-        nuisance = {True: 1.0, None: NUISANCE_UNKNOWN, False: NUISANCE_OTHER}[matches]
+        matches, nuisance = self.nuisance_of(site, report)
         score = 1.0 if named else max(0.0, 1 - distance / reach) * wind_factor * nuisance
-        seveso = facility.seveso_tier in ("high", "low")
-        return Score(facility, distance, bearing, is_downwind, matches, score, seveso, named)
+        return Score(facility, distance, bearing, is_downwind, matches, score, site.seveso, named)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A facility's fixed facts for weighing."""
+
+    facility: Facility
+    lat: float
+    lon: float
+    margin: float
+    seveso: bool
+
+    @classmethod
+    def of(cls, facility: Facility) -> Site:
+        return cls(
+            facility,
+            facility.lat,
+            facility.lon,
+            facility.coordinate_uncertainty_m,
+            facility.seveso_tier in ("high", "low"),
+        )

@@ -1,8 +1,13 @@
-"""Small pieces of the router's Dutch and English reasons."""
+"""The router's own Dutch and English sentences, from the text catalogue (``router.reason.*``
+in ``services/locale``; docs/texts.md), and small pieces of its reasons. The rule table's
+reasons stay in ``rules.yaml`` (data, both languages side by side)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from schemas._base import LocalizedText
+from services.runtime import catalogue
 
 
 def kilometres(distance_m: float) -> tuple[str, str]:
@@ -22,3 +27,21 @@ def notes_text(notes: list[LocalizedText]) -> LocalizedText | None:
         nl=" ".join(n.nl for n in notes),
         en=" ".join(n.en for n in notes),
     )
+
+
+@cache
+def _sentence(key: str, language: str) -> str:
+    return catalogue.text(key, language)
+
+
+def said(key: str, **values: str | tuple[str, str]) -> LocalizedText:
+    """The catalogue's sentence ``key`` in Dutch and English, with ``values`` filled in (a
+    pair is (Dutch, English), as ``kilometres`` gives)."""
+
+    def filled(language: str, index: int) -> str:
+        text = _sentence(key, language)
+        if not values:
+            return text
+        return text % {k: v if isinstance(v, str) else v[index] for k, v in values.items()}
+
+    return LocalizedText(nl=filled("nl", 0), en=filled("en", 1))

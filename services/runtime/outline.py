@@ -42,6 +42,9 @@ class NationalWater:
     area: tuple[tuple[float, float], ...] = ()  # (lat, lon) ring, hand-drawn, approximate
     sea: bool = False  # the sea side of the coast
 
+    def __hash__(self) -> int:  # by name: the router's memo keys hold waters (not their rings)
+        return hash(self.name)
+
 
 def load_waters(path: Path = WATERS_FILE) -> tuple[NationalWater, ...]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
