@@ -29,7 +29,7 @@ from schemas.topics import (
     PROCESS_FIGURES,
     all_static_topics,
 )
-from services.notifier import api, figures, incident_api, staff, web
+from services.notifier import api, figures, incident_api, meldkamer, staff, web
 from services.notifier.actions import Legs
 from services.notifier.callers import COOKIE, install_refusals
 from services.notifier.chain import Chain
@@ -248,7 +248,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     return create_http_app(
         runtime,
         title="Buursignaal notifier",
-        routers=[api.router, incident_api.router, staff.router, web.router],
+        routers=[api.router, incident_api.router, staff.router, web.router, meldkamer.router],
         configure=configure,
         static=Path(__file__).parent / "static",
         form_action=origin_of(settings.oidc_issuer),

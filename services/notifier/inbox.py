@@ -12,12 +12,17 @@ import io
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schemas.incident import IncidentState
 from schemas.leg import LegStatus
-from services.notifier.models import Incident, Leg
+from services.notifier.models import Incident, Leg, LegHistory
 from services.notifier.transitions import CLOSED
 from services.notifier.worktime import AMSTERDAM
 
@@ -132,29 +137,198 @@ def urgency(row: Row) -> tuple[bool, bool, bool, float, float]:
 
 @dataclass(frozen=True)
 class Wanted:
-    """The inbox's filters, read from the query string (unknown values: no filter)."""
+    """The inbox's filters, read from the query string (unknown values: no filter).
+
+    ``facility``: the likely source (the best candidate of a report, the source of an
+    incident); ``since``/``until``: the days (Amsterdam) the report was delivered, an incident's
+    window overlapping them; ``text``: words in the residents' descriptions (only the body's
+    own legs are searched, and the description itself is never listed or exported)."""
 
     status: str = ""
     category: str = ""
+    facility: str = ""
+    since: date | None = None
+    until: date | None = None
+    text: str = ""
     overdue: bool = False
     page: int = 1
 
-    def incident_matches(self, row: Row, legs: list[Leg]) -> bool:
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The period as UTC instants: from the start of ``since`` to the end of ``until``."""
+        start = _day_start(self.since) if self.since else None
+        end = _day_start(self.until + timedelta(days=1)) if self.until else None
+        return start, end
+
+    def incident_matches(self, row: Row, incident: Incident, legs: list[Leg]) -> bool:
         if self.category and row.category != self.category:
             return False
         if self.overdue and not row.overdue:
+            return False
+        if self.facility and incident.source_key != f"facility:{self.facility}":
+            return False
+        start, end = self.bounds()
+        if (start and _utc(incident.window_end) < start) or (
+            end and _utc(incident.window_start) >= end
+        ):
+            return False
+        if self.text and not any(_mentions(leg, self.text) for leg in legs):
             return False
         if self.status:
             return any(leg.status == self.status for leg in legs)
         return row.status == IncidentState.OPEN.value
 
-    def query(self, page: int | None = None) -> str:
-        parts = [f"status={self.status}" if self.status else "",
-                 f"category={self.category}" if self.category else "",
-                 "overdue=1" if self.overdue else "",
-                 f"page={page}" if page and page > 1 else ""]  # fmt: skip
-        joined = "&".join(p for p in parts if p)
+    def query(self, page: int | None = None, **changed: str) -> str:
+        """The query string of these filters (``page``: that page, 1 is left out)."""
+        values = {
+            "status": self.status, "category": self.category, "facility": self.facility,
+            "since": self.since.isoformat() if self.since else "",
+            "until": self.until.isoformat() if self.until else "", "q": self.text,
+            "overdue": "1" if self.overdue else "",
+            "page": str(page) if page and page > 1 else "",
+        }  # fmt: skip
+        values.update(changed)
+        joined = urlencode({k: v for k, v in values.items() if v})
         return f"?{joined}" if joined else ""
+
+    @property
+    def filtered(self) -> bool:
+        return self.query() != ""
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=AMSTERDAM).astimezone(UTC)
+
+
+def _mentions(leg: Leg, text: str) -> bool:
+    return text.casefold() in str(_delivery(leg).get("description") or "").casefold()
+
+
+def best_facility() -> Any:
+    """The SQL expression of a leg's likely source: its delivery's best candidate's id."""
+    return col(Leg.delivery)[("candidate_facilities", 0, "facility_id")].as_string()
+
+
+def leg_query(recipient_id: str, wanted: Wanted) -> Any:
+    """The single open legs the filters select, the soonest deadline first (none last)."""
+    query = select(Leg).where(Leg.recipient_id == recipient_id, col(Leg.incident_id).is_(None))
+    if wanted.status:
+        query = query.where(Leg.status == wanted.status)
+    else:
+        query = query.where(col(Leg.status).not_in([s.value for s in CLOSED]))
+    if wanted.category:
+        query = query.where(Leg.category == wanted.category)
+    if wanted.overdue:
+        query = query.where(col(Leg.next_step) > 1)
+    if wanted.facility:
+        query = query.where(best_facility() == wanted.facility)
+    start, end = wanted.bounds()
+    if start:
+        query = query.where(col(Leg.delivered_at) >= start)
+    if end:
+        query = query.where(col(Leg.delivered_at) < end)
+    if wanted.text:
+        words = col(Leg.delivery)["description"].as_string()
+        query = query.where(words.ilike(f"%{_escaped(wanted.text)}%", escape="\\"))
+    return query.order_by(col(Leg.next_due_at).is_(None), col(Leg.next_due_at), col(Leg.id))
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def single_legs(
+    session: AsyncSession, recipient_id: str, wanted: Wanted, limit: int, offset: int
+) -> list[Leg]:
+    query = leg_query(recipient_id, wanted).offset(offset).limit(limit)
+    return list((await session.exec(query)).all())
+
+
+async def facilities(session: AsyncSession, recipient_id: str) -> list[tuple[str, str]]:
+    """The likely sources of the body's open reports (id, name), by name: the facility filter's
+    choices."""
+    name = col(Leg.delivery)[("candidate_facilities", 0, "name")].as_string()
+    query = (
+        select(best_facility(), name)
+        .where(
+            Leg.recipient_id == recipient_id,
+            col(Leg.status).not_in([s.value for s in CLOSED]),
+            best_facility().is_not(None),
+        )
+        .distinct()
+    )
+    found = {str(i): str(n or i) for i, n in (await session.exec(query)).all()}
+    return sorted(found.items(), key=lambda pair: pair[1].casefold())
+
+
+async def version(session: AsyncSession, recipient_id: str) -> str:
+    """A stamp that changes whenever one of the body's legs changes or a new one comes in
+    (the last history row of its legs): what the pages poll to know they are stale."""
+    query = (
+        select(func.max(LegHistory.id), func.count(col(LegHistory.id)))
+        .join(Leg, col(Leg.id) == col(LegHistory.leg_id))
+        .where(Leg.recipient_id == recipient_id)
+    )
+    last, count = (await session.exec(query)).one()
+    return f"{last or 0}-{count}"
+
+
+NEARBY_KM = 3.0
+NEARBY_HOURS = 6
+NEARBY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """Another report of the body close by in space and time: its reference, category, place,
+    time, status and (coarsened) distance; never who reported it or what they wrote."""
+
+    row: Row
+    distance_km: float
+    hours: float  # signed: after (+) or before (-) the report or incident
+
+
+async def nearby(
+    session: AsyncSession, recipient_id: str, around: list[Leg], exclude: set[str]
+) -> list[Nearby]:
+    """The body's other reports within ``NEARBY_KM`` (between coarsened points) and
+    ``NEARBY_HOURS`` of any of ``around``'s reports, the closest first."""
+    points = [(p, t) for leg in around if (p := _point(leg)) and (t := _observed(leg))]
+    if not points:
+        return []
+    times = [t for _p, t in points]
+    slack = timedelta(hours=NEARBY_HOURS + 24)  # delivered up to a day after it was noticed
+    query = (
+        select(Leg)
+        .where(
+            Leg.recipient_id == recipient_id,
+            col(Leg.delivered_at) >= min(times) - timedelta(hours=NEARBY_HOURS),
+            col(Leg.delivered_at) <= max(times) + slack,
+            col(Leg.id).not_in(exclude),
+        )
+        .order_by(col(Leg.delivered_at).desc())
+        .limit(500)
+    )
+    found = []
+    for leg in (await session.exec(query)).all():
+        point, observed = _point(leg), _observed(leg)
+        if point is None or observed is None:
+            continue
+        best = min(
+            ((distance_km(point, p), (observed - t).total_seconds() / 3600) for p, t in points),
+            key=lambda pair: (pair[0], abs(pair[1])),
+        )
+        if best[0] <= NEARBY_KM and abs(best[1]) <= NEARBY_HOURS:
+            found.append(Nearby(leg_row(leg), round(best[0], 1), round(best[1], 1)))
+    found.sort(key=lambda n: (n.distance_km, abs(n.hours)))
+    return found[:NEARBY_LIMIT]
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lon) points."""
+    phi1, phi2 = math.radians(a[0]), math.radians(b[0])
+    d_phi, d_lam = phi2 - phi1, math.radians(b[1] - a[1])
+    h = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lam / 2) ** 2
+    return 2 * EARTH_M * math.asin(math.sqrt(h)) / 1000
 
 
 def remaining(due_at: datetime | None, now: datetime) -> tuple[int, int, bool] | None:
@@ -173,6 +347,9 @@ def answerable(status: str) -> bool:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+utc = _utc
 
 
 EARTH_M = 6_371_000.0

@@ -65,6 +65,9 @@ class Leg(SQLModel, table=True):
             postgresql_where=text("next_due_at IS NOT NULL"),
         ),
         Index("ix_leg_recipient_status", "recipient_id", "status"),
+        # the meldkamer's pages and its period filter (migration notifier_0009)
+        Index("ix_leg_inbox", "recipient_id", "incident_id", "next_due_at", "id"),
+        Index("ix_leg_recipient_delivered", "recipient_id", "delivered_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)

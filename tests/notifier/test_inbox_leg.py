@@ -208,13 +208,19 @@ async def test_an_incident_is_read_and_answered_once_in_the_inbox(
     assert without.status_code == 403, "no CSRF token: refused"
 
     seen = await service.client.post(url, data={"csrf_token": csrf, "status": "acknowledged"})
-    assert "Verwerkt: 2 meldingen bijgewerkt, 0 niet" in html.unescape(seen.text)
+    assert (seen.status_code, seen.headers["location"]) == (303, url), "post, redirect, get"
+    shown = html.unescape((await service.client.get(url)).text)
+    assert "Verwerkt: 2 meldingen bijgewerkt, 0 niet" in shown, "the flash message"
+    again_shown = html.unescape((await service.client.get(url)).text)
+    assert "Verwerkt:" not in again_shown, "a flash message is shown once"
     answer = "Het bedrijf heeft een lek gedicht; wij blijven toezicht houden."
     done = await service.client.post(
         url, data={"csrf_token": csrf, "status": "resolved", "explanation": answer}
     )
-    assert done.status_code == 200, done.text
-    assert "Verwerkt: 2 meldingen bijgewerkt, 0 niet" in html.unescape(done.text)
+    assert done.status_code == 303, done.text
+    assert "Verwerkt: 2 meldingen bijgewerkt, 0 niet" in html.unescape(
+        (await service.client.get(url)).text
+    )
     async with service.notifier.runtime.sessions() as session:
         for leg_id in legs:
             leg = await session.get(Leg, leg_id)

@@ -8,6 +8,8 @@
   "use strict";
   if (!window.L || !window.fetch) { return; }
   var NETHERLANDS = [52.2, 5.3];
+  // a point's kind (the meldkamer's maps): the report, a candidate source, a report nearby
+  var COLOURS = { report: "#b3001b", source: "#01689b", nearby: "#4b4b4b" };
   var settings = null;
 
   function mapSettings() {
@@ -62,7 +64,8 @@
     var map = create(element);
     var shapes = points.map(function (point) {
       var shape = L.circle([point.lat, point.lon], {
-        radius: point.radius_m || 250, color: "#b3001b", weight: 2, fillOpacity: 0.25
+        radius: point.radius_m || 250, color: COLOURS[point.kind] || COLOURS.report, weight: 2,
+        fillOpacity: 0.25, dashArray: point.kind === "nearby" ? "4 4" : null
       }).addTo(map);
       if (point.label) { shape.bindTooltip(point.label); }
       return shape;
