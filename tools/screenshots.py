@@ -1,9 +1,15 @@
 """Screenshots of every page at 1280 and 375 px wide into ``docs/screenshots/`` (issue 19), so
 a reader of the docs sees what residents and authorities see.
 
-``buursignaal screenshots`` against a running stack (``make up``): it files one report at Wijk
-aan Zee through the app API, waits until it is routed, publishes a digest with the notifier's
-command line and takes each page in headless Chromium (Debian's package, through Selenium).
+``buursignaal screenshots`` against a running stack (``make up``): it files a burst of reports
+at Wijk aan Zee through the app API (one in English), waits until they are routed, publishes a
+digest with the notifier's command line and takes each page in headless Chromium (Debian's
+package, through Selenium). The resident's pages come in both languages (``<page>-nl``,
+``<page>-en``): the form, the form joined to a report nearby ("Ik merk dit ook"), the form sent
+back with errors, the form with a pin and the reports nearby before sending, the confirmation,
+the tracking page, "is it solved?" and its answer, and the error pages (a tracking link or
+feedback link we do not know, an address with no page). ``tests/system/test_accessibility.py``
+runs axe-core on the same pages and states (see docs/pages.md).
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import base64
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -38,7 +45,7 @@ ROUTED_TO = "od-odnzkg"  # the omgevingsdienst that Wijk aan Zee's odour goes to
 BURST = 10  # neighbours reporting odour within the hour: the digest has a pattern to show
 
 
-def file_report(intake: str, n: int = 0) -> dict[str, str]:
+def file_report(intake: str, n: int = 0, language: str = "nl") -> dict[str, str]:
     """A report through the app API at Wijk aan Zee (``n`` neighbours north)."""
     sent = httpx.post(
         intake + "/api/v1/reports",
@@ -50,6 +57,7 @@ def file_report(intake: str, n: int = 0) -> dict[str, str]:
             "observed_at": datetime.now(ZoneInfo("Europe/Amsterdam")).isoformat(),
             "intensity": 4,
             "description": "Zwavellucht.",
+            "language": language,
             "device_id": f"screenshots-{time.time_ns()}",
         },
         timeout=10,
@@ -88,27 +96,103 @@ def pages(
 ) -> list[tuple[str, str]]:
     """(name, url) of every page; the resident's pages in both languages."""
     accepted, *_ = [file_report(intake, n) for n in range(BURST)]
+    english = file_report(intake, BURST, language="en")
     routed(accepted)
+    routed(english)
     token = accepted["tracking_token"]
-    leg = leg_id_for(accepted["report_id"], ROUTED_TO)
-    signed = feedback_token(secret, SystemClock(), leg, 1)
+    feedback = {}
+    for lang, report in (("nl", accepted), ("en", english)):
+        leg = leg_id_for(report["report_id"], ROUTED_TO)
+        signed = feedback_token(secret, SystemClock(), leg, 1)
+        feedback[lang] = f"{notifier}/feedback/{leg}/1/{signed}?answer=no"
     resident = [
         (f"{name}-{lang}", f"{url}{'&' if '?' in url else '?'}lang={lang}")
         for lang in LANGUAGES
         for name, url in (
             ("form", f"{intake}/"),
+            ("form-linked", f"{intake}/?linked={accepted['report_id']}"),
             ("confirmation", f"{intake}/received/{token}"),
             ("tracking", f"{intake}/track/{token}"),
             ("not-found", f"{intake}/track/no-such-token"),
+            ("page-not-found", f"{intake}/no-such-page"),
+            ("feedback-unknown", f"{notifier}/feedback/no-such-leg/1/no-such-token"),
         )
     ]
     return [
         *resident,
-        ("feedback-nl", f"{notifier}/feedback/{leg}/1/{signed}?answer=no"),
+        *[(f"feedback-{lang}", url) for lang, url in feedback.items()],
         ("digests-nl", f"{notifier}/digests/"),
         ("digest-nl", publish_digest(env)),
         ("inbox-sign-in-nl", f"{notifier}/inbox/login"),
     ]
+
+
+State = tuple[str, str, "Callable[[WebDriver], None]"]
+
+
+def states(found: list[tuple[str, str]]) -> list[State]:
+    """Pages a resident reaches by doing something on one of ``found``: (name, url, what to do
+    there), in both languages."""
+    urls = dict(found)
+    return [
+        state
+        for lang in LANGUAGES
+        for state in (
+            (f"form-errors-{lang}", urls[f"form-{lang}"], sent_empty),
+            (f"form-nearby-{lang}", urls[f"form-{lang}"], pinned_by_the_burst),
+            (f"feedback-done-{lang}", urls[f"feedback-{lang}"], answered_not_solved),
+        )
+    ]
+
+
+def _wait(driver: WebDriver, css: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(driver, 30).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
+
+
+def _press(driver: WebDriver, element: object) -> None:
+    """A click on an element wherever it is on the (long, narrow) page."""
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", element
+    )
+
+
+def sent_empty(driver: WebDriver) -> None:
+    """The form sent as it opens: it comes back with its error summary."""
+    from selenium.webdriver.common.by import By
+
+    _press(driver, driver.find_element(By.ID, "submit"))
+    _wait(driver, "#error-summary")
+
+
+def pinned_by_the_burst(driver: WebDriver) -> None:
+    """Odour, a pin at Wijk aan Zee: the burst's reports show before sending; join the first."""
+    from selenium.webdriver.common.by import By
+
+    _wait(driver, "#pick-map.leaflet-container")
+    _press(driver, driver.find_element(By.ID, "category-odour"))
+    driver.execute_script(
+        "document.getElementById('pick-map').buursignaalMap.fire('click', "
+        "{latlng: L.latLng(arguments[0], arguments[1])})",
+        WIJK_AAN_ZEE["lat"],
+        WIJK_AAN_ZEE["lon"],
+    )
+    _wait(driver, "#nearby-live [data-link-report]")
+    _press(driver, driver.find_element(By.CSS_SELECTOR, "#nearby-live [data-link-report]"))
+    _wait(driver, "#nearby-live [aria-pressed=true]")
+
+
+def answered_not_solved(driver: WebDriver) -> None:
+    """ "Is it solved?" answered "no" (the leg is still open: the answer is not taken)."""
+    from selenium.webdriver.common.by import By
+
+    _press(driver, driver.find_element(By.CSS_SELECTOR, "button[value=no]"))
+    _wait(driver, "#feedback-done")
 
 
 def settled(driver: WebDriver) -> None:
@@ -146,9 +230,15 @@ def capture(
     return written
 
 
-def take_all(driver: WebDriver, found: list[tuple[str, str]], out: Path = OUT) -> list[Path]:
+def take_all(
+    driver: WebDriver, found: list[tuple[str, str]], out: Path = OUT, done: Sequence[State] = ()
+) -> list[Path]:
+    """Every page of ``found`` and every state of ``done`` at each width."""
     out.mkdir(parents=True, exist_ok=True)
-    return [path for name, url in found for path in capture(driver, name, url, out)]
+    written = [path for name, url in found for path in capture(driver, name, url, out)]
+    for name, url, action in done:
+        written += capture(driver, name, url, out, partial(action, driver))
+    return written
 
 
 def main(intake: str, notifier: str, secret: str, out: Path = OUT) -> int:
@@ -156,6 +246,6 @@ def main(intake: str, notifier: str, secret: str, out: Path = OUT) -> int:
 
     found = pages(intake, notifier, secret)
     with chromium() as driver:
-        for path in take_all(driver, found, out):
+        for path in take_all(driver, found, out, states(found)):
             print(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path)
     return 0

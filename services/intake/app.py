@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas._base import Event
 from schemas.cloudevents import CloudEventAttributes
@@ -144,6 +145,7 @@ async def _invalid_request(request: Request, error: Exception) -> Response:
 
 def _install_error_answers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, web.http_error)
     open311.install_open311_errors(app)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from pydantic import Field as PydanticField
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.report import Category, Channel, HealthSymptom
 from services.intake.actions import Accepted, Intake
@@ -37,8 +39,19 @@ from services.intake.problems import (
     message_for,
 )
 from services.intake.submission import AMSTERDAM, SUBTYPES, ReportSubmission, validate_submission
-from services.intake.texts import CATEGORIES, ROLES, STATUSES, SYMPTOMS, pick, translator
+from services.intake.texts import (
+    CATEGORIES,
+    ROLES,
+    STATUSES,
+    SYMPTOMS,
+    decimal,
+    local_time,
+    pick,
+    translator,
+)
+from services.intake.texts import SUBTYPES as SUBTYPE_NAMES
 from services.intake.tracking import RecipientTrack
+from services.runtime.problems import problem, wants_page
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 ANCHORS = {
@@ -67,8 +80,9 @@ class Pages:
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         language = self.language
-        query = {**self.request.query_params, "lang": "en" if language == "nl" else "nl"}
-        other_url = self.request.url.path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        other = "en" if language == "nl" else "nl"
+        query = {**self.request.query_params, "lang": other}
+        other_url = self.request.url.path + "?" + urlencode(query)
         return TEMPLATES.TemplateResponse(
             self.request,
             template,
@@ -76,6 +90,7 @@ class Pages:
                 "lang": language,
                 "t": translator(language),
                 "other_language_url": other_url,
+                "other_lang": other,
                 **context,
             },
             status_code=status,
@@ -83,6 +98,17 @@ class Pages:
 
     def not_found(self) -> HTMLResponse:
         return self.render("not_found.html", status=404)
+
+    def failed(self, status: int, headers: dict[str, str]) -> HTMLResponse:
+        """No page at this address (404), or a request no page takes (405, ...)."""
+        t = translator(self.language)
+        if status == 404:
+            heading, body = t["page_not_found_title"], t["page_not_found_body"]
+        else:
+            heading, body = t["page_failed_title"], t["page_failed_body"].format(status=status)
+        answer = self.render("error.html", status=status, heading=heading, body=body)
+        answer.headers.update(headers)
+        return answer
 
 
 async def pages(request: Request) -> Pages:
@@ -92,14 +118,18 @@ async def pages(request: Request) -> Pages:
     return Pages(request, language)
 
 
+async def http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own answers (no such path, method not allowed): a page in the resident's
+    language for a browser, problem+json for the APIs (as every service answers them)."""
+    assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    if wants_page(request):
+        return (await pages(request)).failed(error.status_code, headers)
+    kind = "not-found" if error.status_code == 404 else "http-error"
+    return problem(error.status_code, kind, str(error.detail), headers=headers)
+
+
 PagesDep = Annotated[Pages, Depends(pages)]
-
-
-def _local(moment: datetime, language: Language) -> str:
-    local = moment.astimezone(AMSTERDAM)
-    return (
-        local.strftime("%d-%m-%Y %H:%M") if language == "nl" else local.strftime("%Y-%m-%d %H:%M")
-    )
 
 
 @cache
@@ -112,6 +142,7 @@ def _form_choices(language: Language) -> dict[str, Any]:
         "categories": [(c.value, pick(CATEGORIES, c, language)) for c in Category],
         "category_names": {c.value: pick(CATEGORIES, c, language) for c in Category},
         "subtypes": {c.value: kinds for c, kinds in SUBTYPES.items()},
+        "subtype_names": {kind: pick(SUBTYPE_NAMES, kind, language) for kind in SUBTYPE_NAMES},
         "symptoms": [(s.value, pick(SYMPTOMS, s, language)) for s in HealthSymptom],
     }
 
@@ -138,7 +169,18 @@ async def _form_page(
         values={**defaults, **values},
         errors=in_form_order(errors),
         linked=linked,
+        pin_text=_pin_text(values, pages.language),
     )
+
+
+def _pin_text(values: dict[str, Any], language: Language) -> str:
+    """Where the pin is, said in words, when the form comes back with one placed."""
+    try:
+        lat, lon = float(values.get("lat") or ""), float(values.get("lon") or "")
+    except ValueError:
+        return ""
+    shown = {"lat": decimal(lat, language, 5), "lon": decimal(lon, language, 5)}
+    return translator(language)["map_pin_placed"].format(**shown)
 
 
 def in_form_order(errors: dict[str, str]) -> dict[str, str]:
@@ -194,9 +236,9 @@ async def _nearby_at(
             "report_id": item.report_id,
             "number": item.number,
             "category_name": pick(CATEGORIES, Category(item.category), language),
-            "subtype": item.subtype,
-            "observed_local": _local(item.observed_at, language),
-            "distance": t["about"].format(m=item.distance_m),
+            "subtype": pick(SUBTYPE_NAMES, item.subtype, language) if item.subtype else None,
+            "observed_local": local_time(item.observed_at, language),
+            "distance": t["about"].format(m=decimal(item.distance_m, language)),
             "also_noticed": item.also_noticed,
         }
         for item in found
@@ -209,13 +251,9 @@ def _filing_errors(filed: Refused | RateLimited, language: Language) -> dict[str
     if isinstance(filed, Refused):
         return {filed.field: message_for(filed.code, language)}
     minutes = max(1, round(filed.retry_after_s / 60))
-    return {
-        "category": (
-            f"U heeft dit net al gemeld. Probeer het over {minutes} minuten opnieuw."
-            if language == "nl"
-            else f"You reported this a moment ago. Try again in {minutes} minutes."
-        )
-    }
+    if minutes == 1:
+        return {"category": message_for("rate_limited_minute", language)}
+    return {"category": message_for("rate_limited", language, {"minutes": minutes})}
 
 
 def observed_at_from_form(date_text: str, time_text: str) -> str | None:
@@ -306,10 +344,10 @@ def _recipient_items(recipients: list[RecipientTrack], language: Language) -> li
             "role_text": pick(ROLES, r.role, language),
             "reason": r.reason(language),
             "status_text": pick(STATUSES, r.status, language),
-            "deadline": _local(r.deadline_at, language) if r.deadline_at else None,
+            "deadline": local_time(r.deadline_at, language) if r.deadline_at else None,
             "history": [
                 {
-                    "when": _local(s.occurred_at, language),
+                    "when": local_time(s.occurred_at, language),
                     "status": pick(STATUSES, s.status, language),
                     "explanation": s.explanation,
                 }
@@ -408,7 +446,8 @@ def _coarse_place(report: ReportRecord, language: Language) -> dict[str, str] | 
         return None
     lat = round(round(report.lat / GRID_LAT) * GRID_LAT, 4)
     lon = round(round(report.lon / GRID_LON) * GRID_LON, 4)
-    text = translator(language)["track_place_text"].format(lat=lat, lon=lon)
+    shown = {"lat": decimal(lat, language, 4), "lon": decimal(lon, language, 4)}
+    text = translator(language)["track_place_text"].format(**shown)
     points = json.dumps([{"lat": lat, "lon": lon, "radius_m": 250}])
     return {"text": text, "points": points}
 
@@ -423,7 +462,7 @@ async def tracking_page(token: str, intake: IntakeDep, pages: PagesDep) -> HTMLR
         "track.html",
         report=report,
         category_name=pick(CATEGORIES, Category(report.category), language),
-        observed_local=_local(report.observed_at, language),
+        observed_local=local_time(report.observed_at, language),
         status_note=view.status_note(language),
         recipients=_recipient_items(view.recipients, language),
         place=_coarse_place(report, language),

@@ -24,7 +24,7 @@ from jinja2.runtime import Context
 
 from services.notifier.authorities import authority_for_key
 from services.notifier.callers import SIGN_IN, CsrfChecked, DeskDep, SignInDep
-from services.notifier.desk import Feedback
+from services.notifier.desk import Desk, Feedback, UnknownLegError
 from services.notifier.inbox import remaining
 from services.notifier.signin import (
     NotAllowedError,
@@ -67,19 +67,13 @@ def _decimal(context: Context, value: float | None, digits: int = 1) -> str:
 
 TEMPLATES.env.filters.update(local=_local, label=_label, decimal=_decimal)
 TEMPLATES.env.globals["remaining"] = remaining
+TEMPLATES.env.globals["text"] = catalogue.text  # a text in the page's language: text(key, lang)
 
 
-FEEDBACK_TITLE = {"nl": "Uw melding", "en": "Your report"}
 FEEDBACK_DONE = {
-    Feedback.ALREADY_TAKEN: {
-        "nl": "Dit antwoord is al verwerkt.",
-        "en": "This answer was already taken.",
-    },
-    Feedback.SOLVED: {"nl": "Dank u. Fijn dat het is opgelost.", "en": "Thank you."},
-    Feedback.REOPENED: {
-        "nl": "Dank u. De melding is heropend; de instantie moet opnieuw antwoorden.",
-        "en": "Thank you. The report is reopened; the authority must answer again.",
-    },
+    Feedback.ALREADY_TAKEN: "feedback.already_taken",
+    Feedback.SOLVED: "feedback.solved",
+    Feedback.REOPENED: "feedback.reopened",
 }
 
 router = APIRouter(include_in_schema=False)
@@ -204,27 +198,52 @@ async def logout(request: Request, sign_in: SignInDep) -> Response:
     return RedirectResponse(SIGN_IN, status_code=303)
 
 
+def feedback_page_for(
+    request: Request, lang: str, code: int = 200, heading: str = "feedback.title", **context: Any
+) -> HTMLResponse:
+    """The resident's "is it solved?" page in their language (texts: ``feedback.*``)."""
+
+    def t(key: str) -> str:
+        return catalogue.text(key, lang)
+
+    return page(request, "feedback.html", code, title=t(heading), lang=lang, t=t, **context)
+
+
+async def _feedback_language(desk: Desk, leg_id: str, cycle: int, token: str) -> str | None:
+    """The resident's language for a valid link; None for a link expired or not signed."""
+    try:
+        return await desk.feedback_language(leg_id, cycle, token)
+    except UnknownLegError:
+        return None
+
+
+def _unknown_link(request: Request) -> HTMLResponse:
+    lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "nl"
+    if request.query_params.get("lang") in ("nl", "en"):
+        lang = request.query_params["lang"]
+    return feedback_page_for(request, lang, 404, "feedback.unknown_title", unknown=True)
+
+
 @router.get("/feedback/{leg_id}/{cycle}/{token}", response_class=HTMLResponse)
 async def feedback_page(
     request: Request, leg_id: str, cycle: int, token: str, desk: DeskDep, answer: str = ""
 ) -> Response:
-    lang = await desk.feedback_language(leg_id, cycle, token)
-    return page(request, "feedback.html", title=_in(FEEDBACK_TITLE, lang), lang=lang, answer=answer)
+    lang = await _feedback_language(desk, leg_id, cycle, token)
+    if lang is None:
+        return _unknown_link(request)
+    return feedback_page_for(request, lang, answer=answer)
 
 
 @router.post("/feedback/{leg_id}/{cycle}/{token}", response_class=HTMLResponse)
 async def feedback(
     request: Request, leg_id: str, cycle: int, token: str, desk: DeskDep
 ) -> Response:
-    lang = await desk.feedback_language(leg_id, cycle, token)
+    lang = await _feedback_language(desk, leg_id, cycle, token)
+    if lang is None:
+        return _unknown_link(request)
     solved = str((await request.form()).get("answer", "")) == "yes"
     outcome = await desk.take_feedback(leg_id, cycle, solved)
-    done = _in(FEEDBACK_DONE[outcome], lang)
-    return page(request, "feedback.html", title=_in(FEEDBACK_TITLE, lang), lang=lang, done=done)
-
-
-def _in(texts: dict[str, str], lang: str) -> str:
-    return texts["nl"] if lang == "nl" else texts["en"]
+    return feedback_page_for(request, lang, done=catalogue.text(FEEDBACK_DONE[outcome], lang))
 
 
 @router.get("/digests/", response_class=HTMLResponse)

@@ -1,4 +1,4 @@
-"""The resident web form in headless Chromium, used by keyboard only."""
+"""The resident web form in headless Chromium: by keyboard only (and one pin by mouse)."""
 
 from __future__ import annotations
 
@@ -234,7 +234,8 @@ def test_pin_by_keyboard_and_by_click_with_nearby_reports_before_sending(
         pan_by_key(driver, Keys.ARROW_LEFT)
         press(driver, Keys.ENTER)
         assert abs(pin(driver)[1] - MAP_CENTRE[1]) < 0.001
-        assert "Speld geplaatst op 52.2" in driver.find_element(By.ID, "location-status").text
+        placed = driver.find_element(By.ID, "location-status").text
+        assert "Speld geplaatst op 52,2" in placed, "degrees with a decimal comma in Dutch"
         join_nearby_and_send(driver, number)
         assert joined(base, original) == 1
 
@@ -251,6 +252,10 @@ def test_pin_by_keyboard_and_by_click_with_nearby_reports_before_sending(
                 abs(pin(d)[0] - MAP_CENTRE[0]) < 0.02 and abs(pin(d)[1] - MAP_CENTRE[1]) < 0.02
             )
         )
+        # the report nearby shows for the clicked pin too; sent without joining it
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located((By.ID, f"notice-too-{number}"))
+        )
         tab_to(driver, "submit")
         press(driver, Keys.ENTER)
         WebDriverWait(driver, 30).until(
@@ -258,4 +263,34 @@ def test_pin_by_keyboard_and_by_click_with_nearby_reports_before_sending(
                 (By.TAG_NAME, "h1"), "Uw melding is ontvangen"
             )
         )
+        assert joined(base, original) == 1, "not joined: nothing pressed"
+
+        # 3. the confirmation lists the report nearby; its "Ik merk dit ook" link (no script
+        # needed) opens a form joined to it, by keyboard
+        link = driver.find_element(By.CSS_SELECTOR, f"a[href$='linked={original}']")
+        assert link.text.startswith("Ik merk dit ook")
+        driver.execute_script("arguments[0].id = 'notice-too-link'", link)
+        tab_to(driver, "notice-too-link")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 30).until(
+            expected_conditions.text_to_be_present_in_element(
+                (By.ID, "link-status"), f"gekoppeld aan melding {number}"
+            )
+        )
+        WebDriverWait(driver, 30).until(
+            expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, "#pick-map.bs-map--boundaries path")
+            )
+        )
+        tab_to(driver, "pick-map")
+        press(driver, Keys.ENTER)  # the pin in the map's middle, by the report
+        type_observed_now(driver)
+        tab_to(driver, "submit")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 30).until(
+            expected_conditions.text_to_be_present_in_element(
+                (By.TAG_NAME, "h1"), "Uw melding is ontvangen"
+            )
+        )
+        assert joined(base, original) == 2
         assert not policy_violations(driver), "the map satisfies the Content-Security-Policy"

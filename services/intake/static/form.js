@@ -15,6 +15,10 @@
   var linkStatus = document.getElementById("link-status");
   var map = null;
   var marker = null;
+  // degrees in the page's notation: 52,20000 in Dutch, 52.20000 in English
+  var degrees = window.Intl ? new Intl.NumberFormat(picker ? picker.dataset.lang : "nl", {
+    minimumFractionDigits: 5, maximumFractionDigits: 5
+  }) : { format: function (value) { return value.toFixed(5); } };
 
   function category() {
     var chosen = document.querySelector('input[name="category"]:checked');
@@ -48,7 +52,7 @@
     lat.value = latitude.toFixed(6);
     lon.value = longitude.toFixed(6);
     status.textContent = picker.dataset.placed
-      .replace("{lat}", latitude.toFixed(5)).replace("{lon}", longitude.toFixed(5));
+      .replace("{lat}", degrees.format(latitude)).replace("{lon}", degrees.format(longitude));
     if (map) {
       if (marker) { marker.setLatLng([latitude, longitude]); }
       else { marker = L.marker([latitude, longitude], { keyboard: false, alt: picker.dataset.pin }).addTo(map); }
@@ -85,7 +89,7 @@
     locate.addEventListener("click", function () {
       navigator.geolocation.getCurrentPosition(function (position) {
         place(position.coords.latitude, position.coords.longitude, false);
-      }, function (error) { status.textContent = error.message; });
+      }, function () { status.textContent = picker.dataset.failed; });
     });
   }
 
