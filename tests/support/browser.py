@@ -122,25 +122,35 @@ def type_observed_now(driver: webdriver.Chrome) -> None:
     replace_text(driver, now.strftime("%H:%M"))
 
 
+def choose_answer(driver: webdriver.Chrome, status: str) -> None:
+    """Tab into the answer's radio group and move with the arrow keys to ``status``."""
+    for _ in range(80):
+        if (active_id(driver) or "").startswith("answer-"):
+            break
+        press(driver, Keys.TAB)
+    for _ in range(12):
+        if active_id(driver) == f"answer-{status}":
+            press(driver, Keys.SPACE)
+            return
+        press(driver, Keys.ARROW_DOWN)
+    raise AssertionError(f"#answer-{status} is not reachable by keyboard")
+
+
 def acknowledge_leg(driver: webdriver.Chrome) -> None:
     """On a leg's page in the inbox: answer "acknowledged", save, and wait until it shows."""
-    tab_to(driver, "status-acknowledged")  # the first of the radio group
-    press(driver, Keys.SPACE)
+    choose_answer(driver, "acknowledged")
     tab_to(driver, "save")
     press(driver, Keys.ENTER)
     WebDriverWait(driver, 30).until(
         expected_conditions.text_to_be_present_in_element(
-            (By.TAG_NAME, "dl"), "in behandeling genomen"
+            (By.TAG_NAME, "dl"), "ontvangst bevestigd"
         )
     )
 
 
 def resolve_leg(driver: webdriver.Chrome, *explanation: str) -> None:
     """On an acknowledged leg's page: choose "resolved", type the explanation keys and save."""
-    # the radio group now: forwarded, in_progress, no_action, not_ours, resolved, ...
-    tab_to(driver, "status-forwarded")
-    press(driver, *[Keys.ARROW_DOWN] * 4)
-    assert active_id(driver) == "status-resolved"
+    choose_answer(driver, "resolved")
     tab_to(driver, "explanation")
     press(driver, *explanation)
     tab_to(driver, "save")
