@@ -79,10 +79,21 @@ FEEDBACK_DONE = {
 router = APIRouter(include_in_schema=False)
 
 
-def render_digest(document: dict[str, Any], charts: dict[str, str]) -> str:
-    """The digest page, rendered once at publication and archived as it was."""
+DIGEST_TITLE = {"nl": "Overzicht voor de landelijke tafel", "en": "Overview for the national table"}
+
+
+def render_digest(document: dict[str, Any], charts: dict[str, str], lang: str = "nl") -> str:
+    """The digest page in one language, rendered once at publication and archived as it was
+    (the archive keeps the Dutch one)."""
+    words = catalogue.translations(lang)
     return TEMPLATES.get_template("digest.html").render(
-        d=document, charts=charts, lang="nl", title="Overzicht voor de landelijke tafel"
+        d=document,
+        charts=charts,
+        lang=lang,
+        title=DIGEST_TITLE[lang],
+        _=words.gettext,
+        gettext=words.gettext,
+        pgettext=words.pgettext,
     )
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fastapi.templating import Jinja2Templates
 from faststream.kafka import KafkaBroker
 from selenium.webdriver.common.by import By
 
@@ -24,7 +24,6 @@ from services.notifier.models import Leg
 from services.notifier.norms import Norms
 from services.notifier.patterns.digest import compose
 from services.notifier.worktime import AMSTERDAM, WorkingCalendar
-from services.runtime import catalogue
 from services.runtime.clock import FixedClock
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
@@ -194,9 +193,6 @@ async def test_on_time_share_leaves_out_open_legs_not_yet_due(database_url: str)
         assert "83 %" in html
 
 
-def _render(document: dict[str, object], language: str) -> str:
-    """The digest page in one language, from the catalogue (the archive keeps the Dutch one)."""
-    templates = Jinja2Templates(directory=Path(web.__file__).with_name("templates"))
-    catalogue.install(templates.env, language)
-    page = templates.get_template("digest.html")
-    return page.render(d=document, charts={}, lang=language, title="digest")
+def _render(document: dict[str, Any], language: str) -> str:
+    """The digest page in one language, as publication renders it."""
+    return web.render_digest(document, {}, language)
