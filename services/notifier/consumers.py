@@ -70,6 +70,8 @@ class Inputs:
         await self.legs.load_for(
             session, [(d.report_id, d.recipient.recipient_id) for d in deliveries]
         )
+        await self.incidents.prepare(session, deliveries)
+        await self.patterns.prepare(session, deliveries)
 
     async def load_for_reports(
         self, session: AsyncSession, reports: Sequence[LegStatusReported]

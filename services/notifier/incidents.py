@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas._base import LocalizedText
 from schemas.incident import ComplaintWave, IncidentState, IncidentUpdated
 from schemas.leg import Actor, LegStatus
+from schemas.report import Category
 from schemas.routing import ReportDelivered, Role
 from schemas.topics import COMPLAINT_WAVE, INCIDENT
 from services.notifier.actions import Legs
@@ -36,6 +38,8 @@ from services.runtime.database import stage_insert, table_of
 WINDOW = timedelta(hours=2)
 CELL_DEGREES = 0.01  # ~1.1 km north-south, ~0.7 km east-west in the Netherlands
 FOUND = "buursignaal.incidents"
+ASKED = "buursignaal.incidents.asked"  # the (body, category, source) keys a batch loaded
+TIMELINES = "buursignaal.incidents.timelines"  # incident id -> the observed moments of its legs
 MOVE_TABLE = table_of(IncidentMove)
 
 
@@ -91,7 +95,10 @@ class Incidents:
         if incident is None:
             incident = self._new(leg, key, observed)
             session.add(incident)
-            self._found(session)[(leg.recipient_id, leg.category, key)].append(incident)
+            self._found(session)[(leg.recipient_id, Category(leg.category).value, key)].append(
+                incident
+            )
+            self._timelines(session)[incident.id] = []
         leg.incident_id = incident.id
         session.add(leg)
         incident.window_start = min(_utc(incident.window_start), observed)
@@ -106,7 +113,64 @@ class Incidents:
             incident.wind_speed_ms = delivery.wind.speed_ms
         session.add(incident)
         await self._maybe_wave(session, incident, delivery)
-        self._announce(session, incident, [*await self._timeline(session, incident), observed])
+        timeline = await self._timeline(session, incident)
+        timeline.append(observed)  # the next delivery of this transaction sees this one
+        self._announce(session, incident, timeline)
+
+    async def prepare(self, session: AsyncSession, deliveries: Sequence[ReportDelivered]) -> None:
+        """Load the open incidents a batch's executing-body deliveries may join, and their
+        timelines, in two queries; ``on_delivery`` then asks the database only for keys the
+        batch did not name. One query covers the batch's whole time range: every incident that
+        overlaps one delivery's window overlaps the range."""
+        keys: set[tuple[str, str, str]] = set()
+        moments: list[datetime] = []
+        for delivery in deliveries:
+            if delivery.recipient.role is not Role.EXECUTING_BODY:
+                continue
+            category = Category(delivery.report.category).value
+            keys.add((delivery.recipient.recipient_id, category, source_key(delivery)))
+            moments.append(delivery.report.observed_at.astimezone(UTC))
+        if not keys:
+            return
+        query = select(Incident).where(
+            col(Incident.recipient_id).in_({recipient for recipient, _, _ in keys}),
+            col(Incident.source_key).in_({key for _, _, key in keys}),
+            Incident.state == IncidentState.OPEN.value,
+            col(Incident.window_end) >= min(moments) - WINDOW,
+            col(Incident.window_start) <= max(moments) + WINDOW,
+        )
+        found = self._found(session)
+        loaded = list((await session.exec(query)).all())
+        for incident in loaded:
+            key = (incident.recipient_id, Category(incident.category).value, incident.source_key)
+            if key in keys and incident not in found[key]:
+                found[key].append(incident)
+        self._asked(session).update(keys)
+        timelines = self._timelines(session)
+        missing = [incident.id for incident in loaded if incident.id not in timelines]
+        for incident_id in missing:
+            timelines[incident_id] = []
+        if missing:
+            rows = await session.exec(
+                select(Leg.incident_id, Leg.observed_at).where(
+                    col(Leg.incident_id).in_(missing), col(Leg.observed_at).is_not(None)
+                )
+            )
+            for member_of, moment in rows.all():
+                if member_of is not None and moment is not None:
+                    timelines[member_of].append(_utc(moment))
+
+    def _asked(self, session: AsyncSession) -> set[tuple[str, str, str]]:
+        asked = session.info.get(ASKED)
+        if not isinstance(asked, set):
+            asked = session.info[ASKED] = set()
+        return asked
+
+    def _timelines(self, session: AsyncSession) -> dict[str, list[datetime]]:
+        timelines = session.info.get(TIMELINES)
+        if not isinstance(timelines, dict):
+            timelines = session.info[TIMELINES] = {}
+        return timelines
 
     def _found(self, session: AsyncSession) -> dict[tuple[str, str, str], list[Incident]]:
         """The incidents this transaction opened or found, so a batch asks the database once."""
@@ -125,10 +189,13 @@ class Incidents:
                 <= _utc(incident.window_end) + WINDOW
             )
 
-        cached = self._found(session)[(leg.recipient_id, leg.category, key)]
+        batch_key = (leg.recipient_id, Category(leg.category).value, key)
+        cached = self._found(session)[batch_key]
         for incident in cached:
             if incident.state == IncidentState.OPEN and overlaps(incident):
                 return incident
+        if batch_key in self._asked(session):
+            return None  # the batch loaded every open incident this key could join
         query = select(Incident).where(
             Incident.recipient_id == leg.recipient_id,
             Incident.category == leg.category,
@@ -187,12 +254,17 @@ class Incidents:
         self.legs._emit(session, event, COMPLAINT_WAVE.name, incident.id)
 
     async def _timeline(self, session: AsyncSession, incident: Incident) -> list[datetime]:
-        rows = await session.exec(
-            select(Leg.observed_at).where(
-                Leg.incident_id == incident.id, col(Leg.observed_at).is_not(None)
+        """The observed moments of the incident's legs: of the database once per transaction,
+        then of the transaction (its legs are not flushed before the commit)."""
+        timelines = self._timelines(session)
+        if incident.id not in timelines:
+            rows = await session.exec(
+                select(Leg.observed_at).where(
+                    Leg.incident_id == incident.id, col(Leg.observed_at).is_not(None)
+                )
             )
-        )
-        return [_utc(moment) for moment in rows.all() if moment is not None]
+            timelines[incident.id] = [_utc(m) for m in rows.all() if m is not None]
+        return timelines[incident.id]
 
     def _announce(
         self, session: AsyncSession, incident: Incident, timeline: list[datetime]

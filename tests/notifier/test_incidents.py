@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -22,12 +23,14 @@ from schemas.leg import LegStatus
 from schemas.routing import Place, Role
 from schemas.topics import COMPLAINT_WAVE, INCIDENT
 from services.notifier.authorities import register_authority
+from services.notifier.consumers import Inputs
 from services.notifier.incidents import Incidents
-from services.notifier.models import Incident, IncidentMove, Leg, LegHistory, MailJob
+from services.notifier.models import Incident, IncidentMove, Leg, LegHistory, MailJob, Signal
+from services.notifier.patterns.service import Patterns
 from tests.notifier.conftest import Intake, NotifierUnderTest, mailing_notifier, resident_report
 from tests.notifier.test_notifier_service import deliver
 from tests.notifier.world import World, authority
-from tests.support.factories import delivered, recipient, report_received, reporter_key
+from tests.support.factories import NOW, delivered, recipient, report_received, reporter_key
 from tests.support.kafka import consume_until, headers_of, wait_async
 from tests.support.smtp import SmtpServer
 
@@ -179,3 +182,53 @@ async def test_a_wave_is_told_once_and_again_only_on_growth(world: World) -> Non
     await incident_world(world, 1)
     waves = await world.events("incident.wave")
     assert [w["unique_reporters"] for w in waves] == [15, 30]
+
+
+async def test_a_backlog_in_batches_forms_one_incident_with_its_whole_timeline(
+    world: World,
+) -> None:
+    """A backlog arrives in batches, each applied as the consumer applies it: the batch's legs,
+    incidents and signals loaded first in a few queries (``Inputs.load_for_deliveries``), then
+    every delivery with no flush before the commit. The second batch joins the incident the
+    first one opened (found by the batch's query, not one query per delivery); each incident
+    update names every leg's moment, those of this batch too; a report delivered to two
+    bodies is one signal; a redelivered report opens nothing twice."""
+    incidents = Incidents(world.legs, wave_threshold=100)
+    inputs = Inputs(world.legs, Patterns(world.clock), incidents)
+    body, authority_of = (
+        recipient("od-odnzkg", Role.EXECUTING_BODY),
+        recipient("gm0453", Role.COMPETENT_AUTHORITY),
+    )
+    place = Place(municipality_code="GM0453", safety_region_code="VR12")
+    reports = [
+        report_received(
+            reporter_key=reporter_key(f"backlog-{n}"),
+            observed_at=NOW - timedelta(minutes=60 - 2 * n),
+        )
+        for n in range(20)
+    ]
+    batches = [
+        [delivered(r, to, place=place) for r in reports[:10] for to in (body, authority_of)],
+        [delivered(r, to, place=place) for r in reports[8:] for to in (body, authority_of)],
+    ]  # the second batch repeats two reports of the first (an outbox re-send)
+    for batch in batches:
+        async with world.sessions() as session, session.begin():
+            await inputs.load_for_deliveries(session, batch)
+            with session.no_autoflush:
+                for delivery in batch:
+                    await inputs.on_delivery(session, None, delivery)  # type: ignore[arg-type]
+    async with world.sessions() as session:
+        stored = (await session.exec(select(Incident))).all()
+        signals = (await session.exec(select(Signal))).all()
+        legs = (await session.exec(select(Leg).where(Leg.recipient_id == "od-odnzkg"))).all()
+    assert len(stored) == 1, "the second batch joined the first batch's incident"
+    assert stored[0].report_count == 20
+    assert stored[0].unique_reporters == 20
+    assert {leg.incident_id for leg in legs} == {stored[0].id}
+    assert len(legs) == 20
+    assert len(signals) == 20, "one signal per report, whichever body it reached first"
+    assert all(set(s.recipients) >= {"ca:gm0453"} for s in signals)
+    updates = await world.events(INCIDENT.name)
+    assert [len(u["timeline"]) for u in updates] == list(range(1, 21)), (  # type: ignore[arg-type]
+        "each update names every moment so far, this batch's too"
+    )

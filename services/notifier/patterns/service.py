@@ -42,6 +42,8 @@ from services.runtime.outbox import enqueue
 SOURCE = "/buursignaal/notifier"
 NATIONAL_TABLE = "national-table"
 GRID_M = 500
+SIGNALS = "buursignaal.signals"  # report id -> its signal, for the rest of the transaction
+SIGNALS_ASKED = "buursignaal.signals.asked"  # report ids a batch looked up (found or not)
 PATTERN_NAMESPACE = uuid.UUID("9a3f1c64-1d2b-4a7e-bf55-6a0e2c9d8b11")
 GROWTH = 1.5  # an ongoing pattern is announced again at 1.5 x the unique reporters
 DOSSIER_DAYS = 28  # a recurrence episode this long is a dossier candidate for the table
@@ -156,8 +158,10 @@ class Patterns:
             if candidate.sector:
                 self._sectors[candidate.facility_id] = candidate.sector
         self._transactional(session)
-        signals: dict[str, Signal] = session.info.setdefault("buursignaal.signals", {})
-        signal = signals.get(report_id) or await session.get(Signal, report_id)
+        signals: dict[str, Signal] = session.info.setdefault(SIGNALS, {})
+        signal = signals.get(report_id)
+        if signal is None and report_id not in session.info.get(SIGNALS_ASKED, ()):
+            signal = await session.get(Signal, report_id)
         if signal is None:
             signal = Signal(
                 report_id=report_id,
@@ -180,6 +184,19 @@ class Patterns:
         received = report.received_at.astimezone(UTC)
         for burst in self._observe(signal, announce=True, received_at=received):
             await self._announce_burst(session, burst, signal)
+
+    async def prepare(self, session: AsyncSession, deliveries: Sequence[ReportDelivered]) -> None:
+        """The signals of a batch's reports in one query (a report's other deliveries came
+        before, or come in this batch); ``on_delivery`` asks for no other."""
+        report_ids = {str(d.report.report_id) for d in deliveries}
+        signals: dict[str, Signal] = session.info.setdefault(SIGNALS, {})
+        asked: set[str] = session.info.setdefault(SIGNALS_ASKED, set())
+        wanted = report_ids - asked - signals.keys()
+        if not wanted:
+            return
+        found = await session.exec(select(Signal).where(col(Signal.report_id).in_(wanted)))
+        signals.update((signal.report_id, signal) for signal in found.all())
+        asked |= wanted
 
     def _transactional(self, session: AsyncSession) -> None:
         """The burst windows follow the transaction: a rollback restores them, so a batch that
