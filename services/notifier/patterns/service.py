@@ -34,6 +34,7 @@ from services.notifier.patterns import recurrence
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
 from services.notifier.patterns.scan import HOURLY_WINDOWS, Cluster, scan
+from services.runtime import catalogue
 from services.runtime.clock import Clock
 from services.runtime.database import on_rollback
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
@@ -63,6 +64,12 @@ def coarse(lat: float, lon: float) -> CoarsePoint:
         lon=round((math.floor(lon / step_lon) + 0.5) * step_lon, 5),
         grid_m=GRID_M,
     )
+
+
+def kind_of(category: Category | str, language: str) -> str:
+    """The category as the reader's word, the catalogue's label (``Geur``, ``Odour``), never
+    its code (``odour``)."""
+    return catalogue.label(Category(category), "Category", language)
 
 
 def scope_of(municipalities: set[str], provinces: set[str], facility_ids: Sequence[str]) -> Scope:
@@ -226,9 +233,9 @@ class Patterns:
             recipients=list(burst.recipients),
             summary=LocalizedText(
                 nl=f"{burst.unique_reporters} verschillende melders binnen een uur "
-                f"({burst.category}) {where[0]}.",
+                f"({kind_of(burst.category, 'nl')}) {where[0]}.",
                 en=f"{burst.unique_reporters} different reporters within an hour "
-                f"({burst.category}) {where[1]}.",
+                f"({kind_of(burst.category, 'en')}) {where[1]}.",
             ),
         )
         await self._announce(session, finding)
@@ -357,9 +364,10 @@ class Patterns:
             facility_ids=facility_ids,
             recipients=recipients,
             summary=LocalizedText(
-                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {span[0]}; "
-                f"zo'n cluster komt bij toeval eens per {ri:.0f} dagen voor.",
-                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {span[1]}; "
+                nl=f"Cluster van {len(reporters)} melders ({kind_of(category, 'nl')}) in "
+                f"{span[0]}; zo'n cluster komt bij toeval eens per {ri:.0f} dagen voor.",
+                en=f"Cluster of {len(reporters)} reporters ({kind_of(category, 'en')}) in "
+                f"{span[1]}; "
                 f"by chance once every {ri:.0f} days.",
             ),
         )
@@ -569,9 +577,10 @@ class Patterns:
             dossier_candidate=True,
             joins=[uuid.UUID(p.pattern_id) for p in parts],
             summary=LocalizedText(
-                nl=f"Hetzelfde soort probleem ({category.value}) bij {len(facilities)} "
-                f"bedrijven uit de sector {sector} in {len(provinces)} provincies.",
-                en=f"The same kind of problem ({category.value}) at {len(facilities)} "
+                nl=f"Hetzelfde soort probleem ({kind_of(category, 'nl')}) bij "
+                f"{len(facilities)} bedrijven uit de sector {sector} in {len(provinces)} "
+                "provincies.",
+                en=f"The same kind of problem ({kind_of(category, 'en')}) at {len(facilities)} "
                 f"{sector} facilities in {len(provinces)} provinces.",
             ),
         )
