@@ -317,6 +317,8 @@ async def test_a_facility_recurrence_goes_to_its_authority_once(
     assert len(recurrences) == 1
     assert recurrences[0].recipients == ["pv27"], "the competent authority, not the table"
     assert recurrences[0].scope == "local"
+    [announced] = await patterns_out(notifier_service, "facility_recurrence", 1)
+    in_words(announced.summary, Category.ODOUR)
 
 
 def patterns_sessions(service: NotifierUnderTest) -> Any:
