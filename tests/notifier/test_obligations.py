@@ -1,4 +1,5 @@
-"""Obligations follow the role (issue 16 §1), on SQLite and PostgreSQL.
+"""Obligations follow the role (issue 16 §1), on SQLite and PostgreSQL, and through the real
+broker.
 
 An informed party and an advisor get the delivery but no deadline, no ladder and no "overdue";
 an advisor gets an advice deadline only where the norms set one, and then at most a reminder.
@@ -9,21 +10,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from faststream.kafka import KafkaBroker
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from schemas.leg import DeadlineKind, LegStatus
+from schemas.cloudevents import decode
+from schemas.leg import DeadlineKind, EscalationRaised, LegStatus
 from schemas.routing import Role
+from schemas.topics import ESCALATION, LEG_STATUS, delivery_topic
+from services.notifier.actions import leg_id_for
 from services.notifier.api import leg_out
+from services.notifier.authorities import register_authority
 from services.notifier.models import CaseFile, EscalationFired, Leg, LegHistory
 from services.notifier.norms import Norm, Norms
 from services.notifier.transitions import TransitionError
+from services.runtime.broker import ensure_topics
 from services.runtime.database import make_engine, session_factory
 from services.runtime.migrations import upgrade
+from tests.notifier.conftest import NotifierUnderTest
+from tests.notifier.test_notifier_service import publish
 from tests.notifier.world import EXPLAINED, World, authority, local, open_world, utc
 from tests.support.factories import delivered, recipient, report_received
+from tests.support.kafka import Record, consume_until, headers_of, wait_async
 
 
 @pytest.fixture
@@ -173,3 +184,75 @@ async def test_the_migration_takes_deadlines_from_existing_informed_legs_keeping
     assert rows.count((legs["competent_authority"], "delivered")) == 1
     assert "Obligations follow the role" in (history[-1].explanation or "")
     assert len(fired) == 1, "fired rungs are kept"
+
+
+@pytest.mark.kafka
+async def test_through_kafka_informed_and_advising_legs_get_no_deadline_and_no_escalation(
+    notifier_service: NotifierUnderTest, producer: KafkaBroker
+) -> None:
+    """The same report delivered by the router to a competent authority, an executing body,
+    an informed municipality and an advising GGD: the leg.status events and the API give the
+    informed and the advising leg no deadline; two months on, the ladder's rungs on the
+    escalation topic are the two answering bodies' only (default norms: no advice deadline)."""
+    service = notifier_service
+    report = report_received()
+    answering = {"pv27": Role.COMPETENT_AUTHORITY, "od-odnzkg": Role.EXECUTING_BODY}
+    owing_nothing = {"gm0453": Role.INFORMED, "ggd-kennemerland": Role.ADVISOR}
+    roles = answering | owing_nothing
+    specs = [delivery_topic(recipient_id) for recipient_id in roles]
+    await ensure_topics(service.settings.kafka_bootstrap_servers, specs)
+    for recipient_id, role in roles.items():
+        event = delivered(report, recipient(recipient_id, role))
+        await publish(producer, delivery_topic(recipient_id).name, event)
+    legs = {r: leg_id_for(report.report_id, r) for r in roles}
+
+    async def opened() -> bool:
+        async with service.notifier.runtime.sessions() as session:
+            return all([await session.get(Leg, i) is not None for i in legs.values()])
+
+    await wait_async(opened, timeout_s=60)
+    ours = str(report.report_id).encode()
+
+    def mine(records: list[Record]) -> list[Any]:
+        return [decode(headers_of(r), r.value or b"")[1] for r in records if r.key == ours]
+
+    status_records = await consume_until(
+        service.settings.kafka_bootstrap_servers,
+        LEG_STATUS.name,
+        lambda rs: {e.recipient_id for e in mine(rs)} >= set(roles),
+    )
+    opened_events = {e.recipient_id: e for e in mine(status_records)}
+    for recipient_id in answering:
+        assert opened_events[recipient_id].respond_by is not None, recipient_id
+    for recipient_id, role in owing_nothing.items():
+        assert opened_events[recipient_id].respond_by is None, recipient_id
+        key = await register_authority(service.notifier.runtime.sessions, recipient_id, "x")
+        shown = await service.client.get(
+            f"/api/v1/legs/{legs[recipient_id]}", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert shown.status_code == 200, shown.text
+        leg = shown.json()
+        expected = "informed" if role is Role.INFORMED else "advise"
+        assert (leg["obligation"], leg["deadline"], leg["respond_by"]) == (expected, None, None)
+
+    service.clock.advance(timedelta(days=60))
+    assert await service.notifier.tick() == 6, "three rungs for each answering leg, none else"
+    assert await service.notifier.tick() == 0
+    escalations = await consume_until(
+        service.settings.kafka_bootstrap_servers,
+        ESCALATION.name,
+        lambda rs: len(mine(rs)) >= 6,
+    )
+    raised = [e for e in mine(escalations) if isinstance(e, EscalationRaised)]
+    assert len(raised) == 6
+    assert {e.recipient_id for e in raised} == set(answering)
+    assert not {n for e in raised for n in e.notify} & set(owing_nothing)
+    async with service.notifier.runtime.sessions() as session:
+        fired = (await session.exec(select(EscalationFired))).all()
+        stored = {r: await session.get(Leg, i) for r, i in legs.items()}
+    assert {f.leg_id for f in fired} == {legs[r] for r in answering}
+    for recipient_id in owing_nothing:
+        leg_row = stored[recipient_id]
+        assert leg_row is not None
+        assert (leg_row.deadline_kind, leg_row.next_due_at) == (None, None)
+        assert leg_out(leg_row).overdue_steps == 0

@@ -3,6 +3,7 @@ right method, scope and recipients (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -12,12 +13,15 @@ import pytest
 from faststream.kafka import KafkaBroker
 from sqlmodel import select
 
+from schemas._base import LocalizedText
 from schemas.cloudevents import decode
 from schemas.pattern import DetectionMethod, PatternDetected, Scope
 from schemas.report import Category, Location, LocationSource, ReportReceived
 from schemas.routing import Place, Role
 from schemas.topics import PATTERN_DETECTED, delivery_topic
 from services.notifier.models import PatternRecord, Signal
+from services.notifier.patterns.service import kind_of
+from services.runtime import catalogue
 from services.runtime.broker import ensure_topics
 from services.runtime.database import write_transaction
 from tests.notifier.conftest import NotifierUnderTest
@@ -75,6 +79,22 @@ async def patterns_out(
     return [e for e in events if isinstance(e, PatternDetected) and e.method.value == method]
 
 
+def in_words(summary: LocalizedText, category: Category) -> None:
+    """A pattern's summary names its category with the catalogue's word in each language
+    (Geur, Odour), never its code (odour) (docs/texts.md)."""
+    for language in catalogue.LANGUAGES:
+        sentence = getattr(summary, language)
+        assert catalogue.label(category, "Category", language) in sentence, sentence
+        codes = [c.value for c in Category if re.search(rf"\b{re.escape(c.value)}\b", sentence)]
+        assert not codes, (sentence, codes)
+
+
+def test_every_category_has_a_word_that_is_not_its_code() -> None:
+    for category in Category:
+        for language in catalogue.LANGUAGES:
+            assert kind_of(category, language) != category.value, (category, language)
+
+
 def at(lat: float, lon: float) -> Location:
     return Location(lat=lat, lon=lon, source=LocationSource.WGS84)
 
@@ -104,6 +124,7 @@ async def test_ten_reporters_in_an_hour_near_the_steelworks_make_a_burst(
     assert first.scope.value == "local"
     assert first.centre is not None
     assert first.centre.grid_m == 500, "locations are coarsened"
+    in_words(first.summary, Category.ODOUR)
     # deliveries reach the two bodies one after the other: whoever was not told at the first
     # announcement gets the same pattern again, so in the end both have it
     seen: list[PatternDetected] = []
@@ -161,6 +182,7 @@ async def test_an_injected_cluster_is_announced_by_the_hourly_scan(
     assert cluster.scope.value == "local", "two municipalities, but one facility"
     assert "pv27" in cluster.recipients
     assert cluster.facility_ids == ["tata_steel_ijmuiden"]
+    in_words(cluster.summary, Category.ODOUR)
     assert await notifier_service.notifier.scan([Category.ODOUR]) == 0, "no new reporter: quiet"
     assert UUID(str(cluster.pattern_id))
 
@@ -295,6 +317,8 @@ async def test_a_facility_recurrence_goes_to_its_authority_once(
     assert len(recurrences) == 1
     assert recurrences[0].recipients == ["pv27"], "the competent authority, not the table"
     assert recurrences[0].scope == "local"
+    [announced] = await patterns_out(notifier_service, "facility_recurrence", 1)
+    in_words(announced.summary, Category.ODOUR)
 
 
 def patterns_sessions(service: NotifierUnderTest) -> Any:
@@ -344,3 +368,9 @@ async def test_bursts_at_incinerators_in_three_provinces_join_into_a_national_pa
     assert national[0].province_codes == ["PV25", "PV27", "PV28"]
     assert "national-table" in national[0].recipients
     assert sorted(national[0].facility_ids) == sorted(plants)
+    [announced] = [
+        p
+        for p in await patterns_out(notifier_service, "burst", 1)
+        if str(p.pattern_id) == national[0].pattern_id
+    ]
+    in_words(announced.summary, Category.ODOUR)

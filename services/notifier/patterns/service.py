@@ -34,6 +34,7 @@ from services.notifier.patterns import recurrence
 from services.notifier.patterns.burst import Burst, BurstDetector
 from services.notifier.patterns.recipients import SignalRecipient, recipient_ids
 from services.notifier.patterns.scan import HOURLY_WINDOWS, Cluster, scan
+from services.runtime import catalogue
 from services.runtime.clock import Clock
 from services.runtime.database import on_rollback
 from services.runtime.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON, to_plane
@@ -65,6 +66,23 @@ def coarse(lat: float, lon: float) -> CoarsePoint:
         lon=round((math.floor(lon / step_lon) + 0.5) * step_lon, 5),
         grid_m=GRID_M,
     )
+
+
+def kind_of(category: Category | str, language: str) -> str:
+    """The category as the reader's word, the catalogue's label (``Geur``, ``Odour``), never
+    its code (``odour``)."""
+    return catalogue.label(Category(category), "Category", language)
+
+
+def summary_of(key: str, category: Category | str, **values: object) -> LocalizedText:
+    """A pattern's summary in each language: ``pattern.summary.<key>`` from the catalogue, with
+    the category's word as ``kind``."""
+    texts = {
+        language: catalogue.text(f"pattern.summary.{key}", language)
+        % {**values, "kind": kind_of(category, language)}
+        for language in catalogue.LANGUAGES
+    }
+    return LocalizedText(nl=texts["nl"], en=texts["en"])
 
 
 def scope_of(municipalities: set[str], provinces: set[str], facility_ids: Sequence[str]) -> Scope:
@@ -220,10 +238,6 @@ class Patterns:
             centre = coarse(
                 (gy + 0.5) * cell_m / METRES_PER_DEG_LAT, (gx + 0.5) * cell_m / METRES_PER_DEG_LON
             )
-        where = (
-            f"bij {', '.join(facility_ids)}" if facility_ids else "binnen één vierkante kilometer",
-            f"near {', '.join(facility_ids)}" if facility_ids else "within one square kilometre",
-        )
         finding = Finding(
             key=f"burst/{burst.category}/{burst.pattern_id}",
             pattern_id=burst.pattern_id,
@@ -241,11 +255,11 @@ class Patterns:
             provinces=provinces,
             facility_ids=facility_ids,
             recipients=list(burst.recipients),
-            summary=LocalizedText(
-                nl=f"{burst.unique_reporters} verschillende melders binnen een uur "
-                f"({burst.category}) {where[0]}.",
-                en=f"{burst.unique_reporters} different reporters within an hour "
-                f"({burst.category}) {where[1]}.",
+            summary=summary_of(
+                "burst_near" if facility_ids else "burst_cell",
+                burst.category,
+                reporters=burst.unique_reporters,
+                facilities=", ".join(facility_ids),
             ),
         )
         await self._announce(session, finding)
@@ -348,14 +362,6 @@ class Patterns:
         facility_ids = sorted({f for m in members for f in m.facility_ids})
         hours, ri = cluster.window_days, cluster.recurrence_interval_days
         start = now - timedelta(hours=hours)
-        span = (
-            (f"{hours} uur", f"{hours} hours")
-            if hours < 48
-            else (
-                f"{hours // 24} dagen",
-                f"{hours // 24} days",
-            )
-        )
         key = f"scan/{category.value}/{round(lat, 2)}/{round(lon, 2)}/{start:%Y-%m-%dT%H}"
         return Finding(
             key=key,
@@ -373,11 +379,12 @@ class Patterns:
             provinces=provinces,
             facility_ids=facility_ids,
             recipients=recipients,
-            summary=LocalizedText(
-                nl=f"Cluster van {len(reporters)} melders ({category.value}) in {span[0]}; "
-                f"zo'n cluster komt bij toeval eens per {ri:.0f} dagen voor.",
-                en=f"Cluster of {len(reporters)} reporters ({category.value}) in {span[1]}; "
-                f"by chance once every {ri:.0f} days.",
+            summary=summary_of(
+                "scan_hours" if hours < 48 else "scan_days",
+                category,
+                reporters=len(reporters),
+                span=hours if hours < 48 else hours // 24,
+                ri=ri,
             ),
         )
 
@@ -585,11 +592,12 @@ class Patterns:
             recipients=sorted({NATIONAL_TABLE, *(r for p in parts for r in p.recipients)}),
             dossier_candidate=True,
             joins=[uuid.UUID(p.pattern_id) for p in parts],
-            summary=LocalizedText(
-                nl=f"Hetzelfde soort probleem ({category.value}) bij {len(facilities)} "
-                f"bedrijven uit de sector {sector} in {len(provinces)} provincies.",
-                en=f"The same kind of problem ({category.value}) at {len(facilities)} "
-                f"{sector} facilities in {len(provinces)} provinces.",
+            summary=summary_of(
+                "national",
+                category,
+                facilities=len(facilities),
+                sector=sector,
+                provinces=len(provinces),
             ),
         )
         return await self._continuing(session, prefix, now - LIVE, finding)
@@ -765,11 +773,12 @@ def recurrence_finding(
     if dossier:
         recipients = sorted({*recipients, NATIONAL_TABLE})
     key = f"facility/{facility_id}/{episode.first_alarm.isoformat()}"
+    category = Category(categories[0][0]) if categories else Category.ODOUR
     return Finding(
         key=key,
         pattern_id=uuid.uuid5(PATTERN_NAMESPACE, key),
         method=DetectionMethod.FACILITY_RECURRENCE,
-        category=categories[0][0] if categories else Category.ODOUR,
+        category=category,
         scope=Scope.LOCAL,
         unique_reporters=len({m.reporter_key for m in members}),
         report_ids=[m.report_id for m in members],
@@ -779,10 +788,10 @@ def recurrence_finding(
         facility_ids=[facility_id],
         recipients=recipients,
         dossier_candidate=dossier,
-        summary=LocalizedText(
-            nl=f"Terugkerende meldingen bij {facility_id}: meer dan gewoonlijk sinds "
-            f"{episode.first_alarm.isoformat()}.",
-            en=f"Recurring reports near {facility_id}: more than usual since "
-            f"{episode.first_alarm.isoformat()}.",
+        summary=summary_of(
+            "recurrence",
+            category,
+            facility=facility_id,
+            since=episode.first_alarm.isoformat(),
         ),
     )
