@@ -211,7 +211,13 @@ def _schedule(notifier: Notifier, settings: NotifierSettings) -> None:
         every(settings.tick_interval_s, notifier.tick, "ladder tick", log),
         every(settings.mail_interval_s, notifier.mailer.send_due, "mail round", log),
         every(GAUGE_INTERVAL_S, notifier.measure, "leg gauges", log),
-        every(settings.scan_interval_s, notifier.scan, "hourly scan", log),
+        every(
+            settings.scan_interval_s,
+            notifier.scan,
+            "hourly scan",
+            log,
+            first_wait=not settings.scan_at_start,
+        ),
         every(settings.digest_interval_s, notifier.publish_digest, "digest", log, first_wait=True),
         every(
             settings.figures_interval_s, notifier.publish_figures, "figures", log, first_wait=True

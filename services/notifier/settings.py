@@ -50,6 +50,10 @@ class NotifierSettings(ServiceSettings):
     scan_interval_s: float = Field(
         default=3600, gt=0, description="how often the space-time scan runs (hourly)"
     )
+    scan_at_start: bool = Field(
+        default=True,
+        description="the first scan right after a start (off: the first comes one interval later)",
+    )
     scan_permutations: int = Field(default=999, ge=9)
     scan_max_radius_m: float = Field(default=5000.0, gt=0)
     digest_interval_s: float = Field(
