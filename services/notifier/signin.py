@@ -101,6 +101,16 @@ class Person:
     def may_change(self) -> bool:
         return self.role >= Role.HANDLER
 
+    @property
+    def may_arrange(self) -> bool:
+        """Moves legs between incidents and merges them (a coordinator or more)."""
+        return self.role >= Role.COORDINATOR
+
+    @property
+    def may_manage_keys(self) -> bool:
+        """Sees, creates and revokes the organisation's API keys (an administrator)."""
+        return self.role >= Role.ADMINISTRATOR
+
     def actor(self) -> Actor:
         return Actor(
             kind=ActorKind.AUTHORITY,
