@@ -271,6 +271,7 @@ def _sign_in(settings: NotifierSettings, notifier: Notifier) -> SignIn:
             client_secret=settings.oidc_client_secret.get_secret_value(),
             redirect_uri=f"{settings.public_base_url}/inbox/auth",
             after_logout_uri=f"{settings.public_base_url}/inbox/login",
+            metadata_url=settings.oidc_metadata_url,
         )
     return SignIn(
         sessions=notifier.runtime.sessions,

@@ -64,6 +64,13 @@ class NotifierSettings(ServiceSettings):
         description="the inbox's OpenID Connect provider, e.g. http://127.0.0.1:8180/realms/"
         "buursignaal; empty: no OIDC sign-in",
     )
+    oidc_metadata_url: str = Field(
+        default="",
+        description="where the notifier reads the provider's OpenID configuration, when it "
+        "reaches the provider at another address than browsers do (inside the cluster, e.g. "
+        "http://keycloak:8080/realms/buursignaal/.well-known/openid-configuration); empty: "
+        "{oidc_issuer}/.well-known/openid-configuration",
+    )
     oidc_client_id: str = "notifier-inbox"
     oidc_client_secret: SecretStr = Field(default=SecretStr(""), description="the client's secret")
     inbox_idle_s: int = Field(

@@ -101,6 +101,16 @@ class Person:
     def may_change(self) -> bool:
         return self.role >= Role.HANDLER
 
+    @property
+    def may_arrange(self) -> bool:
+        """Moves legs between incidents and merges them (a coordinator or more)."""
+        return self.role >= Role.COORDINATOR
+
+    @property
+    def may_manage_keys(self) -> bool:
+        """Sees, creates and revokes the organisation's API keys (an administrator)."""
+        return self.role >= Role.ADMINISTRATOR
+
     def actor(self) -> Actor:
         return Actor(
             kind=ActorKind.AUTHORITY,
@@ -146,13 +156,15 @@ class Provider:
     client_secret: str
     redirect_uri: str  # {public_base_url}/inbox/auth
     after_logout_uri: str  # {public_base_url}/inbox/login
+    metadata_url: str = ""  # the OpenID configuration inside the network; empty: the issuer's
 
     def __post_init__(self) -> None:
         self.client: Any = OAuth().register(
             PROVIDER,
             client_id=self.client_id,
             client_secret=self.client_secret,
-            server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
+            server_metadata_url=self.metadata_url
+            or f"{self.issuer}/.well-known/openid-configuration",
             client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
         )
 

@@ -27,7 +27,7 @@ from services.notifier.authorities import create_key, list_keys, revoke_key
 from services.notifier.callers import CsrfChecked, DeskDep, SignInDep, inbox_person
 from services.notifier.inbox import incident_row, leg_row, urgency
 from services.notifier.incidents import IncidentRefusedError, UnknownIncidentError
-from services.notifier.signin import LogoutTokenError, NotAllowedError, Person, Role
+from services.notifier.signin import LogoutTokenError, NotAllowedError, Person
 from services.runtime import catalogue
 
 router = APIRouter(include_in_schema=False)
@@ -41,14 +41,14 @@ def _(key: str) -> str:
 
 async def inbox_coordinator(person: Annotated[Person, Depends(inbox_person)]) -> Person:
     """A person who may arrange incidents: coordinator or administrator (403 otherwise)."""
-    if person.role < Role.COORDINATOR:
+    if not person.may_arrange:
         raise NotAllowedError("only a coordinator arranges incidents")
     return person
 
 
 async def inbox_administrator(person: Annotated[Person, Depends(inbox_person)]) -> Person:
     """A person who may manage the organisation's API keys (403 otherwise)."""
-    if person.role < Role.ADMINISTRATOR:
+    if not person.may_manage_keys:
         raise NotAllowedError("only an administrator manages keys")
     return person
 

@@ -3,6 +3,7 @@ registry, every environment variable with a setting, the image's build context w
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,16 @@ from services.router.settings import RouterSettings
 from services.runtime.broker import producer_options
 from services.runtime.settings import ServiceSettings
 from tests.router.test_reference import SHARED
-from tools.deployment import recipient_ids, render
+from tools.deployment import (
+    KEYCLOAK_MANIFEST,
+    PRODUCTION_REALM,
+    REALM_EXPORT,
+    production_realm,
+    recipient_ids,
+    render,
+)
+from tools.local.keycloak import CLIENT_ID, LOCAL_CLIENT_SECRET, REALM
+from tools.local.keycloak import version as keycloak_version
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -51,10 +61,17 @@ def test_every_yaml_file_parses() -> None:
 
 
 def test_generated_manifests_are_current() -> None:
-    for name, text in render(SHARED).items():
-        assert (DEPLOY / "kubernetes" / "kafka" / name).read_text() == text, (
-            f"{name} is stale: run `buursignaal deploy render`"
-        )
+    rendered = render(SHARED)
+    assert set(rendered) >= {
+        "kubernetes/kafka/topics.yaml",
+        "kubernetes/kafka/users.yaml",
+        PRODUCTION_REALM,
+        KEYCLOAK_MANIFEST,
+    }
+    for name, text in rendered.items():
+        path = DEPLOY / name
+        assert path.exists(), f"{name} is missing: run `buursignaal deploy render`"
+        assert path.read_text() == text, f"{name} is stale: run `buursignaal deploy render`"
 
 
 def test_every_registry_topic_is_a_kafka_topic_with_its_partitions() -> None:
@@ -245,3 +262,147 @@ def test_the_cluster_has_no_listener_without_authentication_and_one_super_user()
         names = environment_of(service)
         prefix = f"BUURSIGNAAL_{service.upper()}_KAFKA_"
         assert {prefix + "USERNAME", prefix + "PASSWORD"} <= names, service
+
+
+def _env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container["env"]}
+
+
+def keycloak_in_kubernetes() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The Keycloak container of ``keycloak.yaml`` and its environment."""
+    docs = documents(DEPLOY / KEYCLOAK_MANIFEST)
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    assert deployment["metadata"]["name"] == "keycloak"
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container, _env_of(container)
+
+
+def notifier_in_kubernetes() -> dict[str, dict[str, Any]]:
+    (deployment,) = [
+        d
+        for d in documents(DEPLOY / "kubernetes" / "services.yaml")
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "notifier"
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return _env_of(container)
+
+
+def test_the_production_realm_is_the_local_one_without_people_or_local_addresses() -> None:
+    local = json.loads(REALM_EXPORT.read_text())
+    deployed = json.loads((DEPLOY / PRODUCTION_REALM).read_text())
+    assert deployed == production_realm(local)
+    assert "users" not in deployed, "no example people (nor their passwords)"
+    text = json.dumps(deployed)
+    for local_only in ("127.0.0.1", "localhost", LOCAL_CLIENT_SECRET, "local-password"):
+        assert local_only not in text, local_only
+    for same in ("realm", "roles", "groups", "sslRequired", "ssoSessionIdleTimeout"):
+        assert deployed[same] == local[same], same
+    (client,) = deployed["clients"]
+    (local_client,) = local["clients"]
+    assert client["clientId"] == CLIENT_ID
+    assert client["secret"] == "${NOTIFIER_CLIENT_SECRET}", "from Keycloak's environment"
+    assert client["redirectUris"] == ["${NOTIFIER_PUBLIC_URL}/inbox/auth"]
+    assert client["attributes"]["backchannel.logout.url"] == (
+        "${NOTIFIER_INTERNAL_URL}/inbox/backchannel-logout"
+    )
+    assert client["protocolMappers"] == local_client["protocolMappers"], "the same claims"
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+
+
+def test_keycloak_runs_in_kubernetes_with_its_realm_and_secrets_from_references() -> None:
+    docs = {d["kind"]: d for d in documents(DEPLOY / KEYCLOAK_MANIFEST)}
+    assert set(docs) == {"ConfigMap", "Deployment", "Service"}
+    realm = (DEPLOY / PRODUCTION_REALM).read_text()
+    assert docs["ConfigMap"]["data"] == {"buursignaal-realm.json": realm}
+    container, env = keycloak_in_kubernetes()
+    assert container["image"] == f"quay.io/keycloak/keycloak:{keycloak_version()}"
+    assert container["args"] == ["start", "--import-realm"], "production mode, realm once"
+    (mount,) = container["volumeMounts"]
+    assert mount["mountPath"] == "/opt/keycloak/data/import"
+    volumes = docs["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    assert volumes == [{"name": mount["name"], "configMap": {"name": "keycloak-realm"}}]
+    assert env["KC_DB"]["value"] == "postgres"
+    assert env["KC_DB_URL"]["value"].endswith("/keycloak")
+    for secret in ("KC_DB_USERNAME", "KC_DB_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD",
+                   "NOTIFIER_CLIENT_SECRET"):  # fmt: skip
+        assert "value" not in env[secret], f"{secret} is a secret reference"
+        assert env[secret]["valueFrom"]["secretKeyRef"]["name"], secret
+    assert env["KC_HOSTNAME"]["value"].startswith("https://")
+    assert env["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"]["value"] == "true"
+    for probe, path in (("startupProbe", "/health/started"), ("readinessProbe", "/health/ready"),
+                        ("livenessProbe", "/health/live")):  # fmt: skip
+        assert container[probe]["httpGet"] == {"path": path, "port": "management"}
+    assert env["KC_HEALTH_ENABLED"]["value"] == "true"
+    assert container["resources"]["requests"]["memory"]
+    postgres = (DEPLOY / "kubernetes" / "postgres.yaml").read_text()
+    assert "CREATE DATABASE keycloak OWNER buursignaal" in postgres
+    service = docs["Service"]["spec"]
+    assert service["selector"] == {"app": "keycloak"}
+    assert [p["port"] for p in service["ports"]] == [int(env["KC_HTTP_PORT"]["value"])]
+
+
+def test_the_notifier_in_kubernetes_signs_in_with_that_keycloak() -> None:
+    _, keycloak = keycloak_in_kubernetes()
+    notifier = notifier_in_kubernetes()
+    public = keycloak["KC_HOSTNAME"]["value"]
+    assert notifier["BUURSIGNAAL_NOTIFIER_OIDC_ISSUER"]["value"] == f"{public}/realms/{REALM}"
+    port = keycloak["KC_HTTP_PORT"]["value"]
+    assert notifier["BUURSIGNAAL_NOTIFIER_OIDC_METADATA_URL"]["value"] == (
+        f"http://keycloak:{port}/realms/{REALM}/.well-known/openid-configuration"
+    ), "inside the cluster, through the Service"
+    assert notifier["BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_ID"]["value"] == CLIENT_ID
+    secret = notifier["BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert secret == keycloak["NOTIFIER_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"], (
+        "the notifier and the realm import read the same secret"
+    )
+    assert (
+        keycloak["NOTIFIER_PUBLIC_URL"]["value"]
+        == (notifier["BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL"]["value"])
+    ), "the client's redirect URIs are the notifier's pages"
+    notifier_port = NotifierSettings.model_fields["http_port"].default
+    assert keycloak["NOTIFIER_INTERNAL_URL"]["value"] == f"http://notifier:{notifier_port}"
+    template = next(
+        d
+        for d in documents(DEPLOY / "kubernetes" / "services.yaml")
+        if d["kind"] == "Secret" and d["metadata"]["name"] == "buursignaal"
+    )
+    for ref in (secret, keycloak["KC_BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]):
+        assert template["stringData"][ref["key"]] == "CHANGE-ME", ref
+
+
+def test_compose_runs_keycloak_for_the_notifier() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose" / "compose.yaml").read_text())
+    service = compose["services"]["keycloak"]
+    assert service["image"] == f"quay.io/keycloak/keycloak:{keycloak_version()}"
+    assert service["command"] == ["start", "--import-realm"]
+    (volume,) = service["volumes"]
+    source, target, mode = volume.split(":")
+    assert (DEPLOY / "compose" / source).resolve() == (DEPLOY / PRODUCTION_REALM).parent
+    assert (target, mode) == ("/opt/keycloak/data/import", "ro")
+    env = service["environment"]
+    assert env["KC_DB"] == "postgres"
+    database = env["KC_DB_URL"].rsplit("/", 1)[1]
+    assert database in compose["services"]["postgres"]["environment"][
+        "POSTGRES_MULTIPLE_DATABASES"
+    ].split(",")
+    for secret in ("KC_DB_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD", "NOTIFIER_CLIENT_SECRET"):
+        written = re.fullmatch(r"\$\{[A-Z_]+(:\?[^}]+)?\}", env[secret])
+        assert written, f"{secret} comes from the environment, it is not written here"
+    notifier = compose["services"]["notifier"]
+    assert "keycloak" in notifier["depends_on"]
+    notifier_env = notifier["environment"]
+    issuer = notifier_env["BUURSIGNAAL_NOTIFIER_OIDC_ISSUER"]
+    assert issuer == f"{env['KC_HOSTNAME']}/realms/{REALM}", "as browsers reach it"
+    assert notifier_env["BUURSIGNAAL_NOTIFIER_OIDC_METADATA_URL"] == (
+        f"http://keycloak:8080/realms/{REALM}/.well-known/openid-configuration"
+    )
+    assert env["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"] == "true", "so the notifier's calls stay inside"
+    variable = re.compile(r"\$\{([A-Z_]+)")
+    assert variable.findall(notifier_env["BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET"]) == (
+        variable.findall(env["NOTIFIER_CLIENT_SECRET"])
+    ), "one secret for the realm and the notifier"
+    assert variable.findall(env["NOTIFIER_PUBLIC_URL"]) == variable.findall(
+        notifier_env["BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL"]
+    )
+    port = NotifierSettings.model_fields["http_port"].default
+    assert env["NOTIFIER_INTERNAL_URL"] == f"http://notifier:{port}"

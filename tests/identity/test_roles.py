@@ -5,10 +5,14 @@ leg out, merges one into another, named in the history), an administrator manage
 every page and form of it; another organisation's key is a 404.
 
 In process with the development sign-in (a handler session); the session's role is then raised
-in the database, as the provider's claims would set it. The same roles through the real
-Keycloak: ``test_backchannel_logout.py``."""
+in the database, as the provider's claims would set it. The inbox and the incident page offer
+the links to these pages only to whom they are for. Each test runs on SQLite and on PostgreSQL
+(the ``database_url`` fixture). The same roles through the real Keycloak:
+``test_backchannel_logout.py``."""
 
 from __future__ import annotations
+
+from html import unescape
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -54,9 +58,14 @@ async def test_a_coordinator_arranges_incidents_and_a_handler_may_not(
     arrange = f"/inbox/incidents/{incident}/arrange"
     move = f"/inbox/incidents/{incident}/legs/{second}/move"
     merge = f"/inbox/incidents/{incident}/merge"
+    detail = f"/inbox/incidents/{incident}"
     for role in ("handler", "viewer"):
         await give_role(service, role)
         assert (await client.get(arrange)).status_code == 403, role
+        shown = await client.get(detail)
+        assert shown.status_code == 200, role
+        assert "arrange-link" not in shown.text, f"a {role} is not offered the arrange page"
+        assert "Dit incident indelen" not in shown.text, role
         moved = await client.post(move, data={"reason": "Ander voorval.", "csrf_token": token})
         assert moved.status_code == 403, role
         merged = await client.post(merge, data={"to": incident, "reason": "x", "csrf_token": token})
@@ -64,6 +73,11 @@ async def test_a_coordinator_arranges_incidents_and_a_handler_may_not(
     assert await incident_of(service, second) == incident, "nothing moved"
 
     await give_role(service, "coordinator")
+    for lang, words in (("en", "Arrange this incident"), ("nl", "Dit incident indelen")):
+        shown = await client.get(detail, params={"lang": lang})
+        assert f'id="arrange-link" href="{arrange}">{words}</a>' in shown.text, lang  # nl last
+        listed = await client.get("/inbox", params={"lang": lang})
+        assert "keys-link" not in listed.text, "a coordinator manages no keys"
     page = await client.get(arrange)
     assert page.status_code == 200
     assert f'action="{move}"' in page.text
@@ -116,6 +130,10 @@ async def test_an_administrator_manages_the_keys_and_a_handler_may_not(
     for role in ("viewer", "handler", "coordinator"):
         await give_role(service, role)
         assert (await client.get("/inbox/keys")).status_code == 403, role
+        listed = await client.get("/inbox")
+        assert listed.status_code == 200, role
+        assert "keys-link" not in listed.text, f"a {role} is not offered the keys page"
+        assert "/inbox/keys" not in listed.text, role
         made = await client.post("/inbox/keys", data={"name": "zaaksysteem", "csrf_token": token})
         assert made.status_code == 403, role
         revoked = await client.post(f"/inbox/keys/{other.id}/revoke", data={"csrf_token": token})
@@ -123,6 +141,12 @@ async def test_an_administrator_manages_the_keys_and_a_handler_may_not(
     assert [k.name for k in await list_keys(sessions, OD)] == ["initial"], "nothing made"
 
     await give_role(service, "administrator")
+    for lang, words in (
+        ("en", "Manage your organisation's API keys"),
+        ("nl", "API-sleutels van uw organisatie beheren"),  # last: the language stays Dutch
+    ):
+        listed = await client.get("/inbox", params={"lang": lang})
+        assert f'id="keys-link" href="/inbox/keys">{words}</a>' in unescape(listed.text), lang
     page = await client.get("/inbox/keys")
     assert page.status_code == 200
     assert "initial" in page.text

@@ -23,7 +23,8 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 
 @contextmanager
-def chromium() -> Iterator[webdriver.Chrome]:
+def chromium(*flags: str) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium; ``flags`` are more command-line switches (e.g. host resolver rules)."""
     chromedriver = shutil.which("chromedriver")
     binary = shutil.which("chromium")
     if chromedriver is None or binary is None:
@@ -46,6 +47,7 @@ def chromium() -> Iterator[webdriver.Chrome]:
         "--window-size=1200,2400",
         "--lang=nl-NL",
         f"--user-data-dir={profile}",
+        *flags,
     ):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": "nl-NL,nl"})
