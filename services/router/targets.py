@@ -11,7 +11,7 @@ from schemas.routing import Recipient, RecipientKind
 from services.router.reference.places import PlaceMatch
 from services.router.reference.registry import Facility, Municipality, Region, Registry
 from services.router.rules import RecipientRule, Rule, Target
-from services.router.texts import kilometres
+from services.router.texts import kilometres, pair
 from services.router.wind import WindObservation
 
 
@@ -171,36 +171,31 @@ def od_recipient_id(code: str) -> str:
     return f"od-{code.lower()}"
 
 
+NOTHING = ("", "")  # a fragment that does not apply, in both languages
+
+
 def reason_values(addressee: Addressee, around: Surroundings) -> dict[str, str]:
     """The placeholders of a rule's reason (``rules.PLACEHOLDERS``) for one recipient."""
     source, name = around.source, addressee.name
     possible = bool(around.facts.get("possible")) and source is not None
-    downwind_nl, downwind_en = _wind_values(around)
-    where_nl, where_en = "in haar gebied", "in its area"
+    downwind = _wind_values(around)
+    where = pair("router.fragment.in_area")
     if around.match.on_water:
-        distance_nl, distance_en = kilometres(around.match.distance_m)
-        where_nl = f"op het water bij haar gebied ({distance_nl} ervandaan)"
-        where_en = f"on the water near its area ({distance_en} away)"
-    facility_nl = facility_en = ""
+        where = pair("router.fragment.on_water", distance=kilometres(around.match.distance_m))
+    facility = possibly = NOTHING
     if source is not None:
-        facility_nl = (
-            f" ({source.name} is een mogelijke bron)"
-            if possible
-            else f" (het gaat om {source.name})"
-        )
-        facility_en = (
-            f" ({source.name} is a possible source)"
-            if possible
-            else f" (this concerns {source.name})"
-        )
+        shape = "facility_possible" if possible else "facility_concerned"
+        facility = pair(f"router.fragment.{shape}", facility=source.name)
+    if possible:
+        possibly = pair("router.fragment.possible")
     return {
         "facility": source.name if source else "",
-        "facility_nl": facility_nl,
-        "facility_en": facility_en,
-        "possible_nl": " (een mogelijke bron)" if possible else "",
-        "possible_en": " (a possible source)" if possible else "",
-        "where_nl": where_nl,
-        "where_en": where_en,
+        "facility_nl": facility[0],
+        "facility_en": facility[1],
+        "possible_nl": possibly[0],
+        "possible_en": possibly[1],
+        "where_nl": where[0],
+        "where_en": where[1],
         "place_municipality": around.place_municipality.name,
         "municipality": around.municipality.name,
         "province": around.province.name if around.province else "",
@@ -209,8 +204,8 @@ def reason_values(addressee: Addressee, around: Surroundings) -> dict[str, str]:
         "safety_region": name.removeprefix("Veiligheidsregio "),
         "water": str(around.facts.get("water", "")),
         "water_board": name,
-        "wind_nl": downwind_nl,
-        "wind_en": downwind_en,
+        "wind_nl": downwind[0],
+        "wind_en": downwind[1],
     }
 
 
@@ -218,13 +213,7 @@ def _wind_values(around: Surroundings) -> tuple[str, str]:
     """The ``wind_nl``/``wind_en`` placeholders: downwind of the source, or no wind known."""
     source, wind = around.source, around.facts.get("wind")
     if source is None or not around.facts.get("wind_category"):
-        return "", ""
+        return NOTHING
     if isinstance(wind, WindObservation) and wind.direction_deg is not None:
-        return (
-            f", omdat u op dat moment benedenwinds van {source.name} was",
-            f", because you were downwind of {source.name} at the time",
-        )
-    return (
-        "; er was geen windrichting bekend, dus alle richtingen zijn meegewogen",
-        "; no wind direction was known, so every direction was weighed",
-    )
+        return pair("router.fragment.downwind", facility=source.name)
+    return pair("router.fragment.no_wind")

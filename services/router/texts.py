@@ -34,9 +34,10 @@ def _sentence(key: str, language: str) -> str:
     return catalogue.text(key, language)
 
 
-def said(key: str, **values: str | tuple[str, str]) -> LocalizedText:
-    """The catalogue's sentence ``key`` in Dutch and English, with ``values`` filled in (a
-    pair is (Dutch, English), as ``kilometres`` gives)."""
+def pair(key: str, **values: str | tuple[str, str]) -> tuple[str, str]:
+    """The catalogue's text ``key`` as (Dutch, English), with ``values`` filled in (a value
+    that is a pair is (Dutch, English), as ``kilometres`` gives). Plain strings: the reasons'
+    fragments are built for every recipient of every report."""
 
     def filled(language: str, index: int) -> str:
         text = _sentence(key, language)
@@ -44,4 +45,10 @@ def said(key: str, **values: str | tuple[str, str]) -> LocalizedText:
             return text
         return text % {k: v if isinstance(v, str) else v[index] for k, v in values.items()}
 
-    return LocalizedText(nl=filled("nl", 0), en=filled("en", 1))
+    return filled("nl", 0), filled("en", 1)
+
+
+def said(key: str, **values: str | tuple[str, str]) -> LocalizedText:
+    """The catalogue's sentence ``key`` in Dutch and English (``pair``), as a text."""
+    dutch, english = pair(key, **values)
+    return LocalizedText(nl=dutch, en=english)
