@@ -6,8 +6,8 @@ The resident's pages, each in Dutch and English (``tools/screenshots.py`` lists 
 and the reports nearby before sending), the confirmation, the tracking page, "is it solved?" and
 its answer, and the error pages (an unknown tracking or feedback link, an address with no page).
 Then the digest list and a digest, the inbox's sign-in, and, signed in, the meldkamer's pages:
-the inbox list (also filtered and with no rows), an incident and a leg (Dutch only: the inbox is
-in Dutch).
+the inbox list (also filtered and with no rows), an incident and a leg; at the end, every inbox
+page (with arrange, keys and the digests) in both languages, and the incident screen by keyboard.
 """
 
 from __future__ import annotations
