@@ -26,7 +26,7 @@ class InternalTokenError(RefusedError):
 
     status = 401
     kind = "unauthorised"
-    title = "A valid internal token is required."
+    title_key = "internal-token"  # its title: the catalogue's problem.internal-token
 
 
 async def internal_caller(request: Request) -> None:

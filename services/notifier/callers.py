@@ -121,12 +121,7 @@ def _on_api(request: Request) -> bool:
 
 
 async def _no_api_key(_request: Request, _error: Exception) -> Response:
-    return problem(
-        401,
-        "unauthorised",
-        "A valid API key is required.",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    return problem(401, "unauthorised", headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _not_signed_in(_request: Request, _error: Exception) -> Response:
@@ -143,15 +138,14 @@ async def _not_allowed(_request: Request, _error: Exception) -> Response:
 
 async def _unknown_leg(request: Request, _error: Exception) -> Response:
     if _on_api(request):
-        return problem(404, "no-leg", "There is no such leg for this authority.")
+        return problem(404, "no-leg")
     if request.url.path.startswith("/feedback/"):
         return HTMLResponse("Onbekende link", status_code=404)
     return HTMLResponse("Onbekende melding", status_code=404)
 
 
 async def _transition_refused(_request: Request, error: Exception) -> Response:
-    title = "This status change is not allowed."
-    return problem(409, "transition-refused", title, detail=str(error))
+    return problem(409, "transition-refused", detail=str(error))
 
 
 def install_refusals(app: FastAPI) -> None:

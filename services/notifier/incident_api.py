@@ -154,7 +154,7 @@ async def merge(incident_id: str, body: MergeIn, caller: ApiCaller, desk: DeskDe
 
 
 async def _unknown_incident(_request: Request, _error: Exception) -> Response:
-    return problem(404, "no-incident", "There is no such incident for this body.")
+    return problem(404, "no-incident")
 
 
 def install(app: FastAPI) -> None:

@@ -23,14 +23,10 @@ from pydantic import BaseModel, Field
 
 from schemas.routing import RECIPIENT_ID_PATTERN
 from services.notifier.desk import OtherAnswerFirstError
-from services.runtime.problems import PROBLEM_BASE, PROBLEM_JSON
+from services.runtime.problems import PROBLEM_BASE, PROBLEM_JSON, problem_title
 
 TRANSITION_REFUSED = "transition-refused"
 ANSWER_NOT_SEEN = "answer-not-seen"
-ANSWER_NOT_SEEN_TITLE = (
-    "Another body answered this case first: read its answer, then send yours again "
-    "with seen_answers_of naming it."
-)
 
 
 class UnseenAnswerOut(BaseModel):
@@ -84,7 +80,7 @@ async def answer_not_seen(_request: Request, error: Exception) -> Response:
     assert isinstance(error, OtherAnswerFirstError)
     body = AnswerNotSeenProblem(
         type=PROBLEM_BASE + ANSWER_NOT_SEEN,
-        title=ANSWER_NOT_SEEN_TITLE,
+        title=problem_title(ANSWER_NOT_SEEN),
         status=409,
         detail=str(error),
         case_url=f"/api/v1/legs/{error.leg_id}",

@@ -46,8 +46,7 @@ class RefusedError(BuursignaalError):
     """
 
     status: int = 422
-    kind: str = "refused"
-    title: str = "The request was refused"
+    kind: str = "refused"  # its problem title: the catalogue's problem.<kind>
 
 
 class TransientError(BuursignaalError):
@@ -55,7 +54,6 @@ class TransientError(BuursignaalError):
 
     status: int = 503
     kind: str = "unavailable"
-    title: str = "A service this request needs is unavailable; try again later"
     retry_after_s: int = 5
 
 
@@ -68,7 +66,6 @@ class UnsupportedMediaTypeError(RefusedError):
 
     status = 415
     kind = "unsupported-media-type"
-    title = "Send the body as application/json"
 
 
 class BrokerUnavailableError(TransientError):

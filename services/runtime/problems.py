@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.runtime import catalogue
 from services.runtime.errors import RefusedError, TransientError, UnsupportedMediaTypeError
 
 PROBLEM_JSON = "application/problem+json"
@@ -40,15 +41,29 @@ class FieldProblem(dict[str, str]):
     """``{"name": field, "code": error type, "reason": message}`` (NL API design rules)."""
 
 
+API_LANGUAGE = "en"  # the language of the HTTP APIs' problem titles
+
+
+def problem_title(kind: str) -> str:
+    """A problem type's title from the catalogue (``problem.<kind>``, docs/texts.md), in the
+    APIs' language; a kind without one of its own has the general "refused" title."""
+    key = f"problem.{kind}"
+    found = catalogue.text(key, API_LANGUAGE)
+    return found if found != key else catalogue.text("problem.refused", API_LANGUAGE)
+
+
 def problem(
     status: int,
     kind: str,
-    title: str,
+    title: str | None = None,
     *,
     detail: str | None = None,
     invalid: Sequence[FieldProblem] = (),
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """A problem+json answer; ``title``: the catalogue's title of ``kind`` unless given (a
+    Starlette error's own detail)."""
+    title = problem_title(kind) if title is None else title
     body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -66,7 +81,7 @@ def field_name(location: Sequence[int | str]) -> str:
 async def _refused(_request: Request, error: Exception) -> Response:
     status = getattr(error, "status", RefusedError.status)
     kind = getattr(error, "kind", RefusedError.kind)
-    title = getattr(error, "title", RefusedError.title)
+    title = problem_title(getattr(error, "title_key", kind))
     return problem(status, kind, title, detail=str(error) or None)
 
 
@@ -75,7 +90,6 @@ async def transient_problem(_request: Request, error: Exception) -> Response:
     return problem(
         TransientError.status,
         TransientError.kind,
-        TransientError.title,
         detail=str(error) or None,
         headers={"Retry-After": str(retry_after)},
     )
@@ -94,7 +108,7 @@ async def _invalid(_request: Request, error: Exception) -> Response:
         FieldProblem(name=field_name(item["loc"]), code=item["type"], reason=item["msg"])
         for item in error.errors()
     ]
-    return problem(400, "invalid-request", "The request is not valid", invalid=invalid)
+    return problem(400, "invalid-request", invalid=invalid)
 
 
 def wants_page(request: Request) -> bool:
@@ -167,7 +181,6 @@ class UnknownParameterError(RefusedError):
 
     status = 400
     kind = "invalid-request"
-    title = "The request is not valid"
 
     def __init__(self, unknown: Sequence[str], repeated: Sequence[str]) -> None:
         super().__init__(f"unknown: {', '.join(unknown)}; repeated: {', '.join(repeated)}")
@@ -183,7 +196,7 @@ async def _unknown_parameter(_request: Request, error: Exception) -> Response:
         FieldProblem(name=name, code="repeated_parameter", reason="Give this parameter once")
         for name in error.repeated
     ]
-    return problem(400, error.kind, error.title, invalid=invalid)
+    return problem(400, error.kind, invalid=invalid)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

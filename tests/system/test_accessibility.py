@@ -6,8 +6,8 @@ The resident's pages, each in Dutch and English (``tools/screenshots.py`` lists 
 and the reports nearby before sending), the confirmation, the tracking page, "is it solved?" and
 its answer, and the error pages (an unknown tracking or feedback link, an address with no page).
 Then the digest list and a digest, the inbox's sign-in, and, signed in, the meldkamer's pages:
-the inbox list (also filtered and with no rows), an incident and a leg (Dutch only: the inbox is
-in Dutch).
+the inbox list (also filtered and with no rows), an incident and a leg; at the end, every inbox
+page (with arrange, keys and the digests) in both languages, and the incident screen by keyboard.
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.support.browser import accessibility_violations, chromium, policy_violations
+from tests.support.browser import (
+    accessibility_violations,
+    choose_answer,
+    chromium,
+    policy_violations,
+    press,
+    tab_to,
+)
 from tests.system.conftest import System
 from tools import screenshots
 
@@ -99,4 +106,93 @@ def test_every_page_in_both_languages_passes_axe(system: System) -> None:
             screenshots.take_all(
                 driver, [*found, *inbox], Path(SCREENSHOTS), screenshots.states(found)
             )
+    assert not failures, failures
+
+
+# -- the meldkamer: by keyboard alone, and axe on every inbox page in both languages ----------
+
+
+def signed_in_with_an_incident(driver: WebDriver, system: System) -> str:
+    """A burst of odour reports routed to the omgevingsdienst, its key typed into the sign-in
+    form; the address of the incident they formed."""
+    accepted = [screenshots.file_report(system.urls["intake"], n) for n in range(screenshots.BURST)]
+    screenshots.routed(accepted[-1])
+    links = inbox_pages(driver, system.urls["notifier"], system.key)
+    return links[2][1]
+
+
+def promote_sessions(system: System, role: str) -> None:
+    """Give the signed-in sessions ``role`` (the key sign-in makes a handler; the arrange and
+    keys pages are for coordinators and administrators, who sign in through Keycloak)."""
+    import psycopg
+
+    url = system.env["BUURSIGNAAL_NOTIFIER_DATABASE_URL"].replace(
+        "postgresql+psycopg", "postgresql"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE inbox_session SET role = %s", (role,))
+
+
+@pytest.mark.timeout(600)
+def test_the_incident_screen_by_keyboard_alone(system: System) -> None:
+    """Tab to the incident's answers, choose one with the arrow keys and Space, type the
+    explanation, Tab to "send" and press Enter: the flash message and every report answered."""
+    with chromium() as driver:
+        incident = signed_in_with_an_incident(driver, system)
+        driver.get(incident)
+        driver.find_element(By.TAG_NAME, "body").click()  # focus at the top of the page
+        choose_answer(driver, "in_progress")
+        assert driver.find_element(By.ID, "answer-in_progress").is_selected(), "Space chose it"
+        tab_to(driver, "explanation")
+        press(driver, "We zijn ter plaatse en meten de geur bij de woningen.")
+        tab_to(driver, "answer-incident")
+        press(driver, Keys.ENTER)
+        WebDriverWait(driver, 30).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "main"), "Verwerkt:")
+        )
+        assert driver.current_url == incident, "post, redirect, get: back on the incident"
+        main = driver.find_element(By.TAG_NAME, "main").text
+        assert "0 niet" in main, main
+        legs = driver.find_element(By.ID, "legs").text
+        assert "in behandeling" in legs, legs
+        assert "ontvangen" not in legs, "every report of the incident was answered"
+        assert not policy_violations(driver)
+
+
+@pytest.mark.timeout(900)
+def test_every_inbox_page_in_both_languages_passes_axe(system: System) -> None:
+    """The inbox list (plain and filtered), a leg, an incident, its arrange page, the keys page
+    and the digests, each in Dutch and English, signed in as an administrator."""
+    notifier = system.urls["notifier"]
+    failures: dict[str, list[dict[str, Any]]] = {}
+    with chromium() as driver:
+        incident = signed_in_with_an_incident(driver, system)
+        driver.get(incident)
+        leg = str(
+            driver.find_element(By.CSS_SELECTOR, "#legs a[href^='/inbox/legs/']").get_attribute(
+                "href"
+            )
+        )
+        promote_sessions(system, "administrator")
+        pages = {
+            "inbox": f"{notifier}/inbox",
+            "inbox-filtered": f"{notifier}/inbox?category=odour&q=geur&since=2020-01-01",
+            "inbox-empty": f"{notifier}/inbox?category=noise&overdue=1",
+            "leg": leg,
+            "incident": incident,
+            "arrange": f"{incident}/arrange",
+            "keys": f"{notifier}/inbox/keys",
+            "digests": f"{notifier}/digests/",
+        }
+        for lang in ("nl", "en"):
+            for name, url in pages.items():
+                driver.get(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+                screenshots.settled(driver)
+                if url.startswith(f"{notifier}/inbox"):
+                    shown = driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
+                    assert shown == lang, f"{name} in {lang}"
+                    assert "/inbox/login" not in driver.current_url, f"{name}: signed in"
+                if violations := accessibility_violations(driver):
+                    failures[f"{name}-{lang}"] = violations
+        assert not policy_violations(driver), "the pages satisfy their Content-Security-Policy"
     assert not failures, failures

@@ -52,7 +52,7 @@
     }
     mapSettings().then(function (found) {
       if (!found.tiles) { drawBoundaries(map, element); return; }
-      L.tileLayer(found.tiles, { maxZoom: 19, attribution: found.attribution || "" })
+      L.tileLayer(found.tiles, { maxZoom: 19, attribution: element.dataset.attribution || found.attribution || "" })
         .on("tileerror", function () { drawBoundaries(map, element); })
         .addTo(map);
     });
