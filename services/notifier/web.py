@@ -259,7 +259,19 @@ async def feedback(
 
 @router.get("/digests/", response_class=HTMLResponse)
 async def digests(request: Request, desk: DeskDep) -> Response:
-    return page(request, "digests.html", title="Overzichten", digests=await desk.digests())
+    """The archive of digests in the reader's language (as the inbox chooses it); each digest
+    page itself is the Dutch page archived at publication."""
+    lang = inbox_language(request)
+    other = "en" if lang == "nl" else "nl"
+    return page(
+        request,
+        "digests.html",
+        lang=lang,
+        title=catalogue.text("digest.list.title", lang),
+        digests=await desk.digests(),
+        other_language=other,
+        other_language_url=f"{request.url.path}?{urlencode({'lang': other})}",
+    )
 
 
 @router.get("/digests/{digest_id}.json")

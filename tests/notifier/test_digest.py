@@ -76,6 +76,13 @@ async def test_digest_page_json_and_event(
     assert all(f["facility_id"] != "tata_steel_ijmuiden" for f in document["blind_spots"])
     listing = await notifier_service.client.get("/digests/")
     assert digest_id in listing.text
+    assert '<html lang="nl"' in listing.text
+    assert "Overzichten voor de landelijke tafel" in listing.text
+    english = await notifier_service.client.get("/digests/?lang=en")
+    assert '<html lang="en"' in english.text
+    assert "Digests for the national table" in english.text
+    assert "Overzichten" not in english.text
+    assert 'href="/digests/?lang=nl"' in english.text, "the way back to Dutch"
 
     page = await notifier_service.client.get(f"/digests/{digest_id}")
     html = page.text
