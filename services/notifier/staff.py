@@ -18,7 +18,8 @@ The roles are enforced here, on the server, by the dependencies ``InboxCoordinat
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -29,6 +30,8 @@ from services.notifier.inbox import incident_row, leg_row, urgency
 from services.notifier.incidents import IncidentRefusedError, UnknownIncidentError
 from services.notifier.signin import LogoutTokenError, NotAllowedError, Person
 from services.runtime import catalogue
+
+T = TypeVar("T")
 
 router = APIRouter(include_in_schema=False)
 KEY_NAME_MAX = 100
@@ -158,6 +161,25 @@ async def arrange(
     return await arrange_page(request, person, desk, incident_id)
 
 
+async def _arranging(
+    request: Request,
+    person: Person,
+    desk: DeskDep,
+    incident_id: str,
+    change: Awaitable[T],
+    then: Callable[[T], str],
+) -> Response:
+    """A coordinator's change of an incident: on to ``then(result)`` when it is done; an
+    unknown incident is a 404; a refused change shows the arrange page again with why (400)."""
+    try:
+        result = await change
+    except UnknownIncidentError:
+        return HTMLResponse(_("inbox.incident.unknown"), status_code=404)
+    except IncidentRefusedError as error:
+        return await arrange_page(request, person, desk, incident_id, 400, error=str(error))
+    return RedirectResponse(then(result), status_code=303)
+
+
 async def _reason(request: Request) -> tuple[str, str]:
     form = await request.form()
     return str(form.get("reason", "")).strip(), str(form.get("to", "")).strip()
@@ -171,16 +193,13 @@ async def merge(
 ) -> Response:
     """Merge this incident into another of the organisation's (``to``), with a reason."""
     reason, into = await _reason(request)
-    try:
-        target = await desk.merge_incidents(
-            person.recipient_id, incident_id, into, reason,
-            actor=person.actor(), handler=person.display_name,
-        )  # fmt: skip
-    except UnknownIncidentError:
-        return HTMLResponse(_("inbox.incident.unknown"), status_code=404)
-    except IncidentRefusedError as error:
-        return await arrange_page(request, person, desk, incident_id, 400, error=str(error))
-    return RedirectResponse(f"/inbox/incidents/{target.id}", status_code=303)
+    change = desk.merge_incidents(
+        person.recipient_id, incident_id, into, reason,
+        actor=person.actor(), handler=person.display_name,
+    )  # fmt: skip
+    return await _arranging(
+        request, person, desk, incident_id, change, lambda target: f"/inbox/incidents/{target.id}"
+    )
 
 
 @router.post(
@@ -193,13 +212,11 @@ async def move(
 ) -> Response:
     """Move a leg out of this incident into another (``to``) or one of its own (empty)."""
     reason, to = await _reason(request)
-    try:
-        await desk.move_leg(
-            person.recipient_id, incident_id, leg_id, to or None, reason,
-            actor=person.actor(), handler=person.display_name,
-        )  # fmt: skip
-    except UnknownIncidentError:
-        return HTMLResponse(_("inbox.incident.unknown"), status_code=404)
-    except IncidentRefusedError as error:
-        return await arrange_page(request, person, desk, incident_id, 400, error=str(error))
-    return RedirectResponse(f"/inbox/incidents/{incident_id}/arrange", status_code=303)
+    change = desk.move_leg(
+        person.recipient_id, incident_id, leg_id, to or None, reason,
+        actor=person.actor(), handler=person.display_name,
+    )  # fmt: skip
+    return await _arranging(
+        request, person, desk, incident_id, change,
+        lambda _moved: f"/inbox/incidents/{incident_id}/arrange",
+    )  # fmt: skip
