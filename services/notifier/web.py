@@ -61,7 +61,7 @@ def _decimal(context: Context, value: float | None, digits: int = 1) -> str:
     """A number with ``digits`` decimals: a decimal comma in Dutch, a point in English."""
     if value is None:
         return ""
-    shown = f"{float(value):.{digits}f}"
+    shown = f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: never "-0,0"
     return shown if context.get("lang") == "en" else shown.replace(".", ",")
 
 
