@@ -9,7 +9,6 @@ Keycloak's back-channel logout."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.notifier.test_inbox_oidc import sign_in
 from tests.support.browser import chromium
-from tests.support.keycloak import admin_client
+from tests.support.keycloak import admin_client, notifier_env
 from tests.support.processes import add_authority, service_process
 from tools.deployment import DEPLOY_DIR, PRODUCTION_REALM
 from tools.local import keycloak
@@ -100,17 +99,15 @@ def test_keycloak_imports_the_production_realm_and_signs_people_in_to_the_notifi
         assert metadata["token_endpoint"].startswith(config.base_url), "for the notifier"
 
         database = tmp_path / "n.sqlite"
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-            "BUURSIGNAAL_ENVIRONMENT": "test",
-            "BUURSIGNAAL_SECRET_KEY": "deployed-realm-test-secret-0123456789abcdef",
-            "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-            "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": base,
-            "BUURSIGNAAL_NOTIFIER_OIDC_ISSUER": metadata["issuer"],
-            "BUURSIGNAAL_NOTIFIER_OIDC_METADATA_URL": config.metadata_url,
-            "BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET": SECRET,
-        }
+        env = notifier_env(
+            kafka=kafka_bootstrap_servers,
+            database=database,
+            base_url=base,
+            issuer=metadata["issuer"],
+            client_secret=SECRET,
+            secret_key="deployed-realm-test-secret-0123456789abcdef",
+            oidc_metadata_url=config.metadata_url,
+        )
         add_authority(env, OD, "Omgevingsdienst Noordzeekanaalgebied")
         with (
             service_process("notifier", env, notifier_port, tmp_path / "notifier.log"),

@@ -9,7 +9,6 @@ does neither (403)."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from selenium.webdriver.common.by import By
 
 from tests.notifier.test_inbox_oidc import sign_in, status_of
 from tests.support.browser import chromium
-from tests.support.keycloak import admin_client, allow_notifier_at, keycloak_server
+from tests.support.keycloak import admin_client, allow_notifier_at, keycloak_server, notifier_env
 from tests.support.processes import add_authority, service_process
 from tools.local import keycloak
 from tools.local.postgres import free_port
@@ -67,16 +66,14 @@ def test_keycloak_ends_the_session_through_the_back_channel(
     base = f"http://127.0.0.1:{port}"
     allow_notifier_at(keycloak_server, base)
     database = tmp_path / "n.sqlite"
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "BUURSIGNAAL_ENVIRONMENT": "test",
-        "BUURSIGNAAL_SECRET_KEY": "backchannel-test-secret-0123456789abcdef",
-        "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": base,
-        "BUURSIGNAAL_NOTIFIER_OIDC_ISSUER": keycloak_server.issuer,
-        "BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET": keycloak.LOCAL_CLIENT_SECRET,
-    }
+    env = notifier_env(
+        kafka=kafka_bootstrap_servers,
+        database=database,
+        base_url=base,
+        issuer=keycloak_server.issuer,
+        client_secret=keycloak.LOCAL_CLIENT_SECRET,
+        secret_key="backchannel-test-secret-0123456789abcdef",
+    )
     add_authority(env, OD, "Omgevingsdienst Noordzeekanaalgebied")
     logout_url = f"{base}/inbox/backchannel-logout"
     with service_process("notifier", env, port, tmp_path / "notifier.log"), chromium() as driver:

@@ -7,7 +7,6 @@ answer (403); an expired session is sent to sign in again."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from services.notifier.actions import leg_id_for
 from tests.support.browser import acknowledge_leg, chromium
 from tests.support.deliveries import publish_delivery
 from tests.support.kafka import wait_until
-from tests.support.keycloak import allow_notifier_at, keycloak_server
+from tests.support.keycloak import allow_notifier_at, keycloak_server, notifier_env
 from tests.support.processes import add_authority, service_process
 from tools.local import keycloak
 from tools.local.postgres import free_port
@@ -86,16 +85,14 @@ def test_people_sign_in_through_keycloak(
     base = f"http://127.0.0.1:{port}"
     allow_notifier_at(keycloak_server, base)
     database = tmp_path / "n.sqlite"
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "BUURSIGNAAL_ENVIRONMENT": "test",
-        "BUURSIGNAAL_SECRET_KEY": "inbox-oidc-test-secret-0123456789abcdef",
-        "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": base,
-        "BUURSIGNAAL_NOTIFIER_OIDC_ISSUER": keycloak_server.issuer,
-        "BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET": keycloak.LOCAL_CLIENT_SECRET,
-    }
+    env = notifier_env(
+        kafka=kafka_bootstrap_servers,
+        database=database,
+        base_url=base,
+        issuer=keycloak_server.issuer,
+        client_secret=keycloak.LOCAL_CLIENT_SECRET,
+        secret_key="inbox-oidc-test-secret-0123456789abcdef",
+    )
     key_a = add_authority(env, OD_A, "Omgevingsdienst Noordzeekanaalgebied")
     key_b = add_authority(env, OD_B, "Omgevingsdienst IJmond")
     with service_process("notifier", env, port, tmp_path / "notifier.log"), chromium() as driver:

@@ -5,7 +5,9 @@ back-channel logout there)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -54,3 +56,28 @@ def admin_client(config: keycloak.KeycloakConfig) -> httpx.Client:
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
+
+
+def notifier_env(
+    *,
+    kafka: str,
+    database: Path,
+    base_url: str,
+    issuer: str,
+    client_secret: str,
+    secret_key: str,
+    **settings: str,
+) -> dict[str, str]:
+    """The environment of a notifier process that signs people in at ``issuer`` (SQLite
+    ``database``, reached at ``base_url``); ``settings`` adds ``BUURSIGNAAL_NOTIFIER_*`` ones."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "BUURSIGNAAL_ENVIRONMENT": "test",
+        "BUURSIGNAAL_SECRET_KEY": secret_key,
+        "BUURSIGNAAL_NOTIFIER_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "BUURSIGNAAL_NOTIFIER_PUBLIC_BASE_URL": base_url,
+        "BUURSIGNAAL_NOTIFIER_OIDC_ISSUER": issuer,
+        "BUURSIGNAAL_NOTIFIER_OIDC_CLIENT_SECRET": client_secret,
+        **{f"BUURSIGNAAL_NOTIFIER_{name.upper()}": value for name, value in settings.items()},
+    }
